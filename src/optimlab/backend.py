@@ -1,0 +1,133 @@
+"""Which array library runs the computation, and on which device.
+
+This is the only module that knows which array libraries exist. Everything
+else receives an array namespace ``xp`` (the Python Array API standard's
+name for "the module of array functions") and a ``device`` object, and
+creates arrays with ``xp.asarray(..., device=device)``.
+
+``"cpu"`` means NumPy and ``"cuda"`` means CuPy, both through
+:mod:`array_api_compat` so that they follow the standard. Arrays of any other
+Array API library (PyTorch, array-api-strict, ...) are accepted as they are:
+:func:`of` recovers their namespace and device.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import array_api_compat
+import numpy as np
+
+from .errors import ConfigError, DeviceError
+
+__all__ = ["DEVICES", "Backend", "of", "resolve", "to_numpy"]
+
+#: Device names accepted by :func:`resolve` (and by ``--device`` on the command line).
+DEVICES = ("cpu", "cuda")
+
+
+class Backend(NamedTuple):
+    """An array namespace and a device of that namespace."""
+
+    xp: Any
+    device: Any
+
+    @property
+    def name(self) -> str:
+        """A short human-readable name, such as ``"numpy:cpu"`` or ``"cupy:cuda:0"``."""
+        module = getattr(self.xp, "__name__", str(self.xp)).replace("array_api_compat.", "")
+        return f"{module}:{self.device}"
+
+    def asarray(self, host: Any, dtype: Any = None) -> Any:
+        """Move a host (NumPy) array or nested sequence onto this backend's device."""
+        return self.xp.asarray(host, dtype=dtype, device=self.device)
+
+    def synchronize(self) -> None:
+        """Wait until the device has finished its queued work (read a clock only after this).
+
+        A no-op for host libraries, whose operations finish before they return.
+        """
+        if array_api_compat.is_cupy_namespace(self.xp):
+            self.device.synchronize()
+        elif array_api_compat.is_torch_namespace(self.xp) and str(self.device).startswith("cuda"):
+            import torch
+
+            torch.cuda.synchronize(self.device)
+
+    def dtype(self, name: Any) -> Any:
+        """The namespace's floating dtype called ``name`` (``"float32"`` or ``"float64"``)."""
+        if not isinstance(name, str):
+            return name
+        if name not in ("float32", "float64"):
+            raise ConfigError(f"dtype must be 'float32' or 'float64', not {name!r}")
+        return getattr(self.xp, name)
+
+
+def resolve(device: str | Backend = "cpu", xp: Any = None) -> Backend:
+    """Turn a device name into the namespace and device object to compute with.
+
+    Parameters
+    ----------
+    device
+        ``"cpu"`` (NumPy), ``"cuda"`` or ``"cuda:N"`` (CuPy on GPU ``N``), or a
+        :class:`Backend` returned unchanged. When ``xp`` is given, ``device`` is
+        that namespace's own device object (for example
+        ``array_api_strict.Device("device1")``) and is used as it is.
+    xp
+        An Array API namespace to use instead of the one ``device`` names.
+
+    Raises
+    ------
+    DeviceError
+        ``cuda`` was asked for but CuPy is not installed or sees no GPU.
+    ConfigError
+        The device name is unknown.
+    """
+    if isinstance(device, Backend):
+        return device
+    if xp is not None:
+        return Backend(xp, device)
+    if not isinstance(device, str):
+        raise ConfigError(f"device must be one of {', '.join(DEVICES)}, not {device!r}")
+    name, _, index = device.partition(":")
+    if name == "cpu" and not index:
+        return Backend(array_api_compat.array_namespace(np.empty(0)), "cpu")
+    if name == "cuda" and (not index or index.isdigit()):
+        return _cuda(int(index or 0))
+    raise ConfigError(f"unknown device {device!r}: use one of {', '.join(DEVICES)}")
+
+
+def _cuda(index: int) -> Backend:
+    try:
+        import cupy
+    except ImportError:
+        raise DeviceError(
+            "device 'cuda' needs CuPy, which is not installed "
+            "(pip install 'optimlab[cuda]' for CUDA 12, 'optimlab[cuda13]' for CUDA 13)"
+        ) from None
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as error:  # CUDARuntimeError when there is no driver
+        raise DeviceError(
+            f"device 'cuda' is not available: CuPy found no CUDA GPU ({error})"
+        ) from None
+    if index >= count:
+        raise DeviceError(f"device 'cuda:{index}' is not available: CuPy sees {count} CUDA GPU(s)")
+    dev = cupy.cuda.Device(index)
+    return Backend(array_api_compat.array_namespace(cupy.empty(0)), dev)
+
+
+def of(*arrays: Any) -> Backend:
+    """The backend (namespace and device) that ``arrays`` live on."""
+    return Backend(array_api_compat.array_namespace(*arrays), array_api_compat.device(arrays[0]))
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """A NumPy copy (or view, on the CPU) of an array of any Array API library."""
+    if array_api_compat.is_numpy_array(x):
+        return x
+    if array_api_compat.is_cupy_array(x):
+        return x.get()
+    if array_api_compat.is_torch_array(x):
+        return x.detach().cpu().numpy()
+    return np.from_dlpack(x)
