@@ -1,0 +1,576 @@
+"""Reading IDX files (the MNIST format) into datasets on any Array API backend.
+
+The IDX format
+--------------
+An IDX file is a big-endian header followed by the raw data, row-major:
+
+* two zero bytes;
+* one byte of type code (``0x08``: unsigned byte, the only type read here;
+  ``0x09`` int8, ``0x0B`` int16, ``0x0C`` int32, ``0x0D`` float32 and
+  ``0x0E`` float64 exist but are rejected);
+* one byte: the number of dimensions ``d``;
+* ``d`` dimension sizes, each a big-endian unsigned 32-bit integer;
+* ``prod(dims)`` data bytes.
+
+MNIST images are ``0x00000803`` with dims ``(n, 28, 28)`` and labels
+``0x00000801`` with dims ``(n,)``. Files are commonly gzip-compressed; a file
+is treated as gzip when it starts with the gzip magic bytes ``1f 8b``, whatever
+its name.
+
+Checksum policy
+---------------
+Digests are SHA-256 of the *uncompressed* IDX bytes. The gzip wrapper is not
+canonical (the same content compresses to different bytes with other tools
+or settings), the content is: the packaged MNIST copy was recompressed, and its
+uncompressed bytes match the published MD5s byte for byte. :func:`load_mnist`
+always verifies the packaged files against :data:`MNIST_SHA256`;
+:func:`load_idx_dir` verifies when given digests or when the directory holds
+a ``SHA256SUMS.uncompressed`` file; :func:`download` verifies before a file is
+kept. Every problem is a :class:`~optimlab.errors.DataError` whose message is
+one sentence naming the file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import math
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from .backend import Backend, resolve
+from .errors import ConfigError, DataError
+
+__all__ = [
+    "IDX_NAMES",
+    "MNIST_FILES",
+    "MNIST_SHA256",
+    "SUMS_FILE",
+    "Dataset",
+    "download",
+    "load_idx_dir",
+    "load_mnist",
+    "read_idx",
+]
+
+#: The four standard (uncompressed) file names of an MNIST-layout IDX directory:
+#: train images, train labels, test images, test labels.
+IDX_NAMES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+#: The four gzip-compressed MNIST file names, as published and as packaged.
+MNIST_FILES = tuple(f"{name}.gz" for name in IDX_NAMES)
+
+#: SHA-256 of the *uncompressed* bytes of each canonical MNIST file, keyed by the
+#: uncompressed name (these bytes match the published MD5s).
+MNIST_SHA256 = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+
+#: Name of the optional checksum file in an IDX directory: lines ``<sha256-hex>  <name>``
+#: giving the SHA-256 of each file's uncompressed bytes (the ``sha256sum`` format).
+SUMS_FILE = "SHA256SUMS.uncompressed"
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_UBYTE = 0x08
+_IDX_TYPES = {
+    0x08: "uint8",
+    0x09: "int8",
+    0x0B: "int16",
+    0x0C: "int32",
+    0x0D: "float32",
+    0x0E: "float64",
+}
+_DOWNLOAD_TIMEOUT_S = 60.0
+
+
+class _Readable(Protocol):
+    """A :class:`pathlib.Path` or an :mod:`importlib.resources` traversable."""
+
+    def read_bytes(self) -> bytes: ...
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Samples and their class labels, on one backend's device.
+
+    Parameters
+    ----------
+    images
+        Array of shape ``(n, features)``, floating (``float32`` or ``float64``),
+        pixel intensities scaled from bytes ``0..255`` to ``[0, 1]``
+        (dimensionless); each row is one image flattened row-major.
+    labels
+        Integer array of shape ``(n,)``, ``int64``, class indices in
+        ``0 .. num_classes - 1``, on the same device as ``images``.
+    num_classes
+        Number of classes (the loaders use the largest label of the training
+        and test sets plus one, computed on the host).
+    name
+        A short name for messages and reports, such as ``"mnist"``.
+
+    Notes
+    -----
+    Equality is identity (``eq=False``): comparing arrays elementwise is not
+    a meaningful ``==`` for datasets.
+    """
+
+    images: Any
+    labels: Any
+    num_classes: int
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if len(self.images.shape) != 2:
+            raise DataError(
+                f"dataset {self.name!r}: images must have shape (n, features), "
+                f"not {tuple(self.images.shape)}"
+            )
+        if tuple(self.labels.shape) != (self.images.shape[0],):
+            raise DataError(
+                f"dataset {self.name!r}: labels of shape {tuple(self.labels.shape)} "
+                f"do not match {self.images.shape[0]} images"
+            )
+        if isinstance(self.num_classes, bool) or not isinstance(self.num_classes, int):
+            raise ConfigError(f"num_classes must be an int, not {self.num_classes!r}")
+        if self.num_classes < 1:
+            raise ConfigError(f"num_classes must be at least 1, not {self.num_classes}")
+
+    @property
+    def n(self) -> int:
+        """Number of samples."""
+        return int(self.images.shape[0])
+
+    @property
+    def features(self) -> int:
+        """Number of features per sample (pixels per image)."""
+        return int(self.images.shape[1])
+
+    def head(self, n: int) -> Dataset:
+        """The first ``n`` samples (all of them when ``n`` exceeds :attr:`n`).
+
+        ``num_classes`` and ``name`` are kept, so a model sized from the head
+        fits the full dataset.
+
+        Raises
+        ------
+        ConfigError
+            ``n`` is not an integer of at least 1.
+        """
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise ConfigError(f"the number of samples must be an integer, not {n!r}")
+        if n < 1:
+            raise ConfigError(f"the number of samples must be at least 1, not {n}")
+        n = int(n)
+        if n >= self.n:
+            return self
+        return replace(self, images=self.images[:n, ...], labels=self.labels[:n])
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset(name={self.name!r}, n={self.n}, features={self.features}, "
+            f"num_classes={self.num_classes}, dtype={self.images.dtype})"
+        )
+
+
+# ---------------------------------------------------------------- reading IDX
+
+
+def _read_content(source: _Readable, shown: str) -> bytes:
+    """The uncompressed bytes of ``source`` (gunzipped when it starts with ``1f 8b``)."""
+    try:
+        data = source.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{shown} does not exist") from None
+    except IsADirectoryError:
+        raise DataError(f"{shown} is a directory, not an IDX file") from None
+    except OSError as error:
+        raise DataError(f"cannot read {shown}: {error.strerror or error}") from None
+    if data[:2] != _GZIP_MAGIC:
+        return data
+    try:
+        return gzip.decompress(data)
+    except EOFError:
+        raise DataError(
+            f"{shown} is a truncated gzip file (the compressed stream ends early)"
+        ) from None
+    except (OSError, zlib.error) as error:
+        raise DataError(f"{shown} starts like gzip but cannot be decompressed ({error})") from None
+
+
+def _parse_idx(data: bytes, shown: str, ndim: int | None = None) -> np.ndarray:
+    """The uint8 array an IDX file's uncompressed bytes describe (a read-only view)."""
+    expected = "0x000008NN (uint8, NN dimensions)" if ndim is None else f"0x{ndim | 0x800:08X}"
+    if ndim is not None:
+        expected += f" (uint8, {ndim} dimension{'s' if ndim != 1 else ''})"
+    if len(data) < 4:
+        raise DataError(
+            f"{shown} is too short for an IDX header: {len(data)} bytes, "
+            f"expected a magic number {expected}"
+        )
+    magic = int.from_bytes(data[:4], "big")
+    type_code, dims_count = data[2], data[3]
+    if data[:2] != b"\0\0":
+        raise DataError(f"{shown} has magic number 0x{magic:08X}, expected {expected}")
+    if type_code != _UBYTE:
+        kind = _IDX_TYPES.get(type_code, "an unknown type")
+        raise DataError(
+            f"{shown} has magic number 0x{magic:08X} declaring {kind} (type code "
+            f"0x{type_code:02X}), expected {expected}: only uint8 IDX files are supported"
+        )
+    if dims_count == 0 or (ndim is not None and dims_count != ndim):
+        raise DataError(
+            f"{shown} has magic number 0x{magic:08X} declaring {dims_count} dimensions, "
+            f"expected {expected}"
+        )
+    header = 4 + 4 * dims_count
+    if len(data) < header:
+        raise DataError(
+            f"{shown} is truncated inside its header: {len(data)} bytes, "
+            f"but {dims_count} dimensions need a {header}-byte header"
+        )
+    dims = tuple(int.from_bytes(data[i : i + 4], "big") for i in range(4, header, 4))
+    records, record_size = dims[0], math.prod(dims[1:])
+    needed, held = records * record_size, len(data) - header
+    if held != needed:
+        problem = "is truncated" if held < needed else "has trailing bytes"
+        unit = f"record{'s' * (records != 1)} of {record_size} byte{'s' * (record_size != 1)}"
+        holds = f"{held / record_size:.10g}" if record_size else f"{held} extra bytes"
+        raise DataError(
+            f"{shown} {problem}: it declares {records} {unit} but holds {holds} "
+            f"({held} data bytes instead of {needed})"
+        )
+    return np.frombuffer(data, dtype=np.uint8, count=needed, offset=header).reshape(dims)
+
+
+def read_idx(path: str | os.PathLike[str], *, ndim: int | None = None) -> np.ndarray:
+    """Read one IDX file of unsigned bytes, gzipped or raw.
+
+    Parameters
+    ----------
+    path
+        The file. It is decompressed when it starts with the gzip magic bytes
+        ``1f 8b``, whatever its name.
+    ndim
+        When given, the number of dimensions the file must declare (3 for
+        images, 1 for labels); the magic number must then be
+        ``0x00000800 + ndim``.
+
+    Returns
+    -------
+    numpy.ndarray
+        A read-only ``uint8`` array with the file's declared dimensions,
+        for example ``(60000, 28, 28)`` for the MNIST training images
+        (values are raw bytes ``0..255``).
+
+    Raises
+    ------
+    DataError
+        The file is missing or unreadable, not decodable gzip, has a wrong
+        magic number or an unsupported type, or holds fewer or more data
+        bytes than its dimensions declare.
+    """
+    path = Path(path)
+    return _parse_idx(_read_content(path, str(path)), str(path), ndim)
+
+
+# ----------------------------------------------------------------- checksums
+
+
+def _digest_for(sha256: Mapping[str, str], name: str) -> str | None:
+    """The expected digest of file ``name``, keyed with or without its ``.gz`` suffix."""
+    digest = sha256.get(name)
+    if digest is None and name.endswith(".gz"):
+        digest = sha256.get(name[: -len(".gz")])
+    return None if digest is None else digest.strip().lower()
+
+
+def _verify(content: bytes, expected: str, shown: str) -> None:
+    actual = hashlib.sha256(content).hexdigest()
+    if actual != expected:
+        raise DataError(
+            f"{shown} fails its checksum: the SHA-256 of its uncompressed bytes is "
+            f"{actual}, expected {expected}"
+        )
+
+
+def _read_sums(path: Path) -> dict[str, str]:
+    """Parse a ``sha256sum``-style file: ``<hex>  <name>`` (or ``<hex> *<name>``) per line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(f"cannot read checksum file {path}: {error}") from None
+    sums: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        digest, _, name = line.partition(" ")
+        name = name.strip().removeprefix("*")
+        if len(digest) != 64 or not name or any(c not in "0123456789abcdefABCDEF" for c in digest):
+            raise DataError(
+                f"checksum file {path} line {number} is not '<sha256 hex>  <file name>': {line!r}"
+            )
+        sums[name] = digest.lower()
+    return sums
+
+
+# ------------------------------------------------------------------- loading
+
+
+def _float_dtypes(backend: Backend, dtype: Any) -> tuple[Any, type[np.floating[Any]]]:
+    """The namespace's floating dtype for ``dtype`` and the matching NumPy dtype."""
+    target = backend.dtype(dtype)
+    if target == backend.xp.float32:
+        return target, np.float32
+    if target == backend.xp.float64:
+        return target, np.float64
+    raise ConfigError(f"dtype must be float32 or float64, not {dtype!r}")
+
+
+def _load_sets(
+    sources: Mapping[str, tuple[_Readable, str]],
+    sha256: Mapping[str, str] | None,
+    sums_origin: str,
+    name: str,
+    backend: Backend,
+    dtype: Any,
+) -> tuple[Dataset, Dataset]:
+    """Read, verify, check and move the four files ``sources[IDX_NAMES[i]] = (file, shown)``."""
+    target, host_dtype = _float_dtypes(backend, dtype)
+    arrays: dict[str, np.ndarray] = {}
+    for idx_name in IDX_NAMES:
+        source, shown = sources[idx_name]
+        content = _read_content(source, shown)
+        if sha256 is not None:
+            expected = _digest_for(sha256, idx_name)
+            if expected is None:
+                raise DataError(f"{sums_origin} gives no SHA-256 for {idx_name}")
+            _verify(content, expected, shown)
+        arrays[idx_name] = _parse_idx(content, shown, 3 if "images" in idx_name else 1)
+
+    sets = []
+    for images_name, labels_name in (IDX_NAMES[:2], IDX_NAMES[2:]):
+        images, labels = arrays[images_name], arrays[labels_name]
+        images_shown, labels_shown = sources[images_name][1], sources[labels_name][1]
+        if images.shape[0] != labels.shape[0]:
+            raise DataError(
+                f"{images_shown} holds {images.shape[0]} images but {labels_shown} "
+                f"holds {labels.shape[0]} labels"
+            )
+        if images.shape[0] == 0 or images.shape[1] * images.shape[2] == 0:
+            raise DataError(f"{images_shown} holds no pixels (dimensions {images.shape})")
+        sets.append((images.reshape(images.shape[0], -1), labels))
+    num_classes = max(int(labels.max()) for _, labels in sets) + 1
+
+    datasets = []
+    for images, labels in sets:
+        # Dividing in the target dtype gives exactly the correctly rounded k / 255
+        # for every byte k (checked in the tests against the float64 route).
+        host = np.empty(images.shape, dtype=host_dtype)
+        np.divide(images, host_dtype(255), out=host, dtype=host_dtype)
+        datasets.append(
+            Dataset(
+                images=backend.asarray(host, dtype=target),
+                labels=backend.asarray(labels.astype(np.int64), dtype=backend.xp.int64),
+                num_classes=num_classes,
+                name=name,
+            )
+        )
+    return datasets[0], datasets[1]
+
+
+def load_idx_dir(
+    path: str | os.PathLike[str],
+    *,
+    device: Any = "cpu",
+    dtype: Any = "float32",
+    xp: Any = None,
+    sha256: Mapping[str, str] | None = None,
+) -> tuple[Dataset, Dataset]:
+    """Load the training and test sets of a directory in the MNIST IDX layout.
+
+    Parameters
+    ----------
+    path
+        A directory holding :data:`IDX_NAMES` (``train-images-idx3-ubyte``,
+        ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``,
+        ``t10k-labels-idx1-ubyte``), each raw or with a ``.gz`` suffix (the raw
+        file is used when both exist). Image files must be 3-D
+        ``(n, rows, cols)``, label files 1-D ``(n,)``.
+    device, xp
+        Where the arrays go, as for :func:`optimlab.backend.resolve`.
+    dtype
+        ``"float32"`` or ``"float64"`` (or the namespace's dtype) for the images.
+    sha256
+        SHA-256 hex digests of the uncompressed files, keyed by file name (with
+        or without ``.gz``). When omitted and the directory holds a
+        :data:`SUMS_FILE`, the files are verified against that instead;
+        otherwise they are not verified.
+
+    Returns
+    -------
+    (train, test) : tuple of Dataset
+        Images flattened to ``(n, rows * cols)`` and scaled to ``[0, 1]``,
+        labels ``int64`` of shape ``(n,)``, both on ``device``;
+        ``num_classes`` is the largest label of both sets plus one; ``name`` is
+        the directory's name.
+
+    Raises
+    ------
+    DataError
+        The path is not a directory, files are missing, corrupt, inconsistent
+        or fail their checksum.
+    ConfigError, DeviceError
+        Bad ``dtype`` or ``device``.
+    """
+    directory = Path(path)
+    if not directory.exists():
+        raise DataError(f"IDX directory {directory} does not exist")
+    if not directory.is_dir():
+        raise DataError(f"{directory} is not a directory (expected one holding the IDX files)")
+    sources: dict[str, tuple[_Readable, str]] = {}
+    missing = []
+    for name in IDX_NAMES:
+        raw, gz = directory / name, directory / f"{name}.gz"
+        chosen = raw if raw.is_file() else gz if gz.is_file() else None
+        if chosen is None:
+            missing.append(f"{name}[.gz]")
+        else:
+            sources[name] = (chosen, str(chosen))
+    if missing:
+        raise DataError(f"IDX directory {directory} lacks {', '.join(missing)}")
+    origin = "the sha256 argument"
+    if sha256 is None and (directory / SUMS_FILE).is_file():
+        sha256 = _read_sums(directory / SUMS_FILE)
+        origin = f"checksum file {directory / SUMS_FILE}"
+    backend = resolve(device, xp)
+    return _load_sets(sources, sha256, origin, directory.name, backend, dtype)
+
+
+def load_mnist(
+    *, device: Any = "cpu", dtype: Any = "float32", xp: Any = None
+) -> tuple[Dataset, Dataset]:
+    """Load the MNIST copy shipped inside the package, verified against :data:`MNIST_SHA256`.
+
+    Parameters
+    ----------
+    device, xp
+        Where the arrays go, as for :func:`optimlab.backend.resolve`.
+    dtype
+        ``"float32"`` (default) or ``"float64"`` for the images.
+
+    Returns
+    -------
+    (train, test) : tuple of Dataset
+        ``train.images`` of shape ``(60000, 784)``, ``test.images``
+        ``(10000, 784)``, pixels scaled to ``[0, 1]``; labels ``int64`` in
+        ``0..9``; ``num_classes == 10``; ``name == "mnist"``.
+
+    Raises
+    ------
+    DataError
+        The packaged files are missing or damaged.
+    """
+    folder = resources.files("optimlab") / "data" / "mnist"
+    sources = {
+        name: (folder / f"{name}.gz", f"packaged MNIST file {name}.gz") for name in IDX_NAMES
+    }
+    backend = resolve(device, xp)
+    return _load_sets(sources, MNIST_SHA256, "MNIST_SHA256", "mnist", backend, dtype)
+
+
+# --------------------------------------------------------------- downloading
+
+
+def download(
+    base_url: str,
+    directory: str | os.PathLike[str],
+    *,
+    files: Iterable[str] = MNIST_FILES,
+    sha256: Mapping[str, str] | None = None,
+) -> Path:
+    """Download IDX files into a directory, verifying them before they are kept.
+
+    Each file is fetched from ``base_url/name`` (any URL :mod:`urllib` opens,
+    ``https://`` or ``file://``) into a temporary file in ``directory`` and
+    moved to ``directory/name`` with :func:`os.replace` only once complete and
+    verified, so a failed or rejected download leaves nothing behind (an
+    existing file of that name is left as it was). Files already downloaded
+    before a later one fails are kept.
+
+    Parameters
+    ----------
+    base_url
+        URL of the folder holding the files (a trailing ``/`` is optional).
+    directory
+        Destination, created if missing.
+    files
+        File names to fetch; by default the four gzipped MNIST files.
+    sha256
+        SHA-256 hex digests of the *uncompressed* content, keyed by file name
+        with or without ``.gz`` (for example :data:`MNIST_SHA256`). When given,
+        every file must have a digest.
+
+    Returns
+    -------
+    pathlib.Path
+        ``directory``.
+
+    Raises
+    ------
+    DataError
+        A download failed or a file fails its checksum.
+    ConfigError
+        ``sha256`` has no digest for one of ``files``.
+    """
+    names = list(files)
+    if sha256 is not None:
+        lacking = [name for name in names if _digest_for(sha256, name) is None]
+        if lacking:
+            raise ConfigError(f"sha256 gives no digest for {', '.join(lacking)}")
+    destination = Path(directory)
+    try:
+        destination.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DataError(f"cannot create download directory {destination}: {error}") from None
+    base = base_url.rstrip("/")
+    for name in names:
+        url = f"{base}/{name}"
+        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=destination)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                try:
+                    with urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT_S) as response:
+                        shutil.copyfileobj(response, out, length=1 << 20)
+                except (urllib.error.URLError, OSError, ValueError) as error:
+                    reason = getattr(error, "reason", None) or error
+                    raise DataError(f"cannot download {name} from {url}: {reason}") from None
+            if sha256 is not None:
+                expected = _digest_for(sha256, name)
+                assert expected is not None
+                shown = f"downloaded file {name} (from {url})"
+                _verify(_read_content(Path(temporary), shown), expected, shown)
+            os.replace(temporary, destination / name)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+    return destination
