@@ -1,0 +1,79 @@
+"""The backend matrix: every test that takes ``backend`` runs once per array library.
+
+NumPy and array-api-strict always run; array-api-strict runs twice, on its
+default device and on ``Device("device1")``, so any array created without
+``device=`` fails loudly on a CPU-only machine. PyTorch (CPU) runs where it is
+importable and CuPy where a CUDA GPU is present; otherwise they are skipped
+with the reason. ``pytest --backends numpy,torch`` restricts the matrix (the
+nox sessions use it).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import array_api_compat
+import numpy as np
+import pytest
+
+from optimlab.backend import Backend
+
+ALL_BACKENDS = ("numpy", "strict", "strict-device1", "torch", "cupy")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backends",
+        default="all",
+        help=f"comma-separated subset of {', '.join(ALL_BACKENDS)} (default: all available)",
+    )
+
+
+def _make_backend(name: str) -> Backend:
+    if name == "numpy":
+        return Backend(array_api_compat.array_namespace(np.empty(0)), "cpu")
+    if name.startswith("strict"):
+        strict = pytest.importorskip("array_api_strict", reason="array-api-strict is not installed")
+        device = strict.Device("device1") if name == "strict-device1" else strict.Device()
+        return Backend(strict, device)
+    if name == "torch":
+        if importlib.util.find_spec("torch") is None:
+            pytest.skip("PyTorch is not installed (pip install torch)")
+        import torch
+
+        return Backend(array_api_compat.array_namespace(torch.empty(0)), torch.device("cpu"))
+    if name == "cupy":
+        if importlib.util.find_spec("cupy") is None:
+            pytest.skip("CuPy is not installed: the CuPy backend needs a CUDA GPU")
+        import cupy
+
+        try:
+            if cupy.cuda.runtime.getDeviceCount() == 0:
+                pytest.skip("CuPy sees no CUDA GPU")
+        except Exception as error:
+            pytest.skip(f"CuPy sees no CUDA GPU ({error})")
+        return Backend(array_api_compat.array_namespace(cupy.empty(0)), cupy.cuda.Device(0))
+    raise ValueError(name)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        wanted = metafunc.config.getoption("--backends")
+        names = ALL_BACKENDS if wanted == "all" else tuple(wanted.split(","))
+        unknown = set(names) - set(ALL_BACKENDS)
+        if unknown:
+            raise pytest.UsageError(
+                f"unknown backends {sorted(unknown)}; choose from {ALL_BACKENDS}"
+            )
+        metafunc.parametrize("backend", names, indirect=True)
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """A :class:`~optimlab.backend.Backend` of the library named by the test's parameter."""
+    return _make_backend(request.param)
+
+
+@pytest.fixture
+def numpy_backend() -> Backend:
+    return _make_backend("numpy")

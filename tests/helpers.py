@@ -1,0 +1,51 @@
+"""Assertions shared by the test modules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+from optimlab.backend import Backend, to_numpy
+
+
+def assert_on(backend: Backend, x: Any, dtype: Any = None) -> None:
+    """``x`` is an array of ``backend``'s library, on its device, with ``dtype``."""
+    assert array_api_compat.array_namespace(x) is array_api_compat.array_namespace(
+        backend.xp.asarray(0.0, device=backend.device)
+    ), f"{type(x)} is not of {backend.name}"
+    assert array_api_compat.device(x) == backend.device, (
+        f"array on {array_api_compat.device(x)}, expected {backend.device}"
+    )
+    if dtype is not None:
+        assert x.dtype == dtype, f"dtype {x.dtype}, expected {dtype}"
+
+
+def assert_close(actual: Any, desired: Any, rtol: float, atol: float = 0.0) -> None:
+    """Compare an array of any library with a NumPy reference (shape and values)."""
+    a = np.asarray(to_numpy(actual), dtype=np.float64)
+    d = np.asarray(to_numpy(desired), dtype=np.float64)
+    assert a.shape == d.shape, f"shape {a.shape}, expected {d.shape}"
+    np.testing.assert_allclose(a, d, rtol=rtol, atol=atol)
+
+
+def write_idx(path: Any, array: np.ndarray) -> None:
+    """Write a uint8 array as an IDX file (big-endian header, then the raw bytes)."""
+    import struct
+
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    with open(path, "wb") as f:
+        f.write(header + array.tobytes())
+
+
+def write_mnist_subset(directory: Any, n_train: int = 2000, n_test: int = 500) -> None:
+    """The first samples of the packaged MNIST as a directory of raw IDX files."""
+    from optimlab.datasets import load_mnist
+
+    train, test = load_mnist(dtype="float64")
+    for prefix, data, n in (("train", train, n_train), ("t10k", test, n_test)):
+        images = np.rint(data.images[:n] * 255).reshape(n, 28, 28)
+        write_idx(f"{directory}/{prefix}-images-idx3-ubyte", images)
+        write_idx(f"{directory}/{prefix}-labels-idx1-ubyte", data.labels[:n])
