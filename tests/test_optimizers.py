@@ -1,0 +1,261 @@
+"""The update rules: by hand, against torch.optim, and their validation.
+
+One registry row per optimizer (``CASES``) drives every test here, over every
+backend of the matrix: a new optimizer is one row.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pytest
+
+from helpers import assert_close, assert_on
+from optimlab import MLP, ConfigError, optimizers
+
+
+@dataclass
+class Case:
+    name: str
+    hyper: dict[str, float]
+    #: torch.optim constructor for these hyper-parameters.
+    torch_optim: Any
+    #: our state field -> (torch state key, factor): ours == factor * torch's.
+    torch_state: dict[str, tuple[str, float]] = field(default_factory=dict)
+    #: parameters after one step from W0 with gradient G (worked out by hand below) ...
+    one_step: list[float] = field(default_factory=list)
+    #: ... and the state's accumulators then.
+    first_state: dict[str, list[float]] = field(default_factory=dict)
+
+
+W0, G = [1.0, -2.0], [0.5, -0.25]
+
+CASES = [
+    # w - lr g
+    Case(
+        "sgd", {"lr": 0.1}, lambda p, h: _torch().optim.SGD(p, lr=h["lr"]), one_step=[0.95, -1.975]
+    ),
+    # v = lr g; w - v
+    Case(
+        "momentum",
+        {"lr": 0.1, "momentum": 0.8},
+        lambda p, h: _torch().optim.SGD(p, lr=h["lr"], momentum=h["momentum"]),
+        {"velocity": ("momentum_buffer", 0.1)},
+        one_step=[0.95, -1.975],
+        first_state={"velocity": [0.05, -0.025]},
+    ),
+    # v = lr g; u - (lr g + m v) = u - 1.8 lr g
+    Case(
+        "nesterov",
+        {"lr": 0.1, "momentum": 0.8},
+        lambda p, h: _torch().optim.SGD(p, lr=h["lr"], momentum=h["momentum"], nesterov=True),
+        {"velocity": ("momentum_buffer", 0.1)},
+        one_step=[0.91, -1.955],
+        first_state={"velocity": [0.05, -0.025]},
+    ),
+    # G = g^2; w - lr g / |g|  (eps = 1e-10 is below the tolerance)
+    Case(
+        "adagrad",
+        {"lr": 0.1, "eps": 1e-10},
+        lambda p, h: _torch().optim.Adagrad(p, lr=h["lr"], eps=h["eps"]),
+        {"sum_squares": ("sum", 1.0)},
+        one_step=[0.9, -1.9],
+        first_state={"sum_squares": [0.25, 0.0625]},
+    ),
+    # E = 0.1 g^2; w - lr g / (sqrt(0.1) |g|) = w -+ 0.0316227766
+    Case(
+        "rmsprop",
+        {"lr": 0.01, "decay": 0.9, "eps": 1e-10},
+        lambda p, h: _torch().optim.RMSprop(p, lr=h["lr"], alpha=h["decay"], eps=h["eps"]),
+        {"mean_square": ("square_avg", 1.0)},
+        one_step=[0.968377223398, -1.968377223398],
+        first_state={"mean_square": [0.025, 0.00625]},
+    ),
+    # E = 0.1 g^2; D = g sqrt(eps) / sqrt(0.1 g^2 + eps): 0.003162214417, -0.003162024708;
+    # P = 0.1 D^2
+    Case(
+        "adadelta",
+        {"lr": 1.0, "decay": 0.9, "eps": 1e-6},
+        lambda p, h: _torch().optim.Adadelta(p, lr=h["lr"], rho=h["decay"], eps=h["eps"]),
+        {"mean_square": ("square_avg", 1.0), "mean_square_delta": ("acc_delta", 1.0)},
+        one_step=[0.996837785583, -1.996837975292],
+        first_state={
+            "mean_square": [0.025, 0.00625],
+            "mean_square_delta": [9.9996000160e-07, 9.9984002560e-07],
+        },
+    ),
+    # M/(1-b1) = g, N/(1-b2) = g^2; w - lr g / |g|
+    Case(
+        "adam",
+        {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-10},
+        lambda p, h: _torch().optim.Adam(
+            p, lr=h["lr"], betas=(h["beta1"], h["beta2"]), eps=h["eps"]
+        ),
+        {"mean": ("exp_avg", 1.0), "mean_square": ("exp_avg_sq", 1.0)},
+        one_step=[0.99, -1.99],
+        first_state={"mean": [0.05, -0.025], "mean_square": [0.00025, 0.0000625]},
+    ),
+]
+IDS = [c.name for c in CASES]
+
+
+def _torch():
+    return pytest.importorskip("torch", reason="PyTorch is not installed (the oracle)")
+
+
+def test_registry_covers_every_optimizer():
+    assert sorted(optimizers.OPTIMIZERS) == sorted(IDS)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_one_step_by_hand(case, backend):
+    dtype = backend.xp.float64
+    opt = optimizers.get(case.name, **case.hyper)
+    params = [backend.asarray(W0, dtype=dtype)]
+    state = opt.init(params)
+    params, state = opt.step(params, [backend.asarray(G, dtype=dtype)], state)
+    assert state.count == 1
+    assert_on(backend, params[0], dtype)
+    assert_close(params[0], np.array(case.one_step), rtol=1e-9)
+    assert set(case.first_state) == set(state._fields[1:])
+    for name, expected in case.first_state.items():
+        assert_on(backend, getattr(state, name)[0], dtype)
+        assert_close(getattr(state, name)[0], np.array(expected), rtol=1e-9)
+
+
+def _trajectory_inputs(seed=0, steps=50):
+    rng = np.random.default_rng(seed)
+    shapes = [(4, 3), (3,), (5,)]
+    params = [rng.normal(size=s) for s in shapes]
+    curvature = [rng.uniform(0.5, 2.0, size=s) for s in shapes]
+    centre = [rng.normal(size=s) for s in shapes]
+    noise = [[rng.normal(scale=0.3, size=s) for s in shapes] for _ in range(steps)]
+    return params, curvature, centre, noise
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_fifty_steps_match_torch_optim(case, backend):
+    """Parameters and every state entry equal torch.optim's after 50 steps (float64)."""
+    torch = _torch()
+    params, curvature, centre, noise = _trajectory_inputs()
+
+    # The oracle: g = curvature * (w - centre) + noise, a noisy quadratic.
+    tparams = [torch.tensor(p, requires_grad=True) for p in params]
+    topt = case.torch_optim(tparams, case.hyper)
+    for step_noise in noise:
+        with torch.no_grad():
+            for p, a, c, n in zip(tparams, curvature, centre, step_noise):
+                p.grad = torch.tensor(a) * (p - torch.tensor(c)) + torch.tensor(n)
+        topt.step()
+
+    f64 = backend.xp.float64
+    put = lambda arrays: [backend.asarray(a, dtype=f64) for a in arrays]  # noqa: E731
+    ours, a_, c_ = put(params), put(curvature), put(centre)
+    opt = optimizers.get(case.name, **case.hyper)
+    state = opt.init(ours)
+    for step_noise in noise:
+        grads = [a * (p - c) + n for p, a, c, n in zip(ours, a_, c_, put(step_noise))]
+        ours, state = opt.step(ours, grads, state)
+
+    assert state.count == len(noise)
+    for mine, theirs in zip(ours, tparams):
+        assert_on(backend, mine, f64)
+        assert_close(mine, theirs.detach().numpy(), rtol=1e-12, atol=1e-14)
+    assert set(case.torch_state) == set(state._fields[1:])
+    for field_name, (key, factor) in case.torch_state.items():
+        for mine, p in zip(getattr(state, field_name), tparams):
+            assert_on(backend, mine, f64)
+            assert_close(mine, factor * topt.state[p][key].numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_nesterov_single_gradient_equals_the_reports_look_ahead_form(numpy_backend):
+    """u = w - m v over 50 steps of a real network, where the report's form takes two gradients."""
+    lr, m = 0.1, 0.8
+    model = MLP([6, 5, 3], seed=3, dtype="float64")
+    rng = np.random.default_rng(4)
+    batches = [(rng.random((4, 6)), rng.integers(0, 3, 4)) for _ in range(50)]
+
+    # The report's form: v = m v + lr grad(w - m v); w -= v.
+    w, v = model.params, np.zeros(model.size)
+    for x, y in batches:
+        v = m * v + lr * model.gradient(x, y, w - m * v)
+        w = w - v
+
+    opt = optimizers.Nesterov(lr=lr, momentum=m)
+    (u,), state = [model.params], opt.init([model.params])
+    for x, y in batches:
+        (u,), state = opt.step([u], [model.gradient(x, y, u)], state)
+
+    np.testing.assert_allclose(u, w - m * v, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(state.velocity[0], v, rtol=1e-10, atol=1e-13)
+    assert not np.allclose(u, w)  # the two forms store different points
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("dtype_name", ["float32", "float64"])
+def test_dtype_and_device_are_kept(case, dtype_name, backend):
+    dtype = backend.dtype(dtype_name)
+    params = [
+        backend.asarray(np.ones((3, 2)), dtype=dtype),
+        backend.asarray(np.ones(2), dtype=dtype),
+    ]
+    grads = [p * 0.5 for p in params]
+    opt = optimizers.get(case.name, **case.hyper)
+    state = opt.init(params)
+    for _ in range(2):
+        params, state = opt.step(params, grads, state)
+    for array in [*params, *(a for slot in state[1:] for a in slot)]:
+        assert_on(backend, array, dtype)
+
+
+REPORT_DEFAULTS = {  # DESIGN.md's table of the report's settings
+    "sgd": {"lr": 1.0},
+    "momentum": {"lr": 0.1, "momentum": 0.8},
+    "nesterov": {"lr": 0.1, "momentum": 0.8},
+    "adagrad": {"lr": 0.1, "eps": 1e-10},
+    "rmsprop": {"lr": 0.001, "decay": 0.9, "eps": 1e-10},
+    "adadelta": {"lr": 100.0, "decay": 0.9, "eps": 1e-10},
+    "adam": {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-10},
+}
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_defaults_are_the_reports(name):
+    assert optimizers.get(name).hyperparameters == REPORT_DEFAULTS[name]
+
+
+BAD_VALUES = {
+    "lr": [-0.1, math.nan, math.inf, "fast"],
+    "momentum": [-0.1, 1.0, 1.5, math.nan],
+    "decay": [-0.1, 1.0, math.nan],
+    "beta1": [-0.1, 1.0, math.inf],
+    "beta2": [-1e-3, 1.0, math.nan],
+    "eps": [0.0, -1e-8, math.nan],
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "param", "value"),
+    [(n, p, v) for n in IDS for p in REPORT_DEFAULTS[n] for v in BAD_VALUES[p]],
+)
+def test_impossible_hyperparameter_raises_value_error_naming_it(name, param, value):
+    with pytest.raises(ValueError, match=rf"^{param} must") as info:
+        optimizers.get(name, **{param: value})
+    assert isinstance(info.value, ConfigError)
+
+
+def test_unknown_optimizer_lists_the_valid_names():
+    with pytest.raises(ConfigError, match="unknown optimizer 'adamw'") as info:
+        optimizers.get("adamw")
+    for name in IDS:
+        assert name in str(info.value)
+
+
+def test_unknown_hyperparameter_lists_the_optimizers_own():
+    with pytest.raises(
+        ConfigError, match=r"adam has no hyper-parameter 'momentum'.*lr, beta1, beta2, eps"
+    ):
+        optimizers.get("adam", momentum=0.9)
