@@ -1,0 +1,158 @@
+"""fit and evaluate: learning, reproducibility, backend parity, divergence, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from helpers import assert_close, assert_on
+from optimlab import MLP, ConfigError, Dataset, evaluate, fit, load_mnist, optimizers
+
+
+@pytest.fixture(scope="module")
+def mnist64():
+    return load_mnist(dtype="float64")
+
+
+def _on(backend, data: Dataset, n: int, dtype="float64") -> Dataset:
+    """The first ``n`` samples of ``data`` moved to ``backend``."""
+    return Dataset(
+        backend.asarray(data.images[:n], dtype=backend.dtype(dtype)),
+        backend.asarray(data.labels[:n]),
+        data.num_classes,
+        data.name,
+    )
+
+
+@pytest.mark.slow
+def test_one_epoch_of_the_reports_sgd_learns_mnist():
+    """The report's setting (784-30-10 sigmoid, SGD lr 1, batch 10): one epoch, >= 92%."""
+    train, test = load_mnist()
+    model = MLP([784, 30, 10], seed=0)
+    history = fit(model, optimizers.SGD(lr=1.0), train, epochs=1, batch_size=10, monitor=test)
+    record = history.epochs[0]
+    assert record.test_accuracy >= 0.92, record
+    assert record.train_loss < 0.6 and record.test_loss < 0.6
+    assert history.status == "completed" and record.seconds > 0
+
+
+def test_same_seed_same_history_on_cpu(mnist64):
+    train, test = mnist64[0].head(1000), mnist64[1].head(300)
+
+    def run(seed):
+        model = MLP([784, 16, 10], seed=seed, dtype="float64")
+        history = fit(model, "adam", train, epochs=2, batch_size=10, monitor=test, seed=seed)
+        return [(r.train_loss, r.test_loss, r.test_accuracy) for r in history.epochs], model.params
+
+    first, params = run(0)
+    again, params_again = run(0)
+    assert first == again
+    np.testing.assert_array_equal(params, params_again)
+    assert run(1)[0] != first
+
+
+@pytest.mark.parametrize("name", list(optimizers.OPTIMIZERS))
+def test_training_is_the_same_on_every_backend(name, backend, mnist64):
+    """60 steps (600 samples, batch 10) in float64 end at the NumPy run's parameters.
+
+    Not bit for bit: each library's matmul sums in its own order, and the adaptive
+    rules divide by the root of accumulated squares, which turns the rounding of a
+    gradient that nearly cancels (a rarely lit border pixel) into ~1e-10 differences.
+    """
+    train, test = mnist64[0].head(600), mnist64[1].head(200)
+    reference = MLP([784, 8, 10], seed=2, dtype="float64")
+    expected = fit(reference, name, train, epochs=1, batch_size=10, monitor=test, seed=5)
+
+    model = MLP([784, 8, 10], seed=2, dtype="float64", xp=backend.xp, device=backend.device)
+    history = fit(
+        model,
+        name,
+        _on(backend, train, 600),
+        epochs=1,
+        batch_size=10,
+        monitor=_on(backend, test, 200),
+        seed=5,
+    )
+    assert_on(backend, model.params, backend.xp.float64)
+    assert_close(model.params, reference.params, rtol=1e-8, atol=1e-8)
+    assert history.test_accuracy == pytest.approx(expected.test_accuracy, abs=1e-12)
+    assert history.test_loss == pytest.approx(expected.test_loss, rel=1e-9)
+
+
+def test_float32_training_stays_float32(backend, mnist64):
+    train = _on(backend, mnist64[0], 100, "float32")
+    model = MLP([784, 8, 10], seed=0, xp=backend.xp, device=backend.device)
+    fit(model, "adam", train, epochs=1, batch_size=10)
+    assert_on(backend, model.params, backend.xp.float32)
+
+
+def test_evaluate_in_one_pass_equals_a_per_sample_loop(mnist64):
+    test = mnist64[1].head(250)
+    model = MLP([784, 12, 10], seed=4, dtype="float64")
+    result = evaluate(model, test, chunk_size=100)
+    per_sample = [model.predict(test.images[i : i + 1])[0] for i in range(test.n)]
+    np.testing.assert_array_equal(result.predictions, per_sample)
+    assert result.accuracy == np.mean(np.array(per_sample) == test.labels)
+    losses = [
+        float(model.loss(test.images[i : i + 1], test.labels[i : i + 1])) for i in range(test.n)
+    ]
+    assert result.loss == pytest.approx(np.mean(losses), rel=1e-12)
+    assert evaluate(model, test).loss == pytest.approx(result.loss, rel=1e-12)
+
+
+def test_divergence_stops_with_a_message_and_keeps_the_history(mnist64):
+    train = mnist64[0].head(200)
+    model = MLP([784, 8, 10], "relu", seed=0, dtype="float64")
+    with pytest.warns(RuntimeWarning, match="training loss became"):
+        history = fit(model, optimizers.SGD(lr=1e200), train, epochs=5, batch_size=10)
+    assert history.diverged
+    assert "epoch 1" in history.status and "smaller learning rate" in history.status
+    assert len(history.epochs) == 1 and not math.isfinite(history.epochs[0].train_loss)
+
+
+def test_callbacks_see_every_epoch_and_the_progress(mnist64):
+    train = mnist64[0].head(95)
+    records, ticks = [], []
+    fit(
+        MLP([784, 4, 10], dtype="float64"),
+        "sgd",
+        train,
+        epochs=3,
+        batch_size=10,
+        callback=records.append,
+        progress=lambda done, total: ticks.append((done, total)),
+    )
+    assert [r.epoch for r in records] == [1, 2, 3]
+    assert all(total == 10 for _, total in ticks)  # ceil(95 / 10): the last batch is smaller
+    assert ticks.count((10, 10)) == 3 and ticks[0] == (0, 10)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"epochs": 0}, "epochs must be a positive integer"),
+        ({"batch_size": 2.5}, "batch_size must be a positive integer"),
+        ({"optimizer": "lbfgs"}, "unknown optimizer 'lbfgs'"),
+        ({"optimizer": 3}, "optimizer must be an Optimizer"),
+        ({"layers": [783, 10]}, "784 features per sample but the network's input layer has 783"),
+        ({"layers": [784, 5]}, "10 classes but the network's output layer has 5"),
+    ],
+)
+def test_bad_training_input_is_refused_before_training(kwargs, message, mnist64):
+    model = MLP(kwargs.pop("layers", [784, 4, 10]), dtype="float64")
+    with pytest.raises(ConfigError, match=message):
+        fit(model, kwargs.pop("optimizer", "sgd"), mnist64[0].head(20), **kwargs)
+
+
+def test_data_of_another_dtype_is_refused(mnist64):
+    with pytest.raises(ConfigError, match="holds float64 images but the model is float32"):
+        fit(MLP([784, 4, 10]), "sgd", mnist64[0].head(20))
+
+
+def test_data_on_another_device_is_refused(mnist64):
+    strict = pytest.importorskip("array_api_strict")
+    model = MLP([784, 4, 10], xp=strict, device=strict.Device("device1"), dtype="float64")
+    with pytest.raises(ConfigError, match="lives on numpy:cpu but the model on array_api_strict"):
+        fit(model, "sgd", mnist64[0].head(20))
