@@ -36,6 +36,8 @@ class Backend(NamedTuple):
     def name(self) -> str:
         """A short human-readable name, such as ``"numpy:cpu"`` or ``"cupy:cuda:0"``."""
         module = getattr(self.xp, "__name__", str(self.xp)).replace("array_api_compat.", "")
+        if array_api_compat.is_cupy_namespace(self.xp):
+            return f"{module}:cuda:{self.device.id}"
         return f"{module}:{self.device}"
 
     def asarray(self, host: Any, dtype: Any = None) -> Any:

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# On a machine with a CUDA GPU, from the repository root: what the GPU path needs,
+# proven there. Installs nothing; uses the Python packages already present.
+#   1. the card and the library versions (import checks first);
+#   2. the test suite with CuPy in the backend matrix;
+#   3. training on --device cuda (float32 and float64), with timings.
+# Logs go to $OUT when it is set (the device tool's folder), else to ./gpu-check/.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+log_dir="${OUT:-gpu-check}"
+mkdir -p "$log_dir"
+status=0
+
+echo "== card"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || status=1
+python3 - <<'PY' || exit 1
+import array_api_compat, cupy, numpy
+print(f"cupy {cupy.__version__}, numpy {numpy.__version__}, "
+      f"array-api-compat {array_api_compat.__version__}")
+print("GPU:", cupy.cuda.runtime.getDeviceProperties(0)["name"].decode(),
+      "| CUDA runtime", cupy.cuda.runtime.runtimeGetVersion())
+PY
+
+echo "== tests (CuPy in the matrix)"
+python3 -m pytest -q -rs -p no:cacheprovider tests 2>&1 | tee "$log_dir/tests.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+echo "== train on cuda"
+for args in "--optimizer sgd --epochs 2" "--optimizer adam --epochs 1 --dtype float64"; do
+    # shellcheck disable=SC2086
+    python3 -m optimlab train --device cuda $args 2>&1 | tee -a "$log_dir/train.log"
+    [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+done
+echo "gpu_check: exit $status"
+exit "$status"
