@@ -241,32 +241,16 @@ class MLP:
 
     def replace(self, params: Any) -> MLP:
         """A model of the same architecture and backend holding ``params``."""
-        c = self.config()
-        return MLP(
-            c["layers"],
-            c["activation"],
-            c["output"],
-            dtype=self.dtype,
-            device=self.device,
-            xp=self.xp,
-            params=params,
-        )
+        return MLP(**self.config(), device=self.device, xp=self.xp, params=params)
 
     def to(self, device: str | Any = "cpu", *, xp: Any = None, dtype: str | Any = None) -> MLP:
         """A copy on another device (and optionally in another dtype)."""
-        c = self.config()
+        config = self.config()
+        if dtype is not None:
+            config["dtype"] = dtype
         backend = resolve(device, xp)
-        dtype = c["dtype"] if dtype is None else dtype
-        params = backend.asarray(to_numpy(self.params), dtype=backend.dtype(dtype))
-        return MLP(
-            c["layers"],
-            c["activation"],
-            c["output"],
-            device=backend.device,
-            xp=backend.xp,
-            dtype=dtype,
-            params=params,
-        )
+        params = backend.asarray(to_numpy(self.params), dtype=backend.dtype(config["dtype"]))
+        return MLP(**config, device=backend.device, xp=backend.xp, params=params)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the model to ``path`` atomically and return the path.
