@@ -132,16 +132,47 @@ def test_parameters_are_one_flat_vector_with_per_layer_views():
     assert model.size == 5 * 4 + 4 + 4 * 3 + 3
 
 
-def test_leading_member_axis_broadcasts():
-    """Parameters of shape (K, size) and batches of (K, batch, in) give K independent models."""
-    models = [MLP(SMALL, seed=s, dtype="float64") for s in range(3)]
-    stacked = np.stack([m.params for m in models])
+def test_members_are_independent_networks_in_one_vector(backend):
+    """K members: forward, loss and gradient equal those of K separate networks."""
+    f64 = backend.xp.float64
+    together = MLP(SMALL, seed=[4, 5, 6], dtype="float64", xp=backend.xp, device=backend.device)
+    assert together.members == 3 and together.size == 3 * MLP(SMALL).size
     rng = np.random.default_rng(0)
-    x, y = rng.normal(size=(3, 4, 5)), rng.integers(0, 3, (3, 4))
-    together = models[0].gradient(x, y, stacked)
-    for k, m in enumerate(models):
-        np.testing.assert_allclose(together[k], m.gradient(x[k], y[k]), rtol=1e-12)
-        np.testing.assert_allclose(models[0].loss(x, y, stacked)[k], m.loss(x[k], y[k]), rtol=1e-12)
+    x_host, y_host = rng.normal(size=(3, 4, 5)), rng.integers(0, 3, (3, 4))
+    x, y = backend.asarray(x_host, dtype=f64), backend.asarray(y_host)
+    grads = together.replace(together.gradient(x, y))
+    losses = together.loss(x, y)
+    assert_on(backend, losses, f64)
+    for k, seed in enumerate([4, 5, 6]):
+        alone = MLP(SMALL, seed=seed, dtype="float64")
+        member = together.member(k)
+        assert_close(member.params, alone.params, rtol=0)
+        assert_close(grads.member(k).params, alone.gradient(x_host[k], y_host[k]), rtol=1e-12)
+        assert_close(losses[k], alone.loss(x_host[k], y_host[k]), rtol=1e-12)
+    # Each layer's block is contiguous: the weights of layer 1 of all members come first.
+    first = together.weights[0]
+    assert tuple(first.shape) == (3, 4, 5)
+    assert_close(together.params[:20], backend.xp.reshape(first[0, ...], (-1,)), rtol=0)
+
+
+def test_members_from_an_int_seed_count_up():
+    together = MLP(SMALL, seed=7, members=2)
+    assert together.seeds == [7, 8]
+    np.testing.assert_array_equal(together.member(1).params, MLP(SMALL, seed=8).params)
+    with pytest.raises(ConfigError, match="3 seeds given for members=2"):
+        MLP(SMALL, seed=[1, 2, 3], members=2)
+    with pytest.raises(ConfigError, match="member 2 does not exist"):
+        together.member(2)
+
+
+def test_members_save_as_npz_and_refuse_the_single_network_json(tmp_path):
+    together = MLP(SMALL, seed=[1, 2])
+    loaded = MLP.load(together.save(tmp_path / "members.npz"))
+    assert loaded.members == 2 and loaded.seeds == [1, 2]
+    np.testing.assert_array_equal(loaded.params, together.params)
+    with pytest.raises(ConfigError, match="holds one network, not 2 members"):
+        together.save(tmp_path / "members.json")
+    assert not (tmp_path / "members.json").exists()
 
 
 @pytest.mark.parametrize("suffix", [".npz", ".json"])

@@ -15,6 +15,7 @@ import pytest
 
 from helpers import assert_close, assert_on
 from optimlab import MLP, ConfigError, optimizers
+from optimlab.backend import to_numpy
 
 
 @dataclass
@@ -209,6 +210,27 @@ def test_dtype_and_device_are_kept(case, dtype_name, backend):
         params, state = opt.step(params, grads, state)
     for array in [*params, *(a for slot in state[1:] for a in slot)]:
         assert_on(backend, array, dtype)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_step_leaves_its_arguments_alone_unless_inplace(case, backend):
+    f64 = backend.xp.float64
+    opt = optimizers.get(case.name, **case.hyper)
+    params = [backend.asarray(W0, dtype=f64)]
+    grads = [backend.asarray(G, dtype=f64)]
+    state = opt.init(params)
+    for _ in range(2):  # the second step starts from a state that is not zero
+        params, state = opt.step(params, grads, state)
+    before = [to_numpy(a).copy() for a in [*params, *(a for slot in state[1:] for a in slot)]]
+    pure_params, pure_state = opt.step(params, grads, state)
+    after = [to_numpy(a) for a in [*params, *(a for slot in state[1:] for a in slot)]]
+    for b, a in zip(before, after):
+        np.testing.assert_array_equal(a, b)
+    fast_params, fast_state = opt.step(params, grads, state, inplace=True)
+    assert_close(fast_params[0], pure_params[0], rtol=0)
+    for name in state._fields[1:]:
+        assert_close(getattr(fast_state, name)[0], getattr(pure_state, name)[0], rtol=0)
+    assert fast_state.count == pure_state.count == 3
 
 
 REPORT_DEFAULTS = {  # DESIGN.md's table of the report's settings

@@ -44,6 +44,22 @@ class Backend(NamedTuple):
         """Move a host (NumPy) array or nested sequence onto this backend's device."""
         return self.xp.asarray(host, dtype=dtype, device=self.device)
 
+    @property
+    def views_follow_updates(self) -> bool:
+        """Whether a slice or reshape of an array sees later in-place updates of it.
+
+        True for NumPy, CuPy, PyTorch and array-api-strict, where basic slicing and
+        reshaping a contiguous array return views. The standard leaves it open, so
+        for other libraries views are taken again after every update.
+        """
+        xp = self.xp
+        return (
+            array_api_compat.is_numpy_namespace(xp)
+            or array_api_compat.is_cupy_namespace(xp)
+            or array_api_compat.is_torch_namespace(xp)
+            or array_api_compat.is_array_api_strict_namespace(xp)
+        )
+
     def synchronize(self) -> None:
         """Wait until the device has finished its queued work (read a clock only after this).
 

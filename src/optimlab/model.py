@@ -10,8 +10,12 @@ layer 2, ...). The per-layer matrices are views of it. An optimizer then
 updates every layer with a handful of array operations instead of a handful
 per layer, which is what a batch-10 step costs.
 
-Every array operation broadcasts over leading axes, so parameters of shape
-``(..., size)`` and batches of shape ``(..., batch, features)`` work unchanged.
+**Members.** ``MLP(..., members=K)`` holds K independent networks in the same
+flat vector, laid out layer by layer (the weights of layer 1 for all members,
+then their biases, then layer 2, ...), so that each layer's view is one
+contiguous ``(K, out, in)`` block. The forward and backward passes are the same
+code: ``matmul`` and elementwise operations broadcast over the member axis, and
+batches have shape ``(K, batch, features)``.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import os
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -51,7 +55,10 @@ class MLP:
         outputs, the report's) or ``"softmax"`` (softmax with cross-entropy).
     seed
         Seed of the initialization: ``W ~ U(-1, 1) * sqrt(1 / fan_in)``, ``b ~ U(-1, 1)``,
-        drawn on the host with ``numpy.random.default_rng(seed)`` layer by layer.
+        drawn on the host with ``numpy.random.default_rng(seed)`` layer by layer. With
+        members, one seed per member (a sequence), or an int ``s`` for ``s, s+1, ...``.
+    members
+        ``None`` (default) for one network; ``K`` for K networks trained side by side.
     device
         ``"cpu"`` (NumPy), ``"cuda"`` (CuPy), or with ``xp`` a device object of that namespace.
     dtype
@@ -61,6 +68,7 @@ class MLP:
         instead of the one ``device`` names.
     params
         Initial flat parameter vector of shape ``(size,)``, instead of the random initialization.
+        It is used as it is (not copied).
 
     Examples
     --------
@@ -75,7 +83,8 @@ class MLP:
         activation: str = "sigmoid",
         output: str = "sigmoid",
         *,
-        seed: int = 0,
+        seed: int | Sequence[int] = 0,
+        members: int | None = None,
         device: str | Any = "cpu",
         dtype: str | Any = "float32",
         xp: Any = None,
@@ -88,22 +97,31 @@ class MLP:
         self.dtype = self.backend.dtype(dtype)
         #: ``"float32"`` or ``"float64"``.
         self.dtype_name = "float64" if self.dtype == self.xp.float64 else "float32"
+        self.seeds = _check_seeds(seed, members)
+        #: Number of member networks, or ``None`` for a single network.
+        single = members is None and isinstance(seed, (int, np.integer))
+        self.members = None if single else len(self.seeds)
+        self._lead = () if single else (self.members,)
+        k = len(self.seeds)
         # (start of W, start of b, end of b, out, in) for each layer, in the flat vector.
         self._slices: list[tuple[int, int, int, int, int]] = []
         start = 0
         for fan_in, fan_out in zip(self.layers[:-1], self.layers[1:]):
-            bias = start + fan_out * fan_in
-            self._slices.append((start, bias, bias + fan_out, fan_out, fan_in))
-            start = bias + fan_out
+            bias = start + k * fan_out * fan_in
+            self._slices.append((start, bias, bias + k * fan_out, fan_out, fan_in))
+            start = bias + k * fan_out
+        #: Number of parameters (of all members together).
         self.size = start
         if params is None:
-            params = self.backend.asarray(self._initial_params(seed), dtype=self.dtype)
-        elif tuple(params.shape)[-1:] != (self.size,):
+            params = self.backend.asarray(self._initial_params(), dtype=self.dtype)
+        elif tuple(params.shape) != (self.size,):
             raise ConfigError(
                 f"params has shape {tuple(params.shape)}; "
                 f"layers {self.layers} need {self.size} values"
+                + ("" if single else f" for {k} members")
             )
         self.params = params
+        self._ones: dict[int, Any] = {}
 
     @property
     def xp(self) -> Any:
@@ -115,33 +133,46 @@ class MLP:
         """The device holding the parameters."""
         return self.backend.device
 
-    def _initial_params(self, seed: int) -> np.ndarray:
-        rng = np.random.default_rng(seed)
+    def _initial_params(self) -> np.ndarray:
+        # Each member draws its layers in order from its own generator, so member k
+        # equals the single network with seed ``seeds[k]``.
+        draws = []
+        for seed in self.seeds:
+            rng = np.random.default_rng(seed)
+            layers = []
+            for fan_in, fan_out in zip(self.layers[:-1], self.layers[1:]):
+                w = rng.uniform(-1.0, 1.0, (fan_out, fan_in)) * math.sqrt(1.0 / fan_in)
+                layers.append((w.ravel(), rng.uniform(-1.0, 1.0, fan_out)))
+            draws.append(layers)
         parts = []
-        for fan_in, fan_out in zip(self.layers[:-1], self.layers[1:]):
-            parts.append(
-                rng.uniform(-1.0, 1.0, (fan_out, fan_in)).ravel() * math.sqrt(1.0 / fan_in)
-            )
-            parts.append(rng.uniform(-1.0, 1.0, fan_out))
+        for i in range(len(self.layers) - 1):
+            parts.append(np.concatenate([member[i][0] for member in draws]))
+            parts.append(np.concatenate([member[i][1] for member in draws]))
         return np.concatenate(parts)
 
     # -- views of the flat vector -------------------------------------------------------
 
     def unflatten(self, params: Any = None) -> list[tuple[Any, Any]]:
-        """``[(W, b), ...]`` per layer: ``W`` of shape ``(..., out, in)``, ``b`` ``(..., 1, out)``.
+        """``[(W, b), ...]`` per layer: ``W`` of shape ``([K,] out, in)``, ``b`` ``([K,] 1, out)``.
 
         Views of ``params`` (default: :attr:`params`) where the library makes views of
-        slices; ``b`` keeps a unit batch axis so that it broadcasts against ``(..., batch, out)``.
+        slices (K: the members, if any); ``b`` keeps a unit batch axis so that it
+        broadcasts against ``([K,] batch, out)``.
         """
+        return [(layer.w, layer.b) for layer in self._views(params)]
+
+    def _views(self, params: Any = None) -> list[_Layer]:
         p = self.params if params is None else params
-        xp, lead = self.xp, tuple(p.shape[:-1])
-        return [
-            (
-                xp.reshape(p[..., w:b], (*lead, fan_out, fan_in)),
-                xp.reshape(p[..., b:end], (*lead, 1, fan_out)),
+        xp, lead = self.xp, self._lead
+        views = []
+        for w, b, end, fan_out, fan_in in self._slices:
+            weights = xp.reshape(p[w:b], (*lead, fan_out, fan_in))
+            views.append(
+                _Layer(
+                    weights, xp.matrix_transpose(weights), xp.reshape(p[b:end], (*lead, 1, fan_out))
+                )
             )
-            for w, b, end, fan_out, fan_in in self._slices
-        ]
+        return views
 
     @property
     def weights(self) -> list[Any]:
@@ -158,7 +189,7 @@ class MLP:
     def logits(self, x: Any, params: Any = None) -> Any:
         """Pre-activations ``z`` of the output layer, shape ``(..., batch, outputs)``."""
         self._check_input(x)
-        return self._forward(self.unflatten(params), x)[1]
+        return self._forward(self._views(params), x)[1]
 
     def forward(self, x: Any, params: Any = None) -> Any:
         """Output activations (probabilities), shape ``(..., batch, outputs)``."""
@@ -185,33 +216,34 @@ class MLP:
         and ``db_l = sum(delta_l)`` over the batch.
         """
         self._check_input(x)
-        p = self.params if params is None else params
-        return self._gradient(p, x, self._targets(y))
+        return self._gradient(self._views(params), x, self._targets(y))
 
-    def _forward(self, layers: list[tuple[Any, Any]], x: Any) -> tuple[list[Any], Any]:
+    def _forward(self, views: list[_Layer], x: Any) -> tuple[list[Any], Any]:
         """Hidden activations ``[x, a_1, ..., a_{L-1}]`` and the output logits."""
         xp, f = self.xp, self.activation
         acts = [x]
-        for w, b in layers[:-1]:
-            acts.append(f(xp, acts[-1] @ xp.matrix_transpose(w) + b))
-        w, b = layers[-1]
-        return acts, acts[-1] @ xp.matrix_transpose(w) + b
+        for layer in views[:-1]:
+            acts.append(f(xp, acts[-1] @ layer.wt + layer.b))
+        return acts, acts[-1] @ views[-1].wt + views[-1].b
 
-    def _gradient(self, params: Any, x: Any, y: Any) -> Any:
-        # The hot path of training: no checks, no conversions, no host synchronization.
+    def _gradient(self, views: list[_Layer], x: Any, y: Any) -> Any:
+        # The hot path of training: no checks, no conversions, no host synchronization,
+        # and as few array operations as the mathematics allows.
         xp = self.xp
-        layers = self.unflatten(params)
-        acts, z = self._forward(layers, x)
-        delta = self.output.delta(self.output(xp, z), y) * (1.0 / x.shape[-2])
-        lead = tuple(params.shape[:-1])
+        acts, z = self._forward(views, x)
+        batch = x.shape[-2]
+        delta = self.output.delta(self.output(xp, z), y) * (1.0 / batch)
+        ones = self._ones.get(batch)
+        if ones is None:  # bias gradients as (1, batch) @ delta: cheaper than a sum
+            ones = self._ones[batch] = xp.ones((1, batch), dtype=self.dtype, device=self.device)
         grads: list[Any] = []
-        for i in range(len(layers) - 1, -1, -1):
+        for i in range(len(views) - 1, -1, -1):
             a_prev = acts[i]
-            grads.append(xp.reshape(xp.sum(delta, axis=-2), (*lead, -1)))
-            grads.append(xp.reshape(xp.matrix_transpose(delta) @ a_prev, (*lead, -1)))
+            grads.append(xp.reshape(ones @ delta, (-1,)))
+            grads.append(xp.reshape(xp.matrix_transpose(delta) @ a_prev, (-1,)))
             if i:
-                delta = (delta @ layers[i][0]) * self.activation.derivative(xp, a_prev)
-        return xp.concat(grads[::-1], axis=-1)
+                delta = (delta @ views[i].w) * self.activation.derivative(xp, a_prev)
+        return xp.concat(grads[::-1])
 
     def _targets(self, y: Any) -> Any:
         """Integer labels -> one-hot rows of the parameters' dtype; other targets unchanged."""
@@ -237,7 +269,21 @@ class MLP:
             "activation": self.activation.name,
             "output": self.output.name,
             "dtype": self.dtype_name,
+            "members": self.members,
         }
+
+    def member(self, k: int) -> MLP:
+        """Member ``k`` as a network of its own (a copy), on the same backend."""
+        if self.members is None:
+            raise ConfigError("this network has no members")
+        if not 0 <= k < self.members:
+            raise ConfigError(f"member {k} does not exist: there are {self.members}")
+        xp = self.xp
+        parts = []
+        for layer in self._views():
+            parts += [xp.reshape(layer.w[k, ...], (-1,)), xp.reshape(layer.b[k, ...], (-1,))]
+        config = {**self.config(), "members": None}
+        return MLP(**config, seed=self.seeds[k], device=self.device, xp=xp, params=xp.concat(parts))
 
     def replace(self, params: Any) -> MLP:
         """A model of the same architecture and backend holding ``params``."""
@@ -264,6 +310,11 @@ class MLP:
         path = Path(path)
         host = to_numpy(self.params).astype(self.dtype_name)
         if path.suffix.lower() == ".json":
+            if self.members is not None:
+                raise ConfigError(
+                    f"the report's JSON format holds one network, not {self.members} members: "
+                    "save model.member(k), or use a .npz name"
+                )
             doc: dict[str, Any] = {"layers": list(self.layers), "weights": [], "biases": []}
             for w, b, end, fan_out, fan_in in self._slices:
                 doc["weights"].append(host[w:b].reshape(fan_out, fan_in).tolist())
@@ -283,6 +334,8 @@ class MLP:
                     layers=np.array(c["layers"]),
                     activation=np.array(c["activation"]),
                     output=np.array(c["output"]),
+                    seeds=np.array(self.seeds),
+                    members=np.array(-1 if self.members is None else self.members),
                     params=host,
                 )
         return path
@@ -329,6 +382,32 @@ class MLP:
             f"output={self.output.name!r}, dtype={self.dtype_name!r}, "
             f"backend={self.backend.name!r})"
         )
+
+
+class _Layer(NamedTuple):
+    """Views of one layer's parameters in the flat vector."""
+
+    w: Any  # ([K,] out, in)
+    wt: Any  # its transpose, ([K,] in, out)
+    b: Any  # ([K,] 1, out)
+
+
+def _check_seeds(seed: int | Sequence[int], members: int | None) -> list[int]:
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        if members is None:
+            return [int(seed)]
+        if isinstance(members, bool) or not isinstance(members, int) or members < 1:
+            raise ConfigError(f"members must be a positive integer, not {members!r}")
+        return [int(seed) + k for k in range(members)]
+    try:
+        seeds = [int(s) for s in seed]
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"seed must be an integer or a sequence of integers, not {seed!r}"
+        ) from None
+    if not seeds or (members is not None and members != len(seeds)):
+        raise ConfigError(f"{len(seeds)} seeds given for members={members}")
+    return seeds
 
 
 def _check_layers(layers: Sequence[int]) -> tuple[int, ...]:
@@ -401,6 +480,9 @@ def _read_npz(path: Path) -> tuple[dict[str, Any], np.ndarray]:
                 "output": str(f["output"]),
                 "dtype": str(params.dtype),
             }
+            if "members" in f and int(f["members"]) > 0:
+                config["members"] = int(f["members"])
+                config["seed"] = [int(s) for s in f["seeds"]]
     except ModelFileError:
         raise
     except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as error:

@@ -10,7 +10,9 @@ Every optimizer follows one small protocol (the shape of optax's)::
 passes one flat vector). The state is a NamedTuple: the step count ``count``
 (a Python int, so reading it never synchronizes a device) and one list of
 arrays per accumulator, each on the parameters' device with their dtype.
-Nothing is updated in place.
+``step`` leaves its arguments untouched; ``step(..., inplace=True)``
+overwrites them instead of allocating new ones, which is what a training
+loop that owns its arrays wants.
 
 In the formulas ``g`` is the gradient, ``t`` the step count starting at 1 and
 all hyper-parameters are constant. With those, each rule equals its
@@ -59,15 +61,32 @@ class Optimizer:
         return self.State(0, *([_zeros_like(p) for p in params] for _ in slots))
 
     def step(
-        self, params: Sequence[Any], grads: Sequence[Any], state: Any, *, xp: Any = None
+        self,
+        params: Sequence[Any],
+        grads: Sequence[Any],
+        state: Any,
+        *,
+        xp: Any = None,
+        inplace: bool = False,
     ) -> tuple[list[Any], Any]:
         """One update of every parameter array; returns the new parameters and state.
 
-        ``xp`` is the arrays' namespace; pass it from a training loop to skip
-        looking it up at every step.
+        The arguments are left as they were, unless ``inplace=True``: then the
+        parameter and state arrays are overwritten where the library allows it
+        (saving the copies; a training loop that owns its arrays uses this), and
+        the returned arrays are the ones to use either way. ``xp`` is the arrays'
+        namespace; a training loop passes it to skip looking it up at every step.
         """
         if xp is None:
             xp = array_api_compat.array_namespace(*params, *grads)
+        if not inplace:
+            params = [xp.asarray(p, copy=True) for p in params]
+            state = state._replace(
+                **{
+                    k: [xp.asarray(a, copy=True) for a in getattr(state, k)]
+                    for k in state._fields[1:]
+                }
+            )
         t = state.count + 1
         slots = state[1:]
         new_params: list[Any] = []
@@ -80,7 +99,11 @@ class Optimizer:
         return new_params, self.State(t, *new_slots)
 
     def update(self, xp: Any, w: Any, g: Any, *accumulators: Any, t: int) -> tuple[Any, tuple]:
-        """The rule for one array: ``(w, g, accumulators..., t) -> (new w, new accumulators)``."""
+        """The rule for one array: ``(w, g, accumulators..., t) -> (new w, new accumulators)``.
+
+        Written with in-place operators (``w -= ...``), which overwrite ``w`` and the
+        accumulators on libraries with mutable arrays and rebind them on the others.
+        """
         raise NotImplementedError
 
     @property
@@ -119,7 +142,8 @@ class SGD(Optimizer):
         self.lr = _rate("lr", lr)
 
     def update(self, xp, w, g, *, t):
-        return w - self.lr * g, ()
+        w -= self.lr * g
+        return w, ()
 
 
 class MomentumState(NamedTuple):
@@ -149,8 +173,10 @@ class Momentum(Optimizer):
         self.momentum = _fraction("momentum", momentum)
 
     def update(self, xp, w, g, v, *, t):
-        v = self.momentum * v + self.lr * g
-        return w - v, (v,)
+        v *= self.momentum
+        v += self.lr * g
+        w -= v
+        return w, (v,)
 
 
 class Nesterov(Optimizer):
@@ -181,8 +207,12 @@ class Nesterov(Optimizer):
         self.momentum = _fraction("momentum", momentum)
 
     def update(self, xp, u, g, v, *, t):
-        v = self.momentum * v + self.lr * g
-        return u - (self.lr * g + self.momentum * v), (v,)
+        step = self.lr * g
+        v *= self.momentum
+        v += step
+        step += self.momentum * v
+        u -= step
+        return u, (v,)
 
 
 class AdaGradState(NamedTuple):
@@ -211,8 +241,9 @@ class AdaGrad(Optimizer):
         self.eps = _epsilon(eps)
 
     def update(self, xp, w, g, G, *, t):
-        G = G + g * g
-        return w - self.lr * g / (xp.sqrt(G) + self.eps), (G,)
+        G += g * g
+        w -= self.lr * g / (xp.sqrt(G) + self.eps)
+        return w, (G,)
 
 
 class RMSpropState(NamedTuple):
@@ -245,8 +276,10 @@ class RMSprop(Optimizer):
         self.eps = _epsilon(eps)
 
     def update(self, xp, w, g, E, *, t):
-        E = self.decay * E + (1.0 - self.decay) * (g * g)
-        return w - self.lr * g / (xp.sqrt(E) + self.eps), (E,)
+        E *= self.decay
+        E += (1.0 - self.decay) * (g * g)
+        w -= self.lr * g / (xp.sqrt(E) + self.eps)
+        return w, (E,)
 
 
 class AdaDeltaState(NamedTuple):
@@ -287,10 +320,13 @@ class AdaDelta(Optimizer):
 
     def update(self, xp, w, g, E, P, *, t):
         d = self.decay
-        E = d * E + (1.0 - d) * (g * g)
+        E *= d
+        E += (1.0 - d) * (g * g)
         D = xp.sqrt(P + self.eps) / xp.sqrt(E + self.eps) * g
-        P = d * P + (1.0 - d) * (D * D)
-        return w - self.lr * D, (E, P)
+        P *= d
+        P += (1.0 - d) * (D * D)
+        w -= self.lr * D
+        return w, (E, P)
 
 
 class AdamState(NamedTuple):
@@ -335,11 +371,14 @@ class Adam(Optimizer):
 
     def update(self, xp, w, g, M, N, *, t):
         b1, b2 = self.beta1, self.beta2
-        M = b1 * M + (1.0 - b1) * g
-        N = b2 * N + (1.0 - b2) * (g * g)
+        M *= b1
+        M += (1.0 - b1) * g
+        N *= b2
+        N += (1.0 - b2) * (g * g)
         step = self.lr / (1.0 - b1**t)
         root_correction = math.sqrt(1.0 - b2**t)
-        return w - step * M / (xp.sqrt(N) / root_correction + self.eps), (M, N)
+        w -= step * M / (xp.sqrt(N) / root_correction + self.eps)
+        return w, (M, N)
 
 
 #: Registry name -> optimizer class, in the report's order.

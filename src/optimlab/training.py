@@ -130,14 +130,14 @@ def evaluate(model: MLP, data: Dataset, *, chunk_size: int = 10_000) -> Evaluati
 
 def _evaluate(model: MLP, params: Any, data: Dataset, chunk_size: int) -> Evaluation:
     xp = model.xp
-    layers = model.unflatten(params)
+    views = model._views(params)
     total_cost = correct = 0.0
     predictions = []
     for start in range(0, data.n, chunk_size):
         stop = min(start + chunk_size, data.n)  # the standard leaves out-of-range stops undefined
         x = data.images[start:stop, ...]
         labels = data.labels[start:stop]
-        z = model._forward(layers, x)[1]
+        z = model._forward(views, x)[1]
         predicted = xp.argmax(z, axis=-1)
         predictions.append(predicted)
         total_cost = total_cost + xp.sum(model.output.cost(xp, z, model._targets(labels)))
@@ -204,7 +204,8 @@ def fit(
     rng = np.random.default_rng(seed)
     n = train.n
     x_all, y_all = train.images, model._targets(train.labels)
-    params = model.params
+    # fit owns this copy and updates it in place; model.params is it from here on.
+    params = model.params = model.xp.asarray(model.params, copy=True)
     state = optimizer.init([params])
     history = History(optimizer.name, optimizer.hyperparameters)
     # A diverging run is reported through history.status, not NumPy's overflow warnings.
@@ -246,12 +247,16 @@ def _epoch(model, optimizer, params, state, x_all, y_all, order, batch_size, pro
     n = order.shape[0]
     steps = math.ceil(n / batch_size)
     every = max(1, steps // 100)
+    views = model._views(params)
+    views_follow = model.backend.views_follow_updates
     for step in range(steps):
         batch = order[step * batch_size : min((step + 1) * batch_size, n)]
         x = xp.take(x_all, batch, axis=0)
         y = xp.take(y_all, batch, axis=0)
-        grad = model._gradient(params, x, y)
-        (params,), state = optimizer.step([params], [grad], state, xp=xp)
+        grad = model._gradient(views, x, y)
+        (updated,), state = optimizer.step([params], [grad], state, xp=xp, inplace=True)
+        if updated is not params or not views_follow:  # a library without in-place updates
+            params, views = updated, model._views(updated)
         if progress is not None and step % every == 0:
             progress(step, steps)
     if progress is not None:
