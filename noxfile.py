@@ -48,6 +48,13 @@ def tests(session: nox.Session, backend: str) -> None:
 
 
 @nox.session
+def bench(session: nox.Session) -> None:
+    """Time every optimizer against the NumPy loop and PyTorch (pass options after --)."""
+    session.install("-e", ".", "torch==2.13.0")
+    session.run("python", "bench/bench_optimizers.py", *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff: lint and formatting."""
     session.install("ruff>=0.6")

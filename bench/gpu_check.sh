@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # On a machine with a CUDA GPU, from the repository root: what the GPU path needs,
-# proven there. Installs nothing; uses the Python packages already present.
+# proven there, in under five minutes. Installs nothing; uses the Python packages
+# already present.
 #   1. the card and the library versions (import checks first);
 #   2. the test suite with CuPy in the backend matrix;
-#   3. training on --device cuda (float32 and float64), with timings.
+#   3. training on --device cuda (float32 and float64), with timings;
+#   4. the bench on cuda, every optimizer at batch 10 and 1000, beside PyTorch CUDA.
 # Logs go to $OUT when it is set (the device tool's folder), else to ./gpu-check/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -32,5 +34,10 @@ for args in "--optimizer sgd --epochs 2" "--optimizer adam --epochs 1 --dtype fl
     python3 -m optimlab train --device cuda $args 2>&1 | tee -a "$log_dir/train.log"
     [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 done
+echo "== bench on cuda (optimlab vs PyTorch CUDA eager)"
+python3 bench/bench_optimizers.py --devices cuda --peers torch --repeats 7 \
+    --json "$log_dir/bench-cuda.json" 2>&1 | tee "$log_dir/bench-cuda.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
 echo "gpu_check: exit $status"
 exit "$status"

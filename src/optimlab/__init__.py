@@ -19,7 +19,7 @@ from .backend import Backend, resolve
 from .datasets import Dataset, load_idx_dir, load_mnist
 from .errors import ConfigError, DataError, DeviceError, ModelFileError, OptimlabError
 from .model import MLP
-from .training import EpochRecord, Evaluation, History, evaluate, fit
+from .training import EpochRecord, Evaluation, History, Trainer, evaluate, fit
 
 __all__ = [
     "MLP",
@@ -33,6 +33,7 @@ __all__ = [
     "History",
     "ModelFileError",
     "OptimlabError",
+    "Trainer",
     "__version__",
     "datasets",
     "evaluate",

@@ -22,6 +22,10 @@ class Activation:
     def __call__(self, xp: Any, z: Any) -> Any:
         raise NotImplementedError
 
+    def apply_(self, xp: Any, z: Any) -> Any:
+        """``f(z)``, free to overwrite ``z`` (a temporary of the caller's) to save memory."""
+        return self(xp, z)
+
     def derivative(self, xp: Any, a: Any) -> Any:
         raise NotImplementedError
 
@@ -39,10 +43,22 @@ class Sigmoid(Activation):
     name = "sigmoid"
 
     def __call__(self, xp: Any, z: Any) -> Any:
-        return 0.5 * xp.tanh(0.5 * z) + 0.5
+        return _sigmoid_of_half(xp, 0.5 * z)
+
+    def apply_(self, xp: Any, z: Any) -> Any:
+        z *= 0.5
+        return _sigmoid_of_half(xp, z)
 
     def derivative(self, xp: Any, a: Any) -> Any:
         return a * (1.0 - a)
+
+
+def _sigmoid_of_half(xp: Any, half: Any) -> Any:
+    """``sigmoid(z)`` from ``z / 2``, in one new array."""
+    a = xp.tanh(half)
+    a *= 0.5
+    a += 0.5
+    return a
 
 
 class Tanh(Activation):

@@ -25,14 +25,19 @@ class Output:
         """The output activation ``a`` of logits ``z``, shape ``(..., batch, classes)``."""
         raise NotImplementedError
 
+    def apply_(self, xp: Any, z: Any) -> Any:
+        """The output activation, free to overwrite ``z`` (a temporary of the caller's)."""
+        return self(xp, z)
+
     def cost(self, xp: Any, z: Any, y: Any) -> Any:
         """Per-sample cost in nats, shape ``(..., batch)``, from logits ``z`` and targets ``y``."""
         raise NotImplementedError
 
     @staticmethod
-    def delta(a: Any, y: Any) -> Any:
-        """``dC/dz = a - y`` for both outputs here."""
-        return a - y
+    def delta_(a: Any, y: Any) -> Any:
+        """``dC/dz = a - y`` for both outputs here, written over the activation ``a``."""
+        a -= y
+        return a
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -49,6 +54,7 @@ class SigmoidCrossEntropy(Output):
     name = "sigmoid"
 
     __call__ = Sigmoid.__call__
+    apply_ = Sigmoid.apply_
 
     def cost(self, xp: Any, z: Any, y: Any) -> Any:
         softplus = xp.maximum(z, 0.0) + xp.log1p(xp.exp(-xp.abs(z)))
@@ -65,8 +71,13 @@ class SoftmaxCrossEntropy(Output):
     name = "softmax"
 
     def __call__(self, xp: Any, z: Any) -> Any:
-        e = xp.exp(z - xp.max(z, axis=-1, keepdims=True))
-        return e / xp.sum(e, axis=-1, keepdims=True)
+        return self.apply_(xp, z - xp.max(z, axis=-1, keepdims=True))
+
+    def apply_(self, xp: Any, z: Any) -> Any:
+        z -= xp.max(z, axis=-1, keepdims=True)
+        e = xp.exp(z)
+        e /= xp.sum(e, axis=-1, keepdims=True)
+        return e
 
     def cost(self, xp: Any, z: Any, y: Any) -> Any:
         shifted = z - xp.max(z, axis=-1, keepdims=True)

@@ -32,7 +32,7 @@ import numpy as np
 
 from . import activations, losses
 from ._files import atomic_write
-from .backend import Backend, resolve, to_numpy
+from .backend import Backend, matmul_into, resolve, to_numpy
 from .errors import ConfigError, ModelFileError
 
 __all__ = ["MLP"]
@@ -223,27 +223,42 @@ class MLP:
         xp, f = self.xp, self.activation
         acts = [x]
         for layer in views[:-1]:
-            acts.append(f(xp, acts[-1] @ layer.wt + layer.b))
-        return acts, acts[-1] @ views[-1].wt + views[-1].b
+            z = acts[-1] @ layer.wt
+            z += layer.b
+            acts.append(f.apply_(xp, z))
+        z = acts[-1] @ views[-1].wt
+        z += views[-1].b
+        return acts, z
 
-    def _gradient(self, views: list[_Layer], x: Any, y: Any) -> Any:
-        # The hot path of training: no checks, no conversions, no host synchronization,
-        # and as few array operations as the mathematics allows.
+    def _gradient(
+        self, views: list[_Layer], x: Any, y: Any, out: list[_Layer] | None = None
+    ) -> Any:
+        """The flat gradient; or, given ``out`` (the views of a flat buffer), written into it.
+
+        The hot path of training: no checks, no conversions, no host synchronization,
+        and as few array operations as the mathematics allows. Writing into ``out``
+        saves the reshapes and the concatenation where views follow their base.
+        """
         xp = self.xp
         acts, z = self._forward(views, x)
         batch = x.shape[-2]
-        delta = self.output.delta(self.output(xp, z), y) * (1.0 / batch)
+        delta = self.output.delta_(self.output.apply_(xp, z), y)
+        delta *= 1.0 / batch
         ones = self._ones.get(batch)
         if ones is None:  # bias gradients as (1, batch) @ delta: cheaper than a sum
             ones = self._ones[batch] = xp.ones((1, batch), dtype=self.dtype, device=self.device)
         grads: list[Any] = []
         for i in range(len(views) - 1, -1, -1):
             a_prev = acts[i]
-            grads.append(xp.reshape(ones @ delta, (-1,)))
-            grads.append(xp.reshape(xp.matrix_transpose(delta) @ a_prev, (-1,)))
+            if out is None:
+                grad_w = xp.matrix_transpose(delta) @ a_prev
+                grads += [xp.reshape(ones @ delta, (-1,)), xp.reshape(grad_w, (-1,))]
+            else:
+                matmul_into(xp, ones, delta, out[i].b)
+                matmul_into(xp, xp.matrix_transpose(delta), a_prev, out[i].w)
             if i:
                 delta = (delta @ views[i].w) * self.activation.derivative(xp, a_prev)
-        return xp.concat(grads[::-1])
+        return xp.concat(grads[::-1]) if out is None else None
 
     def _targets(self, y: Any) -> Any:
         """Integer labels -> one-hot rows of the parameters' dtype; other targets unchanged."""

@@ -88,15 +88,13 @@ class Optimizer:
                 }
             )
         t = state.count + 1
-        slots = state[1:]
-        new_params: list[Any] = []
-        new_slots: tuple[list[Any], ...] = tuple([] for _ in slots)
-        for i, (w, g) in enumerate(zip(params, grads, strict=True)):
-            w, accumulators = self.update(xp, w, g, *(slot[i] for slot in slots), t=t)
-            new_params.append(w)
-            for new, value in zip(new_slots, accumulators):
-                new.append(value)
-        return new_params, self.State(t, *new_slots)
+        # One update per parameter array: (w, g, its accumulators...) -> (w, accumulators).
+        updates = [
+            self.update(xp, w, g, *accumulators, t=t)
+            for w, g, *accumulators in zip(params, grads, *state[1:], strict=True)
+        ]
+        slots = [list(column) for column in zip(*(acc for _, acc in updates))]
+        return [w for w, _ in updates], self.State(t, *(slots or [[] for _ in state[1:]]))
 
     def update(self, xp: Any, w: Any, g: Any, *accumulators: Any, t: int) -> tuple[Any, tuple]:
         """The rule for one array: ``(w, g, accumulators..., t) -> (new w, new accumulators)``.
@@ -242,7 +240,9 @@ class AdaGrad(Optimizer):
 
     def update(self, xp, w, g, G, *, t):
         G += g * g
-        w -= self.lr * g / (xp.sqrt(G) + self.eps)
+        denominator = xp.sqrt(G)
+        denominator += self.eps
+        w -= self.lr * g / denominator
         return w, (G,)
 
 
@@ -278,7 +278,9 @@ class RMSprop(Optimizer):
     def update(self, xp, w, g, E, *, t):
         E *= self.decay
         E += (1.0 - self.decay) * (g * g)
-        w -= self.lr * g / (xp.sqrt(E) + self.eps)
+        denominator = xp.sqrt(E)
+        denominator += self.eps
+        w -= self.lr * g / denominator
         return w, (E,)
 
 
@@ -375,9 +377,11 @@ class Adam(Optimizer):
         M += (1.0 - b1) * g
         N *= b2
         N += (1.0 - b2) * (g * g)
-        step = self.lr / (1.0 - b1**t)
-        root_correction = math.sqrt(1.0 - b2**t)
-        w -= step * M / (xp.sqrt(N) / root_correction + self.eps)
+        # sqrt(N / (1 - b2**t)) + eps, built in one temporary
+        denominator = xp.sqrt(N)
+        denominator *= 1.0 / math.sqrt(1.0 - b2**t)
+        denominator += self.eps
+        w -= (self.lr / (1.0 - b1**t)) * M / denominator
         return w, (M, N)
 
 

@@ -26,7 +26,7 @@ from .optimizers import Optimizer
 if TYPE_CHECKING:
     from .datasets import Dataset
 
-__all__ = ["EpochRecord", "Evaluation", "History", "evaluate", "fit"]
+__all__ = ["EpochRecord", "Evaluation", "History", "Trainer", "evaluate", "fit"]
 
 
 class Evaluation:
@@ -146,6 +146,106 @@ def _evaluate(model: MLP, params: Any, data: Dataset, chunk_size: int) -> Evalua
     return Evaluation(float(correct) / data.n, float(total_cost) / data.n, predictions)
 
 
+class Trainer:
+    """The state of a training run between steps: parameters, optimizer state, shuffles.
+
+    :func:`fit` is a loop over :meth:`run_epoch`; use a ``Trainer`` directly to run
+    steps one block at a time (benchmarks, custom loops). It owns a copy of the
+    model's parameters, which it updates in place; ``model.params`` is that copy.
+
+    Parameters
+    ----------
+    model, optimizer, train, batch_size, seed
+        As for :func:`fit`.
+    """
+
+    def __init__(
+        self,
+        model: MLP,
+        optimizer: Optimizer | str,
+        train: Dataset,
+        *,
+        batch_size: int = 10,
+        seed: int = 0,
+    ) -> None:
+        if isinstance(optimizer, str):
+            optimizer = optimizers.get(optimizer)
+        if not isinstance(optimizer, Optimizer):
+            raise ConfigError(
+                f"optimizer must be an Optimizer or a name, not {type(optimizer).__name__}"
+            )
+        self.batch_size = _positive("batch_size", batch_size)
+        _check_data(model, train, "train")
+        self.model, self.optimizer, self.train = model, optimizer, train
+        #: Host generator of the shuffles: one permutation per epoch.
+        self.rng = np.random.default_rng(seed)
+        #: Epochs completed.
+        self.epoch = 0
+        self._targets = model._targets(train.labels)
+        model.params = model.xp.asarray(model.params, copy=True)
+        self.state = optimizer.init([model.params])
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Optimizer steps in one pass over the training set."""
+        return math.ceil(self.train.n / self.batch_size)
+
+    def run_epoch(self, progress: Callable[[int, int], None] | None = None) -> float:
+        """One pass over the training set in a fresh random order; returns its seconds.
+
+        The seconds are wall time with the device synchronized before the clock is read.
+        """
+        backend = self.model.backend
+        start = time.perf_counter()
+        order = backend.asarray(self.rng.permutation(self.train.n))
+        self.run_batches(order, progress)
+        backend.synchronize()
+        self.epoch += 1
+        return time.perf_counter() - start
+
+    def run_batches(self, order: Any, progress: Callable[[int, int], None] | None = None) -> None:
+        """Steps over the training samples ``order`` (device integers), ``batch_size`` at a time.
+
+        The hot loop: batches are gathered on the device, the update happens in place,
+        and nothing is read back to the host.
+        """
+        model, optimizer, xp = self.model, self.optimizer, self.model.xp
+        x_all, y_all, size = self.train.images, self._targets, self.batch_size
+        n = order.shape[0]
+        steps = math.ceil(n / size)
+        every = max(1, steps // 100)
+        params, state = model.params, self.state
+        views = model._views(params)
+        if model.backend.views_follow_updates:
+            # Gradients are written into one buffer; parameters are updated in place.
+            grad = xp.zeros_like(params)
+            grad_views = model._views(grad)
+        else:
+            grad_views = None
+        # The rule is applied to the one flat array directly (what step() does for a
+        # list of arrays), keeping the state's arrays unpacked until the block ends.
+        update, t = optimizer.update, state.count
+        accumulators = [slot[0] for slot in state[1:]]
+        for step in range(steps):
+            batch = order[step * size : min((step + 1) * size, n)]
+            x = xp.take(x_all, batch, axis=0)
+            y = xp.take(y_all, batch, axis=0)
+            if grad_views is None:
+                grad = model._gradient(views, x, y)
+            else:
+                model._gradient(views, x, y, out=grad_views)
+            t += 1
+            updated, accumulators = update(xp, params, grad, *accumulators, t=t)
+            if updated is not params or grad_views is None:  # a library with no mutation
+                params, views = updated, model._views(updated)
+            if progress is not None and step % every == 0:
+                progress(step, steps)
+        if progress is not None:
+            progress(steps, steps)
+        model.params = params
+        self.state = optimizer.State(t, *([a] for a in accumulators))
+
+
 def fit(
     model: MLP,
     optimizer: Optimizer | str,
@@ -169,7 +269,8 @@ def fit(
     Parameters
     ----------
     model
-        The network; its :attr:`~optimlab.MLP.params` are replaced after every epoch.
+        The network. Training works on a copy of its parameters, updated in place
+        as it goes, which becomes :attr:`~optimlab.MLP.params`.
     optimizer
         An :class:`~optimlab.optimizers.Optimizer`, or a registry name for its defaults.
     train, monitor
@@ -189,38 +290,18 @@ def fit(
         or infinite, training stops after that epoch, ``history.status`` says so and a
         ``RuntimeWarning`` is issued.
     """
-    if isinstance(optimizer, str):
-        optimizer = optimizers.get(optimizer)
-    if not isinstance(optimizer, Optimizer):
-        raise ConfigError(
-            f"optimizer must be an Optimizer or a name, not {type(optimizer).__name__}"
-        )
-    epochs, batch_size = _positive("epochs", epochs), _positive("batch_size", batch_size)
-    _check_data(model, train, "train")
+    epochs = _positive("epochs", epochs)
     if monitor is not None:
         _check_data(model, monitor, "monitor")
-
-    backend = model.backend
-    rng = np.random.default_rng(seed)
-    n = train.n
-    x_all, y_all = train.images, model._targets(train.labels)
-    # fit owns this copy and updates it in place; model.params is it from here on.
-    params = model.params = model.xp.asarray(model.params, copy=True)
-    state = optimizer.init([params])
+    trainer = Trainer(model, optimizer, train, batch_size=batch_size, seed=seed)
+    optimizer = trainer.optimizer
     history = History(optimizer.name, optimizer.hyperparameters)
     # A diverging run is reported through history.status, not NumPy's overflow warnings.
     with np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(1, epochs + 1):
-            start_time = time.perf_counter()
-            order = backend.asarray(rng.permutation(n))
-            params, state = _epoch(
-                model, optimizer, params, state, x_all, y_all, order, batch_size, progress
-            )
-            backend.synchronize()
-            seconds = time.perf_counter() - start_time
-            model.params = params
-            train_loss = _evaluate(model, params, train, 10_000).loss
-            test = _evaluate(model, params, monitor, 10_000) if monitor is not None else None
+            seconds = trainer.run_epoch(progress)
+            train_loss = _evaluate(model, model.params, train, 10_000).loss
+            test = _evaluate(model, model.params, monitor, 10_000) if monitor else None
             record = EpochRecord(
                 epoch,
                 train_loss,
@@ -241,29 +322,6 @@ def fit(
     return history
 
 
-def _epoch(model, optimizer, params, state, x_all, y_all, order, batch_size, progress):
-    """One pass over the shuffled training set: the hot loop, free of host synchronization."""
-    xp = model.xp
-    n = order.shape[0]
-    steps = math.ceil(n / batch_size)
-    every = max(1, steps // 100)
-    views = model._views(params)
-    views_follow = model.backend.views_follow_updates
-    for step in range(steps):
-        batch = order[step * batch_size : min((step + 1) * batch_size, n)]
-        x = xp.take(x_all, batch, axis=0)
-        y = xp.take(y_all, batch, axis=0)
-        grad = model._gradient(views, x, y)
-        (updated,), state = optimizer.step([params], [grad], state, xp=xp, inplace=True)
-        if updated is not params or not views_follow:  # a library without in-place updates
-            params, views = updated, model._views(updated)
-        if progress is not None and step % every == 0:
-            progress(step, steps)
-    if progress is not None:
-        progress(steps, steps)
-    return params, state
-
-
 def _positive(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ConfigError(f"{name} must be a positive integer, not {value!r}")
@@ -281,10 +339,9 @@ def _check_data(model: MLP, data: Dataset, name: str) -> None:
             f"{name} has {data.num_classes} classes but the network's output layer has "
             f"{model.layers[-1]}"
         )
-    data_backend = of(data.images)
-    if data_backend != model.backend:
+    if not model.backend.holds(data.images):
         raise ConfigError(
-            f"{name} lives on {data_backend.name} but the model on {model.backend.name}; "
+            f"{name} lives on {of(data.images).name} but the model on {model.backend.name}; "
             f"load both with the same device"
         )
     if data.images.dtype != model.dtype:

@@ -1,0 +1,408 @@
+"""Time one training step of each optimizer, per device, against its peers in the same run.
+
+For each optimizer x device x batch size x dtype it measures, side by side:
+
+* **optimlab**, through :class:`optimlab.Trainer` (the code ``fit`` runs);
+* **numpy-loop**, the hand-written NumPy loop of ``bench/numpy_loop.py`` (CPU only),
+  the practical floor: preallocated buffers, ``out=`` everywhere;
+* **torch**, PyTorch eager with the matching ``torch.optim`` optimizer, where torch
+  is importable (on the CPU with ``torch.set_num_threads(--threads)``).
+
+All peers start from the same parameters and visit the same batches. A step's time
+is the median, over ``--repeats`` rounds, of a block of steps divided by its length;
+each round runs every peer once (interleaved, so that machine noise hits them alike),
+after one untimed warm-up block, with the device synchronized before every clock
+read. Evaluation is one batched pass over the 10,000 test images. Peak memory is the
+peak of traced host allocations (tracemalloc: NumPy arrays, not torch's CPU tensors)
+during one untimed block, or on CUDA the allocator's peak.
+
+    python bench/bench_optimizers.py                       # CPU, batch 10 and 1000, float32
+    python bench/bench_optimizers.py --dtypes float32,float64 --json bench.json
+    python bench/bench_optimizers.py --devices cuda        # on a GPU machine
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam")
+LAYERS = (784, 30, 10)
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--devices", default="cpu", help="comma-separated: cpu, cuda (cpu)")
+    parser.add_argument("--batch-sizes", default="10,1000", help="comma-separated (10,1000)")
+    parser.add_argument("--dtypes", default="float32", help="float32 and/or float64 (float32)")
+    parser.add_argument("--optimizers", default=",".join(OPTIMIZERS))
+    parser.add_argument("--peers", default="numpy-loop,torch", help="which peers to run")
+    parser.add_argument("--repeats", type=int, default=11, help="timed rounds per case (11)")
+    parser.add_argument(
+        "--seconds", type=float, default=0.02, help="target length of one timed block (0.02)"
+    )
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads for every peer (1)")
+    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    # Thread counts must be fixed before NumPy (and its BLAS) is imported.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(args.threads)
+    sys.path.insert(0, str(Path(__file__).parent))
+    import numpy as np
+
+    import optimlab
+
+    peers = [p for p in args.peers.split(",") if p]
+    torch = None
+    if "torch" in peers:
+        try:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        except ImportError:
+            print("torch is not importable: the torch peer is skipped", file=sys.stderr)
+            peers.remove("torch")
+
+    train, test = optimlab.load_mnist(dtype="float64")
+    x_host, labels_host = train.images, train.labels
+    test_x, test_labels = test.images, test.labels
+    results = []
+    for device in args.devices.split(","):
+        backend = optimlab.resolve(device)
+        for dtype in args.dtypes.split(","):
+            data = _Data(np, backend, dtype, x_host, labels_host, test_x, test_labels)
+            for batch in (int(b) for b in args.batch_sizes.split(",")):
+                for name in args.optimizers.split(","):
+                    runners = {"optimlab": _Optimlab(optimlab, data, name, batch)}
+                    if "numpy-loop" in peers and device == "cpu":
+                        runners["numpy-loop"] = _NumpyLoop(np, data, name, batch)
+                    if "torch" in peers:
+                        runners["torch"] = _Torch(torch, data, name, batch, device)
+                    row = _measure(runners, args, device, dtype, batch, name)
+                    results.append(row)
+                    _print_row(row, first=len(results) == 1)
+    report = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
+        "machine": _machine(),
+        "versions": _versions(torch),
+        "threads": args.threads,
+        "network": list(LAYERS),
+        "results": results,
+    }
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+class _Data:
+    """The training and test sets of one backend and dtype, plus one shared visiting order."""
+
+    def __init__(self, np, backend, dtype, x, labels, test_x, test_labels):
+        host_dtype = np.dtype(dtype)
+        self.np, self.backend, self.dtype = np, backend, dtype
+        self.x_host = x.astype(host_dtype)
+        self.labels_host = labels
+        self.y_host = np.eye(10, dtype=host_dtype)[labels]
+        self.test_x_host = test_x.astype(host_dtype)
+        self.test_labels_host = test_labels
+        self.order_host = np.random.default_rng(0).permutation(len(labels))
+
+    def initial_params(self):
+        import optimlab
+
+        return optimlab.MLP(LAYERS, seed=0, dtype="float64").params.astype(self.dtype)
+
+
+class _Optimlab:
+    label = "optimlab"
+
+    def __init__(self, optimlab, data: _Data, name: str, batch: int):
+        backend = data.backend
+        dtype = backend.dtype(data.dtype)
+        self.data, self.batch, self.backend = data, batch, backend
+        self.train = optimlab.Dataset(
+            backend.asarray(data.x_host, dtype=dtype), backend.asarray(data.labels_host), 10
+        )
+        self.test = optimlab.Dataset(
+            backend.asarray(data.test_x_host, dtype=dtype),
+            backend.asarray(data.test_labels_host),
+            10,
+        )
+        self.model = optimlab.MLP(
+            LAYERS,
+            params=backend.asarray(data.initial_params(), dtype=dtype),
+            device=backend.device,
+            xp=backend.xp,
+            dtype=data.dtype,
+        )
+        self.trainer = optimlab.Trainer(self.model, name, self.train, batch_size=batch)
+        self.order = backend.asarray(data.order_host)
+        self.optimlab = optimlab
+
+    def run(self, start: int, steps: int) -> None:
+        n, size = self.order.shape[0], self.batch
+        while steps > 0:  # whole batches, wrapping around the end of the order
+            a = (start * size) % n
+            chunk = min(steps, (n - a) // size)
+            self.trainer.run_batches(self.order[a : a + chunk * size])
+            start, steps = start + chunk, steps - chunk
+
+    def evaluate(self) -> float:
+        return self.optimlab.evaluate(self.model, self.test).accuracy
+
+    def sync(self) -> None:
+        self.backend.synchronize()
+
+
+class _NumpyLoop:
+    label = "numpy-loop"
+
+    def __init__(self, np, data: _Data, name: str, batch: int):
+        import optimlab
+        from numpy_loop import NumpyLoop
+
+        hyper = optimlab.optimizers.get(name).hyperparameters
+        self.loop = NumpyLoop(data.initial_params(), LAYERS, batch, name, hyper)
+        self.x, self.y, self.order, self.batch = data.x_host, data.y_host, data.order_host, batch
+        self.test_x, self.test_labels = data.test_x_host, data.test_labels_host
+
+    def run(self, start: int, steps: int) -> None:
+        n, size, loop = len(self.order), self.batch, self.loop
+        for i in range(start, start + steps):
+            a = (i * size) % n
+            loop.step(self.x, self.y, self.order[a : a + size])
+
+    def evaluate(self) -> float:
+        return self.loop.evaluate(self.test_x, self.test_labels)[0]
+
+    def sync(self) -> None:
+        pass
+
+
+class _Torch:
+    label = "torch"
+
+    def __init__(self, torch, data: _Data, name: str, batch: int, device: str):
+        import optimlab
+
+        self.torch, self.batch = torch, batch
+        self.device = torch.device(device)
+        dtype = getattr(torch, data.dtype)
+        put = lambda a: torch.as_tensor(a, dtype=dtype, device=self.device)  # noqa: E731
+        p = data.initial_params()
+        cut = [0, 30 * 784, 30 * 784 + 30, 30 * 784 + 30 + 300, p.size]
+        shapes = [(30, 784), (30,), (10, 30), (10,)]
+        self.params = [
+            put(p[a:b].reshape(s)).requires_grad_() for a, b, s in zip(cut, cut[1:], shapes)
+        ]
+        hyper = optimlab.optimizers.get(name).hyperparameters
+        self.opt = _torch_optimizer(torch, name, self.params, hyper)
+        self.x, self.y = put(data.x_host), put(data.y_host)
+        self.order = torch.as_tensor(data.order_host, device=self.device)
+        self.test_x = put(data.test_x_host)
+        self.test_labels = torch.as_tensor(data.test_labels_host, device=self.device)
+
+    def _logits(self, x):
+        w1, b1, w2, b2 = self.params
+        hidden = self.torch.sigmoid(self.torch.addmm(b1, x, w1.t()))
+        return self.torch.addmm(b2, hidden, w2.t())
+
+    def run(self, start: int, steps: int) -> None:
+        torch, n, size = self.torch, self.order.shape[0], self.batch
+        bce = torch.nn.functional.binary_cross_entropy_with_logits
+        for i in range(start, start + steps):
+            a = (i * size) % n
+            idx = self.order[a : a + size]
+            x, y = self.x.index_select(0, idx), self.y.index_select(0, idx)
+            loss = bce(self._logits(x), y, reduction="sum") / size
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+
+    def evaluate(self) -> float:
+        with self.torch.no_grad():
+            predicted = self._logits(self.test_x).argmax(dim=1)
+            return (predicted == self.test_labels).double().mean().item()
+
+    def sync(self) -> None:
+        if self.device.type == "cuda":
+            self.torch.cuda.synchronize(self.device)
+
+
+def _torch_optimizer(torch, name, params, h):
+    optim = torch.optim
+    if name == "sgd":
+        return optim.SGD(params, lr=h["lr"])
+    if name in ("momentum", "nesterov"):
+        return optim.SGD(params, lr=h["lr"], momentum=h["momentum"], nesterov=name == "nesterov")
+    if name == "adagrad":
+        return optim.Adagrad(params, lr=h["lr"], eps=h["eps"])
+    if name == "rmsprop":
+        return optim.RMSprop(params, lr=h["lr"], alpha=h["decay"], eps=h["eps"])
+    if name == "adadelta":
+        return optim.Adadelta(params, lr=h["lr"], rho=h["decay"], eps=h["eps"])
+    if name == "adam":
+        return optim.Adam(params, lr=h["lr"], betas=(h["beta1"], h["beta2"]), eps=h["eps"])
+    raise ValueError(name)
+
+
+def _time(runner, start: int, steps: int) -> float:
+    runner.sync()
+    t0 = time.perf_counter()
+    runner.run(start, steps)
+    runner.sync()
+    return time.perf_counter() - t0
+
+
+def _peak_bytes(runner, steps: int, device: str) -> int | None:
+    if device == "cpu":
+        if runner.label == "torch":
+            return None  # torch's CPU allocator is invisible to tracemalloc
+        import tracemalloc
+
+        tracemalloc.start()
+        runner.run(0, steps)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return peak
+    if runner.label == "torch":
+        runner.torch.cuda.reset_peak_memory_stats()
+        runner.run(0, steps)
+        return runner.torch.cuda.max_memory_allocated()
+    import cupy
+
+    pool = cupy.get_default_memory_pool()
+    runner.run(0, steps)
+    runner.sync()
+    return pool.total_bytes()
+
+
+def _measure(runners: dict, args, device: str, dtype: str, batch: int, name: str) -> dict:
+    # Size the block from a warm-up so that each timed block lasts about --seconds.
+    steps = {}
+    for label, runner in runners.items():
+        runner.run(0, 2)
+        first = _time(runner, 2, 5) / 5
+        steps[label] = max(3, min(2000, int(args.seconds / max(first, 1e-7))))
+        runner.run(0, steps[label])  # warm-up block
+    per_step = {label: [] for label in runners}
+    evals = {label: [] for label in runners}
+    for round_ in range(args.repeats):
+        for label, runner in runners.items():
+            per_step[label].append(
+                _time(runner, round_ * steps[label], steps[label]) / steps[label]
+            )
+    for _ in range(max(3, args.repeats // 2)):
+        for label, runner in runners.items():
+            runner.sync()
+            t0 = time.perf_counter()
+            runner.evaluate()
+            evals[label].append(time.perf_counter() - t0)
+    epoch_steps = math.ceil(60_000 / batch)
+    row: dict[str, Any] = {"optimizer": name, "device": device, "dtype": dtype, "batch": batch}
+    for label, runner in runners.items():
+        step = statistics.median(per_step[label])
+        row[label] = {
+            "step_s": step,
+            "step_s_all": per_step[label],
+            "steps_per_block": steps[label],
+            "epoch_s": step * epoch_steps,
+            "samples_per_s": batch / step,
+            "evaluate_s": statistics.median(evals[label]),
+            "peak_bytes": _peak_bytes(runner, min(steps[label], 50), device),
+        }
+    for peer in ("numpy-loop", "torch"):
+        if peer in row:
+            row[f"ratio_{peer}"] = row["optimlab"]["step_s"] / row[peer]["step_s"]
+            row[f"evaluate_ratio_{peer}"] = row["optimlab"]["evaluate_s"] / row[peer]["evaluate_s"]
+    return row
+
+
+def _print_row(row: dict, first: bool) -> None:
+    if first:
+        print(
+            f"{'optimizer':<9} {'device':<6} {'dtype':<7} {'batch':>5} | "
+            f"{'optimlab':>9} {'numpy':>9} {'torch':>9} {'x numpy':>7} {'x torch':>7} | "
+            f"{'s/epoch':>7} {'samples/s':>10} | {'eval ms (ours/np/torch)':>23} | {'peak MB':>7}"
+        )
+        print("-" * 132)
+
+    def us(label):
+        return f"{row[label]['step_s'] * 1e6:8.1f}u" if label in row else f"{'-':>9}"
+
+    def ratio(peer):
+        return f"{row[f'ratio_{peer}']:7.2f}" if f"ratio_{peer}" in row else f"{'-':>7}"
+
+    evals = "/".join(
+        f"{row[label]['evaluate_s'] * 1e3:.1f}" if label in row else "-"
+        for label in ("optimlab", "numpy-loop", "torch")
+    )
+    peak = row["optimlab"]["peak_bytes"]
+    ours = row["optimlab"]
+    print(
+        f"{row['optimizer']:<9} {row['device']:<6} {row['dtype']:<7} {row['batch']:>5} | "
+        f"{us('optimlab')} {us('numpy-loop')} {us('torch')} {ratio('numpy-loop')} "
+        f"{ratio('torch')} | {ours['epoch_s']:7.2f} {ours['samples_per_s']:10.0f} | "
+        f"{evals:>23} | {peak / 2**20 if peak else 0:7.2f}",
+        flush=True,
+    )
+
+
+def _machine() -> dict:
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info = {"platform": platform.platform(), "cpu": cpu, "cores": os.cpu_count()}
+    try:
+        import cupy
+
+        info["gpu"] = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
+    except Exception:
+        info["gpu"] = None
+    return info
+
+
+def _versions(torch) -> dict:
+    import array_api_compat
+    import numpy
+
+    import optimlab
+
+    versions = {
+        "python": platform.python_version(),
+        "optimlab": optimlab.__version__,
+        "numpy": numpy.__version__,
+        "array_api_compat": array_api_compat.__version__,
+        "torch": getattr(torch, "__version__", None),
+    }
+    try:
+        import cupy
+
+        versions["cupy"] = cupy.__version__
+    except ImportError:
+        versions["cupy"] = None
+    return versions
+
+
+if __name__ == "__main__":
+    sys.exit(main())
