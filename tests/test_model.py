@@ -136,7 +136,7 @@ def test_members_are_independent_networks_in_one_vector(backend):
     """K members: forward, loss and gradient equal those of K separate networks."""
     f64 = backend.xp.float64
     together = MLP(SMALL, seed=[4, 5, 6], dtype="float64", xp=backend.xp, device=backend.device)
-    assert together.members == 3 and together.size == 3 * MLP(SMALL).size
+    assert together.members == 3 and together.size == MLP(SMALL).size
     rng = np.random.default_rng(0)
     x_host, y_host = rng.normal(size=(3, 4, 5)), rng.integers(0, 3, (3, 4))
     x, y = backend.asarray(x_host, dtype=f64), backend.asarray(y_host)
@@ -149,10 +149,12 @@ def test_members_are_independent_networks_in_one_vector(backend):
         assert_close(member.params, alone.params, rtol=0)
         assert_close(grads.member(k).params, alone.gradient(x_host[k], y_host[k]), rtol=1e-12)
         assert_close(losses[k], alone.loss(x_host[k], y_host[k]), rtol=1e-12)
-    # Each layer's block is contiguous: the weights of layer 1 of all members come first.
-    first = together.weights[0]
-    assert tuple(first.shape) == (3, 4, 5)
-    assert_close(together.params[:20], backend.xp.reshape(first[0, ...], (-1,)), rtol=0)
+    # A leading member axis: each member's parameters are one row, each layer a view.
+    assert tuple(together.params.shape) == (3, MLP(SMALL).size)
+    assert tuple(together.weights[0].shape) == (3, 4, 5)
+    assert_close(
+        together.params[1, :20], backend.xp.reshape(together.weights[0][1, ...], (-1,)), rtol=0
+    )
 
 
 def test_members_from_an_int_seed_count_up():
@@ -258,7 +260,7 @@ def test_save_replaces_a_file_only_when_complete(tmp_path):
         ({"output": "linear"}, "unknown output 'linear'"),
         ({"dtype": "float16"}, "dtype must be"),
         ({"device": "tpu"}, "unknown device 'tpu'"),
-        ({"layers": [2, 1], "params": np.zeros(4)}, "need 3 values"),
+        ({"layers": [2, 1], "params": np.zeros(4)}, r"need shape \(3,\)"),
     ],
 )
 def test_bad_arguments_raise_config_error(kwargs, message):

@@ -19,7 +19,7 @@ from .backend import Backend, resolve
 from .datasets import Dataset, load_idx_dir, load_mnist
 from .errors import ConfigError, DataError, DeviceError, ModelFileError, OptimlabError
 from .model import MLP
-from .training import EpochRecord, Evaluation, History, Trainer, evaluate, fit
+from .training import EpochRecord, Evaluation, History, Trainer, evaluate, fit, fit_members
 
 __all__ = [
     "MLP",
@@ -38,6 +38,7 @@ __all__ = [
     "datasets",
     "evaluate",
     "fit",
+    "fit_members",
     "load_idx_dir",
     "load_mnist",
     "optimizers",

@@ -10,12 +10,13 @@ layer 2, ...). The per-layer matrices are views of it. An optimizer then
 updates every layer with a handful of array operations instead of a handful
 per layer, which is what a batch-10 step costs.
 
-**Members.** ``MLP(..., members=K)`` holds K independent networks in the same
-flat vector, laid out layer by layer (the weights of layer 1 for all members,
-then their biases, then layer 2, ...), so that each layer's view is one
-contiguous ``(K, out, in)`` block. The forward and backward passes are the same
-code: ``matmul`` and elementwise operations broadcast over the member axis, and
-batches have shape ``(K, batch, features)``.
+**Members.** ``MLP(..., members=K)`` holds K independent networks: the
+parameters get a leading member axis, ``(K, size)``, and each layer's view is
+``(K, out, in)`` (splitting the last axis of a slice keeps it a view). The
+forward and backward passes are the same code: ``matmul`` and elementwise
+operations broadcast over the member axis, and batches have shape
+``(K, batch, features)``. A range of members is a contiguous block, so an
+optimizer can update a group of members with one set of operations.
 """
 
 from __future__ import annotations
@@ -102,23 +103,21 @@ class MLP:
         single = members is None and isinstance(seed, (int, np.integer))
         self.members = None if single else len(self.seeds)
         self._lead = () if single else (self.members,)
-        k = len(self.seeds)
         # (start of W, start of b, end of b, out, in) for each layer, in the flat vector.
         self._slices: list[tuple[int, int, int, int, int]] = []
         start = 0
         for fan_in, fan_out in zip(self.layers[:-1], self.layers[1:]):
-            bias = start + k * fan_out * fan_in
-            self._slices.append((start, bias, bias + k * fan_out, fan_out, fan_in))
-            start = bias + k * fan_out
-        #: Number of parameters (of all members together).
+            bias = start + fan_out * fan_in
+            self._slices.append((start, bias, bias + fan_out, fan_out, fan_in))
+            start = bias + fan_out
+        #: Number of parameters of one network.
         self.size = start
         if params is None:
             params = self.backend.asarray(self._initial_params(), dtype=self.dtype)
-        elif tuple(params.shape) != (self.size,):
+        elif tuple(params.shape) != (*self._lead, self.size):
             raise ConfigError(
                 f"params has shape {tuple(params.shape)}; "
-                f"layers {self.layers} need {self.size} values"
-                + ("" if single else f" for {k} members")
+                f"layers {self.layers} need shape {(*self._lead, self.size)}"
             )
         self.params = params
         self._ones: dict[int, Any] = {}
@@ -136,19 +135,15 @@ class MLP:
     def _initial_params(self) -> np.ndarray:
         # Each member draws its layers in order from its own generator, so member k
         # equals the single network with seed ``seeds[k]``.
-        draws = []
+        members = []
         for seed in self.seeds:
             rng = np.random.default_rng(seed)
-            layers = []
+            parts = []
             for fan_in, fan_out in zip(self.layers[:-1], self.layers[1:]):
                 w = rng.uniform(-1.0, 1.0, (fan_out, fan_in)) * math.sqrt(1.0 / fan_in)
-                layers.append((w.ravel(), rng.uniform(-1.0, 1.0, fan_out)))
-            draws.append(layers)
-        parts = []
-        for i in range(len(self.layers) - 1):
-            parts.append(np.concatenate([member[i][0] for member in draws]))
-            parts.append(np.concatenate([member[i][1] for member in draws]))
-        return np.concatenate(parts)
+                parts += [w.ravel(), rng.uniform(-1.0, 1.0, fan_out)]
+            members.append(np.concatenate(parts))
+        return np.stack(members) if self._lead else members[0]
 
     # -- views of the flat vector -------------------------------------------------------
 
@@ -166,12 +161,9 @@ class MLP:
         xp, lead = self.xp, self._lead
         views = []
         for w, b, end, fan_out, fan_in in self._slices:
-            weights = xp.reshape(p[w:b], (*lead, fan_out, fan_in))
-            views.append(
-                _Layer(
-                    weights, xp.matrix_transpose(weights), xp.reshape(p[b:end], (*lead, 1, fan_out))
-                )
-            )
+            weights = xp.reshape(p[..., w:b], (*lead, fan_out, fan_in))
+            biases = xp.reshape(p[..., b:end], (*lead, 1, fan_out))
+            views.append(_Layer(weights, xp.matrix_transpose(weights), biases))
         return views
 
     @property
@@ -252,13 +244,14 @@ class MLP:
             a_prev = acts[i]
             if out is None:
                 grad_w = xp.matrix_transpose(delta) @ a_prev
-                grads += [xp.reshape(ones @ delta, (-1,)), xp.reshape(grad_w, (-1,))]
+                lead = grad_w.shape[:-2]
+                grads += [xp.reshape(ones @ delta, (*lead, -1)), xp.reshape(grad_w, (*lead, -1))]
             else:
                 matmul_into(xp, ones, delta, out[i].b)
                 matmul_into(xp, xp.matrix_transpose(delta), a_prev, out[i].w)
             if i:
                 delta = (delta @ views[i].w) * self.activation.derivative(xp, a_prev)
-        return xp.concat(grads[::-1]) if out is None else None
+        return xp.concat(grads[::-1], axis=-1) if out is None else None
 
     def _targets(self, y: Any) -> Any:
         """Integer labels -> one-hot rows of the parameters' dtype; other targets unchanged."""
@@ -293,12 +286,9 @@ class MLP:
             raise ConfigError("this network has no members")
         if not 0 <= k < self.members:
             raise ConfigError(f"member {k} does not exist: there are {self.members}")
-        xp = self.xp
-        parts = []
-        for layer in self._views():
-            parts += [xp.reshape(layer.w[k, ...], (-1,)), xp.reshape(layer.b[k, ...], (-1,))]
         config = {**self.config(), "members": None}
-        return MLP(**config, seed=self.seeds[k], device=self.device, xp=xp, params=xp.concat(parts))
+        params = self.xp.asarray(self.params[k, ...], copy=True)
+        return MLP(**config, seed=self.seeds[k], device=self.device, xp=self.xp, params=params)
 
     def replace(self, params: Any) -> MLP:
         """A model of the same architecture and backend holding ``params``."""
@@ -504,7 +494,10 @@ def _read_npz(path: Path) -> tuple[dict[str, Any], np.ndarray]:
         raise ModelFileError(
             f"model file {path} is not a readable optimlab model (.npz): {error}"
         ) from None
-    if params.ndim != 1 or params.dtype not in (np.float32, np.float64):
+    if params.ndim != (1 if "members" not in config else 2) or params.dtype not in (
+        np.float32,
+        np.float64,
+    ):
         raise ModelFileError(
             f"model file {path} holds parameters of shape {params.shape}, dtype {params.dtype}"
         )

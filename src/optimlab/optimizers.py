@@ -44,6 +44,7 @@ __all__ = [
     "Optimizer",
     "RMSprop",
     "get",
+    "stack",
 ]
 
 
@@ -379,7 +380,7 @@ class Adam(Optimizer):
         N += (1.0 - b2) * (g * g)
         # sqrt(N / (1 - b2**t)) + eps, built in one temporary
         denominator = xp.sqrt(N)
-        denominator *= 1.0 / math.sqrt(1.0 - b2**t)
+        denominator *= 1.0 / (1.0 - b2**t) ** 0.5
         denominator += self.eps
         w -= (self.lr / (1.0 - b1**t)) * M / denominator
         return w, (M, N)
@@ -411,6 +412,38 @@ def get(name: str, **hyperparameters: float) -> Optimizer:
             f"{', '.join(allowed)}"
         )
     return cls(**hyperparameters)
+
+
+def stack(optimizers: Sequence[Optimizer], like: Any) -> Optimizer:
+    """One optimizer for K members of the same kind, each with its own hyper-parameters.
+
+    A hyper-parameter that all members share stays a Python float; one that differs
+    becomes an array of shape ``(K, 1)`` with ``like``'s namespace, device and dtype,
+    so that the rule, applied to parameters of shape ``(K, size)``, uses member
+    ``k``'s value on row ``k`` (broadcasting does the rest: the rules are unchanged).
+
+    Raises
+    ------
+    ConfigError
+        The optimizers are not all of one kind.
+    """
+    kinds = {type(o) for o in optimizers}
+    if len(kinds) != 1:
+        names = ", ".join(sorted(k.name for k in kinds))
+        raise ConfigError(f"stack() needs optimizers of one kind, not {names}")
+    cls = kinds.pop()
+    xp = array_api_compat.array_namespace(like)
+    device = array_api_compat.device(like)
+    stacked = object.__new__(cls)
+    for name in _parameters(cls):
+        values = [getattr(o, name) for o in optimizers]
+        if all(v == values[0] for v in values):
+            setattr(stacked, name, values[0])
+        else:
+            setattr(
+                stacked, name, xp.asarray([[v] for v in values], dtype=like.dtype, device=device)
+            )
+    return stacked
 
 
 def _parameters(cls: type) -> list[str]:

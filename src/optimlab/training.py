@@ -4,6 +4,12 @@ The step loop follows the rules that make small batches fast: the data set
 stays on the device; each epoch's shuffle is drawn on the host from a seeded
 generator and sent as one index array; batches are gathered on the device;
 nothing is read back to the host until the epoch ends.
+
+A model with members (``MLP(..., members=K)``) trains K independent runs in one
+pass: each member has its own initialization, its own shuffle and its own
+optimizer and hyper-parameters, and the batches of all members are gathered in
+one operation. Members that use the same kind of optimizer and stand next to
+each other form a group, updated with one set of array operations.
 """
 
 from __future__ import annotations
@@ -11,14 +17,14 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import optimizers
-from .backend import of
+from .backend import of, to_numpy
 from .errors import ConfigError
 from .model import MLP
 from .optimizers import Optimizer
@@ -26,7 +32,7 @@ from .optimizers import Optimizer
 if TYPE_CHECKING:
     from .datasets import Dataset
 
-__all__ = ["EpochRecord", "Evaluation", "History", "Trainer", "evaluate", "fit"]
+__all__ = ["EpochRecord", "Evaluation", "History", "Trainer", "evaluate", "fit", "fit_members"]
 
 
 class Evaluation:
@@ -35,21 +41,26 @@ class Evaluation:
     Attributes
     ----------
     accuracy
-        Fraction of samples whose largest output is their label, in ``[0, 1]``.
+        Fraction of samples whose largest output is their label, in ``[0, 1]``
+        (a list with one value per member for a model with members).
     loss
-        Mean cost per sample in nats (the report's "loss" for the sigmoid output).
+        Mean cost per sample in nats, the report's "loss" for the sigmoid output
+        (a list per member likewise).
     predictions
-        Predicted class per sample, an integer array on the model's device.
+        Predicted class per sample, an integer array on the model's device,
+        shape ``([K,] samples)``.
     """
 
     __slots__ = ("accuracy", "loss", "predictions")
 
-    def __init__(self, accuracy: float, loss: float, predictions: Any) -> None:
+    def __init__(self, accuracy: Any, loss: Any, predictions: Any) -> None:
         self.accuracy = accuracy
         self.loss = loss
         self.predictions = predictions
 
     def __repr__(self) -> str:
+        if isinstance(self.accuracy, list):
+            return f"Evaluation(accuracy={self.accuracy}, loss={self.loss})"
         return f"Evaluation(accuracy={self.accuracy:.4f}, loss={self.loss:.4f})"
 
 
@@ -58,7 +69,8 @@ class EpochRecord:
     """What one epoch produced; ``nan`` where there was nothing to measure.
 
     ``seconds`` is the wall time of the epoch's training steps (the device
-    synchronized before the clock is read), without the evaluations.
+    synchronized before the clock is read), without the evaluations; members
+    trained in one pass share it.
     """
 
     epoch: int
@@ -120,7 +132,8 @@ def evaluate(model: MLP, data: Dataset, *, chunk_size: int = 10_000) -> Evaluati
     """Accuracy, mean loss and predictions of ``model`` on ``data`` in one batched pass.
 
     The samples go through in chunks of ``chunk_size`` rows (bounding memory);
-    the figures are read back to the host once, at the end.
+    the figures are read back to the host once, at the end. For a model with
+    members, every member is scored in the same pass.
     """
     _check_data(model, data, "data")
     if chunk_size < 1:
@@ -140,50 +153,88 @@ def _evaluate(model: MLP, params: Any, data: Dataset, chunk_size: int) -> Evalua
         z = model._forward(views, x)[1]
         predicted = xp.argmax(z, axis=-1)
         predictions.append(predicted)
-        total_cost = total_cost + xp.sum(model.output.cost(xp, z, model._targets(labels)))
-        correct = correct + xp.sum(xp.astype(predicted == labels, model.dtype))
-    predictions = predictions[0] if len(predictions) == 1 else xp.concat(predictions)
-    return Evaluation(float(correct) / data.n, float(total_cost) / data.n, predictions)
+        cost = model.output.cost(xp, z, model._targets(labels))
+        total_cost = total_cost + xp.sum(cost, axis=-1)
+        correct = correct + xp.sum(xp.astype(predicted == labels, model.dtype), axis=-1)
+    predictions = predictions[0] if len(predictions) == 1 else xp.concat(predictions, axis=-1)
+    # The one read-back of the pass.
+    accuracy = to_numpy(xp.stack([correct, total_cost])) / data.n
+    if model.members is None:
+        return Evaluation(float(accuracy[0]), float(accuracy[1]), predictions)
+    return Evaluation(accuracy[0].tolist(), accuracy[1].tolist(), predictions)
+
+
+@dataclass
+class _Group:
+    """Consecutive members with one kind of optimizer, updated by one set of operations."""
+
+    rows: slice | None  # the group's rows of the parameters; None: all of them
+    optimizer: Optimizer  # hyper-parameters as floats, or (rows, 1) arrays (optimizers.stack)
+    state: Any
 
 
 class Trainer:
     """The state of a training run between steps: parameters, optimizer state, shuffles.
 
-    :func:`fit` is a loop over :meth:`run_epoch`; use a ``Trainer`` directly to run
-    steps one block at a time (benchmarks, custom loops). It owns a copy of the
-    model's parameters, which it updates in place; ``model.params`` is that copy.
+    :func:`fit` and :func:`fit_members` are loops over :meth:`run_epoch`; use a
+    ``Trainer`` directly to run steps one block at a time (benchmarks, custom loops).
+    It owns a copy of the model's parameters, which it updates in place;
+    ``model.params`` is that copy.
 
     Parameters
     ----------
-    model, optimizer, train, batch_size, seed
+    model, train, batch_size
         As for :func:`fit`.
+    optimizer
+        An optimizer or registry name; for a model with members, one per member
+        (or one for all).
+    seed
+        Seed of the shuffles; for a model with members, one per member, or an int
+        ``s`` for ``s, s+1, ...``.
     """
 
     def __init__(
         self,
         model: MLP,
-        optimizer: Optimizer | str,
+        optimizer: Optimizer | str | Sequence[Optimizer | str],
         train: Dataset,
         *,
         batch_size: int = 10,
-        seed: int = 0,
+        seed: int | Sequence[int] = 0,
     ) -> None:
-        if isinstance(optimizer, str):
-            optimizer = optimizers.get(optimizer)
-        if not isinstance(optimizer, Optimizer):
-            raise ConfigError(
-                f"optimizer must be an Optimizer or a name, not {type(optimizer).__name__}"
-            )
         self.batch_size = _positive("batch_size", batch_size)
         _check_data(model, train, "train")
-        self.model, self.optimizer, self.train = model, optimizer, train
-        #: Host generator of the shuffles: one permutation per epoch.
-        self.rng = np.random.default_rng(seed)
+        k = model.members
+        optimizers_ = _optimizers(optimizer, k)
+        seeds = _seeds(seed, k)
+        self.model, self.train = model, train
+        #: One optimizer per member (one in all for a single network).
+        self.optimizers = optimizers_
+        #: Host generators of the shuffles, one per member: a permutation per epoch each.
+        self.rngs = [np.random.default_rng(s) for s in seeds]
         #: Epochs completed.
         self.epoch = 0
         self._targets = model._targets(train.labels)
-        model.params = model.xp.asarray(model.params, copy=True)
-        self.state = optimizer.init([model.params])
+        params = model.params = model.xp.asarray(model.params, copy=True)
+        self.groups: list[_Group] = []
+        for start, stop in _runs([type(o) for o in optimizers_]):
+            if k is None:
+                group = _Group(None, optimizers_[0], None)
+            else:
+                rows = slice(start, stop)
+                group = _Group(rows, optimizers.stack(optimizers_[rows], params), None)
+            group.state = group.optimizer.init([_rows(params, group.rows)])
+            self.groups.append(group)
+
+    @property
+    def optimizer(self) -> Optimizer:
+        """The optimizer of a single network (the first member's, with members)."""
+        return self.optimizers[0]
+
+    @property
+    def state(self) -> Any:
+        """The optimizer state of a single network (of the first group, with members)."""
+        return self.groups[0].state
 
     @property
     def steps_per_epoch(self) -> int:
@@ -197,53 +248,116 @@ class Trainer:
         """
         backend = self.model.backend
         start = time.perf_counter()
-        order = backend.asarray(self.rng.permutation(self.train.n))
-        self.run_batches(order, progress)
+        orders = [rng.permutation(self.train.n) for rng in self.rngs]
+        order = orders[0] if self.model.members is None else np.stack(orders)
+        self.run_batches(backend.asarray(order), progress)
         backend.synchronize()
         self.epoch += 1
         return time.perf_counter() - start
 
     def run_batches(self, order: Any, progress: Callable[[int, int], None] | None = None) -> None:
-        """Steps over the training samples ``order`` (device integers), ``batch_size`` at a time.
+        """Steps over the training samples ``order``, ``batch_size`` at a time.
 
-        The hot loop: batches are gathered on the device, the update happens in place,
-        and nothing is read back to the host.
+        ``order`` holds sample indices on the device: shape ``(n,)``, or ``(K, n)``
+        for a model with K members (a row per member). The hot loop: batches are
+        gathered on the device in one operation, the update happens in place, and
+        nothing is read back to the host.
         """
-        model, optimizer, xp = self.model, self.optimizer, self.model.xp
+        model, xp = self.model, self.model.xp
         x_all, y_all, size = self.train.images, self._targets, self.batch_size
-        n = order.shape[0]
+        lead = () if model.members is None else (model.members,)
+        n = order.shape[-1]
         steps = math.ceil(n / size)
         every = max(1, steps // 100)
-        params, state = model.params, self.state
+        params = model.params
         views = model._views(params)
-        if model.backend.views_follow_updates:
-            # Gradients are written into one buffer; parameters are updated in place.
+        mutable = model.backend.views_follow_updates
+        if mutable:  # gradients are written into one buffer, parameters updated in place
             grad = xp.zeros_like(params)
             grad_views = model._views(grad)
-        else:
-            grad_views = None
-        # The rule is applied to the one flat array directly (what step() does for a
-        # list of arrays), keeping the state's arrays unpacked until the block ends.
-        update, t = optimizer.update, state.count
-        accumulators = [slot[0] for slot in state[1:]]
+            grad_rows = [_rows(grad, g.rows) for g in self.groups]
+        param_rows = [_rows(params, g.rows) for g in self.groups]
+        # Each rule is applied to its rows directly (what step() does for a list of
+        # arrays), with the state's arrays unpacked until the block ends.
+        updates = [g.optimizer.update for g in self.groups]
+        accumulators = [[slot[0] for slot in g.state[1:]] for g in self.groups]
+        t = self.groups[0].state.count
         for step in range(steps):
-            batch = order[step * size : min((step + 1) * size, n)]
-            x = xp.take(x_all, batch, axis=0)
-            y = xp.take(y_all, batch, axis=0)
-            if grad_views is None:
-                grad = model._gradient(views, x, y)
+            batch = order[..., step * size : min((step + 1) * size, n)]
+            if lead:  # all members' batches in one gather
+                flat = xp.reshape(batch, (-1,))
+                x = xp.reshape(xp.take(x_all, flat, axis=0), (*lead, -1, x_all.shape[-1]))
+                y = xp.reshape(xp.take(y_all, flat, axis=0), (*lead, -1, y_all.shape[-1]))
             else:
+                x = xp.take(x_all, batch, axis=0)
+                y = xp.take(y_all, batch, axis=0)
+            if mutable:
                 model._gradient(views, x, y, out=grad_views)
+            else:
+                grad = model._gradient(views, x, y)
+                grad_rows = [_rows(grad, g.rows) for g in self.groups]
             t += 1
-            updated, accumulators = update(xp, params, grad, *accumulators, t=t)
-            if updated is not params or grad_views is None:  # a library with no mutation
-                params, views = updated, model._views(updated)
+            replaced = False
+            for i, (update, p, g) in enumerate(zip(updates, param_rows, grad_rows)):
+                param_rows[i], accumulators[i] = update(xp, p, g, *accumulators[i], t=t)
+                replaced |= param_rows[i] is not p
+            if replaced or not mutable:  # a library whose arrays cannot change in place
+                params = param_rows[0] if len(param_rows) == 1 else xp.concat(param_rows, axis=0)
+                param_rows = [_rows(params, g.rows) for g in self.groups]
+                views = model._views(params)
             if progress is not None and step % every == 0:
                 progress(step, steps)
         if progress is not None:
             progress(steps, steps)
         model.params = params
-        self.state = optimizer.State(t, *([a] for a in accumulators))
+        for group, accs in zip(self.groups, accumulators):
+            group.state = group.optimizer.State(t, *([a] for a in accs))
+
+
+def _rows(params: Any, rows: slice | None) -> Any:
+    return params if rows is None else params[rows, ...]
+
+
+def _optimizers(optimizer: Any, members: int | None) -> list[Optimizer]:
+    if not isinstance(optimizer, (list, tuple)):
+        chosen = [optimizer] * (members or 1)
+    else:
+        chosen = list(optimizer)
+        if members is None or len(chosen) != members:
+            raise ConfigError(
+                f"{len(chosen)} optimizers given for "
+                + ("a single network" if members is None else f"{members} members")
+            )
+    result = []
+    for o in chosen:
+        if isinstance(o, str):
+            o = optimizers.get(o)
+        if not isinstance(o, Optimizer):
+            raise ConfigError(f"optimizer must be an Optimizer or a name, not {type(o).__name__}")
+        result.append(o)
+    return result
+
+
+def _seeds(seed: Any, members: int | None) -> list[int]:
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return [int(seed) + k for k in range(members or 1)]
+    seeds = [int(s) for s in seed]
+    if members is None or len(seeds) != members:
+        raise ConfigError(
+            f"{len(seeds)} shuffle seeds given for "
+            + ("a single network" if members is None else f"{members} members")
+        )
+    return seeds
+
+
+def _runs(kinds: list[type]) -> list[tuple[int, int]]:
+    """``[(start, stop), ...]`` of the runs of equal neighbours in ``kinds``."""
+    runs, start = [], 0
+    for i in range(1, len(kinds) + 1):
+        if i == len(kinds) or kinds[i] is not kinds[start]:
+            runs.append((start, i))
+            start = i
+    return runs
 
 
 def fit(
@@ -290,36 +404,124 @@ def fit(
         or infinite, training stops after that epoch, ``history.status`` says so and a
         ``RuntimeWarning`` is issued.
     """
+    if model.members is not None:
+        raise ConfigError("this model has members: train it with fit_members()")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ConfigError(f"seed must be an integer, not {seed!r}")
+    trainer = Trainer(model, optimizer, train, batch_size=batch_size, seed=seed)
+    report = None if callback is None else (lambda _, record: callback(record))
+    return _run(trainer, epochs, monitor, report, progress)[0]
+
+
+def fit_members(
+    model: MLP,
+    optimizers: Optimizer | str | Sequence[Optimizer | str],
+    train: Dataset,
+    *,
+    epochs: int = 40,
+    batch_size: int = 10,
+    monitor: Dataset | None = None,
+    seeds: Sequence[int] | None = None,
+    callback: Callable[[int, EpochRecord], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[History]:
+    """Train the K members of ``model`` side by side, in one pass; one history each.
+
+    Member ``k`` is the same run as ``fit(MLP(..., seed=model.seeds[k]),
+    optimizers[k], train, seed=seeds[k])`` (equal up to rounding), but all members
+    take each step together: one gather of all their batches, one forward and
+    backward pass with a member axis, and one update per group of neighbouring
+    members with the same kind of optimizer.
+
+    Parameters
+    ----------
+    model
+        A model with members, e.g. ``MLP([784, 30, 10], seed=[0, 1, 2, 3, 4])``.
+    optimizers
+        One optimizer (or name) per member, or one for all. Hyper-parameters may
+        differ between members: a learning-rate sweep is K copies of one optimizer
+        with K learning rates.
+    seeds
+        Shuffle seeds, one per member (default: the members' initialization seeds).
+    callback
+        Called as ``callback(k, record)`` for member ``k`` after each epoch.
+    epochs, batch_size, monitor, progress
+        As for :func:`fit`.
+
+    Returns
+    -------
+    list[History]
+        One per member. A member whose training loss becomes ``nan`` or infinite is
+        reported (its ``status``, and a ``RuntimeWarning``) and its history stops
+        there; the others are unaffected and go on.
+
+    Examples
+    --------
+    >>> from optimlab import MLP, fit_members, load_mnist, optimizers
+    >>> train, test = load_mnist()
+    >>> model = MLP([784, 30, 10], seed=[0, 1, 2])
+    >>> sweep = [optimizers.Adam(lr=lr) for lr in (0.001, 0.003, 0.01)]
+    >>> histories = fit_members(model, sweep, train, epochs=1, monitor=test)
+    >>> [round(h.test_accuracy[-1], 2) for h in histories]  # doctest: +SKIP
+    [0.93, 0.94, 0.93]
+    """
+    if model.members is None:
+        raise ConfigError(
+            "fit_members() needs a model with members: MLP(..., members=K) or seed=[s1, ..., sK]"
+        )
+    seeds = model.seeds if seeds is None else seeds
+    trainer = Trainer(model, optimizers, train, batch_size=batch_size, seed=seeds)
+    return _run(trainer, epochs, monitor, callback, progress)
+
+
+def _run(
+    trainer: Trainer,
+    epochs: int,
+    monitor: Dataset | None,
+    callback: Callable[[int, EpochRecord], None] | None,
+    progress: Callable[[int, int], None] | None,
+) -> list[History]:
     epochs = _positive("epochs", epochs)
+    model, train = trainer.model, trainer.train
     if monitor is not None:
         _check_data(model, monitor, "monitor")
-    trainer = Trainer(model, optimizer, train, batch_size=batch_size, seed=seed)
-    optimizer = trainer.optimizer
-    history = History(optimizer.name, optimizer.hyperparameters)
-    # A diverging run is reported through history.status, not NumPy's overflow warnings.
+    histories = [History(o.name, o.hyperparameters) for o in trainer.optimizers]
+    running = list(range(len(histories)))
+    # Bound the (members, chunk, hidden) activations of an evaluation pass.
+    chunk = max(1000, 320_000 // (model.members or 32))
+    # A diverging run is reported through its status, not NumPy's overflow warnings.
     with np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(1, epochs + 1):
             seconds = trainer.run_epoch(progress)
-            train_loss = _evaluate(model, model.params, train, 10_000).loss
-            test = _evaluate(model, model.params, monitor, 10_000) if monitor else None
-            record = EpochRecord(
-                epoch,
-                train_loss,
-                test.accuracy if test else math.nan,
-                test.loss if test else math.nan,
-                seconds,
-            )
-            history.epochs.append(record)
-            if callback is not None:
-                callback(record)
-            if not math.isfinite(train_loss):
-                history.status = (
-                    f"{optimizer.name}: the training loss became {train_loss} in epoch {epoch}; "
-                    f"training stopped (try a smaller learning rate)"
+            train_loss = _as_list(_evaluate(model, model.params, train, chunk).loss)
+            test = _evaluate(model, model.params, monitor, chunk) if monitor else None
+            for k in list(running):
+                record = EpochRecord(
+                    epoch,
+                    train_loss[k],
+                    _as_list(test.accuracy)[k] if test else math.nan,
+                    _as_list(test.loss)[k] if test else math.nan,
+                    seconds,
                 )
-                warnings.warn(history.status, RuntimeWarning, stacklevel=2)
+                histories[k].epochs.append(record)
+                if callback is not None:
+                    callback(k, record)
+                if not math.isfinite(record.train_loss):
+                    name = histories[k].optimizer
+                    who = name if model.members is None else f"member {k} ({name})"
+                    histories[k].status = (
+                        f"{who}: the training loss became {record.train_loss} in epoch "
+                        f"{epoch}; training stopped (try a smaller learning rate)"
+                    )
+                    warnings.warn(histories[k].status, RuntimeWarning, stacklevel=3)
+                    running.remove(k)
+            if not running:
                 break
-    return history
+    return histories
+
+
+def _as_list(value: Any) -> list[float]:
+    return value if isinstance(value, list) else [value]
 
 
 def _positive(name: str, value: Any) -> int:
