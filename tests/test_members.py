@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 import pytest
-from helpers import assert_close, assert_on
 
+from helpers import assert_close, assert_on
 from optimlab import MLP, ConfigError, Dataset, Trainer, fit, fit_members, load_mnist, optimizers
 
 LAYERS = [784, 8, 10]
