@@ -158,7 +158,7 @@ def _evaluate(model: MLP, params: Any, data: Dataset, chunk_size: int) -> Evalua
         correct = correct + xp.sum(xp.astype(predicted == labels, model.dtype), axis=-1)
     predictions = predictions[0] if len(predictions) == 1 else xp.concat(predictions, axis=-1)
     # The one read-back of the pass.
-    accuracy = to_numpy(xp.stack([correct, total_cost])) / data.n
+    accuracy = to_numpy(xp.stack([correct, total_cost])).astype(np.float64) / data.n
     if model.members is None:
         return Evaluation(float(accuracy[0]), float(accuracy[1]), predictions)
     return Evaluation(accuracy[0].tolist(), accuracy[1].tolist(), predictions)
@@ -176,8 +176,9 @@ class _Group:
 class Trainer:
     """The state of a training run between steps: parameters, optimizer state, shuffles.
 
-    :func:`fit` and :func:`fit_members` are loops over :meth:`run_epoch`; use a
-    ``Trainer`` directly to run steps one block at a time (benchmarks, custom loops).
+    :func:`fit` and :func:`fit_members` call :meth:`run`, a loop over
+    :meth:`run_epoch` with evaluations; use a ``Trainer`` directly to run steps one
+    block at a time (benchmarks, custom loops) or to continue from a :meth:`checkpoint`.
     It owns a copy of the model's parameters, which it updates in place;
     ``model.params`` is that copy.
 
@@ -240,6 +241,99 @@ class Trainer:
     def steps_per_epoch(self) -> int:
         """Optimizer steps in one pass over the training set."""
         return math.ceil(self.train.n / self.batch_size)
+
+    def run(
+        self,
+        epochs: int,
+        *,
+        monitor: Dataset | None = None,
+        callback: Callable[[int, EpochRecord], None] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        histories: list[History] | None = None,
+        after_epoch: Callable[[list[History]], None] | None = None,
+    ) -> list[History]:
+        """Run epochs until ``epochs`` are complete; one history per member (or one).
+
+        After every epoch the training set and ``monitor`` are evaluated in batched
+        passes and ``callback(k, record)`` is called for each member ``k`` still
+        running; then ``after_epoch(histories)`` (a place to save a checkpoint). To
+        continue a run, pass the ``histories`` so far to a restored trainer. A member
+        whose training loss stops being finite is reported (its ``status`` and a
+        ``RuntimeWarning``) and leaves the run; training ends when none is left.
+        """
+        epochs = _positive("epochs", epochs)
+        model, train = self.model, self.train
+        if monitor is not None:
+            _check_data(model, monitor, "monitor")
+        if histories is None:
+            histories = [History(o.name, o.hyperparameters) for o in self.optimizers]
+        running = [k for k, h in enumerate(histories) if not h.diverged]
+        # Bound the (members, chunk, hidden) activations of an evaluation pass.
+        chunk = max(1000, 320_000 // (model.members or 32))
+        # A diverging run is reported through its status, not NumPy's overflow warnings.
+        with np.errstate(over="ignore", invalid="ignore"):
+            while self.epoch < epochs and running:
+                seconds = self.run_epoch(progress)
+                epoch = self.epoch
+                train_loss = _as_list(_evaluate(model, model.params, train, chunk).loss)
+                test = _evaluate(model, model.params, monitor, chunk) if monitor else None
+                for k in list(running):
+                    record = EpochRecord(
+                        epoch,
+                        train_loss[k],
+                        _as_list(test.accuracy)[k] if test else math.nan,
+                        _as_list(test.loss)[k] if test else math.nan,
+                        seconds,
+                    )
+                    histories[k].epochs.append(record)
+                    if callback is not None:
+                        callback(k, record)
+                    if not math.isfinite(record.train_loss):
+                        name = histories[k].optimizer
+                        who = name if model.members is None else f"member {k} ({name})"
+                        histories[k].status = (
+                            f"{who}: the training loss became {record.train_loss} in epoch "
+                            f"{epoch}; training stopped (try a smaller learning rate)"
+                        )
+                        warnings.warn(histories[k].status, RuntimeWarning, stacklevel=3)
+                        running.remove(k)
+                if after_epoch is not None:
+                    after_epoch(histories)
+        return histories
+
+    def checkpoint(self) -> dict[str, Any]:
+        """Where training stands, as host (NumPy) arrays and plain values.
+
+        :meth:`restore` on a new ``Trainer`` of the same model, optimizers and data
+        continues exactly from here: the parameters, every accumulator, the step count,
+        the shuffle generators and the epoch count.
+        """
+        return {
+            "epoch": self.epoch,
+            "count": self.groups[0].state.count,
+            "params": np.array(to_numpy(self.model.params), copy=True),
+            "accumulators": [
+                [np.array(to_numpy(slot[0]), copy=True) for slot in g.state[1:]]
+                for g in self.groups
+            ],
+            "rngs": [rng.bit_generator.state for rng in self.rngs],
+        }
+
+    def restore(self, checkpoint: dict[str, Any]) -> None:
+        """Continue from :meth:`checkpoint`'s ``checkpoint`` (see there)."""
+        model = self.model
+        params = checkpoint["params"]
+        if tuple(params.shape) != tuple(model.params.shape) or len(checkpoint["rngs"]) != len(
+            self.rngs
+        ):
+            raise ConfigError("the checkpoint was written for another model or other members")
+        model.params = model.backend.asarray(params, dtype=model.dtype)
+        for group, accumulators in zip(self.groups, checkpoint["accumulators"], strict=True):
+            arrays = [[model.backend.asarray(a, dtype=model.dtype)] for a in accumulators]
+            group.state = group.optimizer.State(int(checkpoint["count"]), *arrays)
+        for rng, state in zip(self.rngs, checkpoint["rngs"]):
+            rng.bit_generator.state = state
+        self.epoch = int(checkpoint["epoch"])
 
     def run_epoch(self, progress: Callable[[int, int], None] | None = None) -> float:
         """One pass over the training set in a fresh random order; returns its seconds.
@@ -410,7 +504,7 @@ def fit(
         raise ConfigError(f"seed must be an integer, not {seed!r}")
     trainer = Trainer(model, optimizer, train, batch_size=batch_size, seed=seed)
     report = None if callback is None else (lambda _, record: callback(record))
-    return _run(trainer, epochs, monitor, report, progress)[0]
+    return trainer.run(epochs, monitor=monitor, callback=report, progress=progress)[0]
 
 
 def fit_members(
@@ -471,53 +565,7 @@ def fit_members(
         )
     seeds = model.seeds if seeds is None else seeds
     trainer = Trainer(model, optimizers, train, batch_size=batch_size, seed=seeds)
-    return _run(trainer, epochs, monitor, callback, progress)
-
-
-def _run(
-    trainer: Trainer,
-    epochs: int,
-    monitor: Dataset | None,
-    callback: Callable[[int, EpochRecord], None] | None,
-    progress: Callable[[int, int], None] | None,
-) -> list[History]:
-    epochs = _positive("epochs", epochs)
-    model, train = trainer.model, trainer.train
-    if monitor is not None:
-        _check_data(model, monitor, "monitor")
-    histories = [History(o.name, o.hyperparameters) for o in trainer.optimizers]
-    running = list(range(len(histories)))
-    # Bound the (members, chunk, hidden) activations of an evaluation pass.
-    chunk = max(1000, 320_000 // (model.members or 32))
-    # A diverging run is reported through its status, not NumPy's overflow warnings.
-    with np.errstate(over="ignore", invalid="ignore"):
-        for epoch in range(1, epochs + 1):
-            seconds = trainer.run_epoch(progress)
-            train_loss = _as_list(_evaluate(model, model.params, train, chunk).loss)
-            test = _evaluate(model, model.params, monitor, chunk) if monitor else None
-            for k in list(running):
-                record = EpochRecord(
-                    epoch,
-                    train_loss[k],
-                    _as_list(test.accuracy)[k] if test else math.nan,
-                    _as_list(test.loss)[k] if test else math.nan,
-                    seconds,
-                )
-                histories[k].epochs.append(record)
-                if callback is not None:
-                    callback(k, record)
-                if not math.isfinite(record.train_loss):
-                    name = histories[k].optimizer
-                    who = name if model.members is None else f"member {k} ({name})"
-                    histories[k].status = (
-                        f"{who}: the training loss became {record.train_loss} in epoch "
-                        f"{epoch}; training stopped (try a smaller learning rate)"
-                    )
-                    warnings.warn(histories[k].status, RuntimeWarning, stacklevel=3)
-                    running.remove(k)
-            if not running:
-                break
-    return histories
+    return trainer.run(epochs, monitor=monitor, callback=callback, progress=progress)
 
 
 def _as_list(value: Any) -> list[float]:

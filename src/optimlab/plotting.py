@@ -1,0 +1,166 @@
+"""Figures of an experiment's results (matplotlib, no display needed).
+
+Figures are drawn on :class:`matplotlib.figure.Figure` objects, never through
+``pyplot``'s global state, and written atomically as PNG files.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._files import atomic_write
+from .backend import to_numpy
+
+__all__ = ["plot_curves", "plot_misclassified", "plot_results", "plot_sensitivity"]
+
+
+def plot_results(results: dict[str, Any], out: str | os.PathLike[str]) -> list[Path]:
+    """Every figure of a results file into directory ``out``: curves, and a sweep's sensitivity."""
+    out = Path(out)
+    paths = [
+        plot_curves(results, "test_accuracy", out / "accuracy.png"),
+        plot_curves(results, "test_loss", out / "loss.png"),
+    ]
+    if results["kind"] == "sweep":
+        paths.append(plot_sensitivity(results, out / "sensitivity.png"))
+    return paths
+
+
+_AXES = {
+    "test_accuracy": ("test accuracy (%)", 100.0),
+    "test_loss": ("test loss (nats per sample)", 1.0),
+    "train_loss": ("training loss (nats per sample)", 1.0),
+}
+
+
+def plot_curves(results: dict[str, Any], figure: str, path: str | os.PathLike[str]) -> Path:
+    """One line per setting over the epochs: the mean over seeds, with a ±1 std band."""
+    from matplotlib.figure import Figure
+
+    ylabel, scale = _AXES[figure]
+    settings = _by_setting(results)
+    fig = Figure(figsize=(8, 5), layout="constrained")
+    ax = fig.add_subplot()
+    colors = _colors(len(settings))
+    seeds = max(len(runs) for runs in settings.values())
+    for color, (label, runs) in zip(colors, settings.items()):
+        length = min(len(r["epochs"]) for r in runs)
+        if length == 0:
+            continue
+        values = scale * np.array([[e[figure] for e in r["epochs"][:length]] for r in runs])
+        epochs = np.arange(1, length + 1)
+        mean = values.mean(axis=0)
+        ax.plot(epochs, mean, color=color, label=label, linewidth=1.6)
+        if len(runs) > 1:
+            std = values.std(axis=0)
+            ax.fill_between(epochs, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    ax.set_title(_title(results, seeds), fontsize=10)
+    ax.legend(fontsize=8, loc="lower right" if figure == "test_accuracy" else "upper right")
+    return _save(fig, path)
+
+
+def plot_sensitivity(results: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Final test accuracy against the learning rate (log scale), mean ± std over seeds."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    by_optimizer: dict[str, list[tuple[float, float, float]]] = {}
+    seeds = 1
+    for runs in _by_setting(results).values():
+        finals = [100 * r["epochs"][-1]["test_accuracy"] for r in runs if r["epochs"]]
+        finals = [f for f in finals if math.isfinite(f)]
+        if not finals:
+            continue
+        seeds = max(seeds, len(runs))
+        lr = runs[0]["hyperparameters"]["lr"]
+        by_optimizer.setdefault(runs[0]["optimizer"], []).append(
+            (lr, float(np.mean(finals)), float(np.std(finals)))
+        )
+    for color, (name, points) in zip(_colors(len(by_optimizer)), by_optimizer.items()):
+        lr, mean, std = (np.array(v) for v in zip(*sorted(points)))
+        ax.errorbar(lr, mean, yerr=std, color=color, marker="o", capsize=3, label=name)
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("final test accuracy (%)")
+    ax.grid(True, alpha=0.3)
+    ax.set_title(_title(results, seeds), fontsize=10)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_misclassified(
+    model: Any, test: Any, path: str | os.PathLike[str], *, count: int = 24, title: str = ""
+) -> Path:
+    """A grid of the first ``count`` wrongly classified test images, each with its
+    expected and predicted digit (what the report's ``show_random_wrong_sample`` wanted)."""
+    from matplotlib.figure import Figure
+
+    predicted = to_numpy(model.predict(test.images))
+    labels = to_numpy(test.labels)
+    wrong = np.flatnonzero(predicted != labels)[:count]
+    images = to_numpy(test.images)
+    side = math.isqrt(images.shape[1])
+    columns = 6
+    rows = max(1, math.ceil(len(wrong) / columns))
+    fig = Figure(figsize=(columns * 1.5, rows * 1.75 + 0.6), layout="constrained")
+    axes = fig.subplots(rows, columns, squeeze=False)
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for ax, i in zip(axes.flat, wrong):
+        if side * side == images.shape[1]:
+            ax.imshow(images[i].reshape(side, side), cmap="gray_r", vmin=0, vmax=1)
+        ax.set_title(f"expected {labels[i]}, got {predicted[i]}", fontsize=8)
+    total = int(np.count_nonzero(predicted != labels))
+    fig.suptitle(
+        f"{title}: {total} of {len(labels)} test images misclassified; the first {len(wrong)}",
+        fontsize=10,
+    )
+    return _save(fig, path)
+
+
+def _by_setting(results: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    settings: dict[str, list[dict[str, Any]]] = {}
+    for run in results["runs"]:
+        hyper = ", ".join(f"{k}={v:g}" for k, v in run["hyperparameters"].items())
+        settings.setdefault(f"{run['optimizer']} ({hyper})", []).append(run)
+    return settings
+
+
+def _title(results: dict[str, Any], seeds: int) -> str:
+    s = results["setting"]
+    network = "-".join(map(str, s["layers"]))
+    spread = f"{seeds} seeds, mean ± std" if seeds > 1 else "1 seed"
+    data = results["data"]
+    name = "MNIST" if data["name"] == "mnist" else data["name"]
+    return (
+        f"{name} test set ({data['test_samples']} images; trained on {data['train_samples']}), "
+        f"{network} {s['activation']}/{s['output']}, batch {s['batch_size']}, {s['dtype']}, "
+        f"{spread}"
+    )
+
+
+def _colors(n: int) -> list[Any]:
+    from matplotlib import colormaps
+
+    if n <= 10:
+        return [colormaps["tab10"](i) for i in range(n)]
+    return [colormaps["viridis"](i / max(1, n - 1)) for i in range(n)]
+
+
+def _save(fig: Any, path: str | os.PathLike[str]) -> Path:
+    path = Path(path)
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=120)
+    return path

@@ -1,0 +1,261 @@
+"""compare, sweep, plot and evaluate: files, resuming, and refusing bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from optimlab import MLP, DataError
+from optimlab.cli import main
+from optimlab.experiment import compare_setting, load_results, run_experiment, summarize
+
+PNG = b"\x89PNG\r\n\x1a\n"
+SMALL = ["--epochs", "2", "--seeds", "2", "--limit-train", "1000", "--layers", "784,16,10"]
+
+
+def _compare(out, *extra):
+    return main(
+        ["compare", "--optimizers", "sgd,adam", *SMALL, "--out", str(out), "--quiet", *extra]
+    )
+
+
+def test_compare_writes_every_file_and_they_reload(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _compare(out, "--set", "adam.lr=0.005") == 0
+    printed = capsys.readouterr().out
+    assert "adam (lr=0.005, beta1=0.9, beta2=0.999, eps=1e-10)" in printed
+    results = load_results(out / "results.json")
+    assert results["kind"] == "compare" and results["setting"]["epochs"] == 2
+    assert [(r["optimizer"], r["seed"], r["status"]) for r in results["runs"]] == [
+        ("sgd", 0, "completed"),
+        ("sgd", 1, "completed"),
+        ("adam", 0, "completed"),
+        ("adam", 1, "completed"),
+    ]
+    assert results["runs"][2]["hyperparameters"]["lr"] == 0.005
+    assert results["data"] == {"name": "mnist", "train_samples": 1000, "test_samples": 10000}
+    env = results["environment"]
+    assert env["versions"]["numpy"] == np.__version__ and env["device_name"] and env["date"]
+    for run in results["runs"]:
+        assert [e["epoch"] for e in run["epochs"]] == [1, 2]
+        assert all(0.1 < e["test_accuracy"] < 1 and e["seconds"] > 0 for e in run["epochs"])
+    with open(out / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 4 * 2 and rows[0]["optimizer"] == "sgd" and rows[0]["lr"] == "1.0"
+    assert float(rows[-1]["test_accuracy"]) == results["runs"][-1]["epochs"][-1]["test_accuracy"]
+    for name in ("accuracy.png", "loss.png", "misclassified.png"):
+        assert (out / name).read_bytes()[:8] == PNG
+    model = MLP.load(out / "models" / "adam.npz")
+    assert model.members == 2 and model.seeds == [0, 1]
+    summary = {row["optimizer"]: row for row in summarize(results)}
+    final = [r["epochs"][-1]["test_accuracy"] for r in results["runs"] if r["optimizer"] == "sgd"]
+    assert summary["sgd"]["accuracy_mean"] == pytest.approx(np.mean(final))
+    assert summary["sgd"]["accuracy_std"] == pytest.approx(np.std(final))
+
+
+def test_plot_redraws_the_figures_from_the_json(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _compare(out) == 0
+    for name in ("accuracy.png", "loss.png"):
+        (out / name).unlink()
+    figures = tmp_path / "figures"
+    figures.mkdir()
+    assert main(["plot", str(out / "results.json"), "--out", str(figures)]) == 0
+    assert sorted(p.name for p in figures.iterdir()) == ["accuracy.png", "loss.png"]
+    assert (figures / "accuracy.png").read_bytes()[:8] == PNG
+
+
+def test_sweep_trains_the_grid_in_one_pass_and_names_the_best_rate(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    assert (
+        main(
+            [
+                "sweep",
+                "--optimizer",
+                "adam",
+                "--lr",
+                "0.0001,0.01",
+                *SMALL,
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "best learning rate for adam: 0.01" in printed
+    results = load_results(out / "results.json")
+    assert len(results["passes"]) == 1 and len(results["runs"]) == 4
+    assert (out / "sensitivity.png").read_bytes()[:8] == PNG
+    assert MLP.load(out / "models" / "pass-0.npz").members == 4
+
+
+def _setting(**changes):
+    common = {"epochs": 3, "limit_train": 600, "layers": [784, 12, 10], **changes}
+    return compare_setting(
+        {
+            "momentum": {"lr": 0.1, "momentum": 0.8},
+            "adam": {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-10},
+        },
+        [3, 4],
+        **common,
+    )
+
+
+def _runs_and_models(out):
+    results = load_results(out / "results.json")
+    figures = [
+        [(e["train_loss"], e["test_loss"], e["test_accuracy"]) for e in r["epochs"]]
+        for r in results["runs"]
+    ]
+    models = [MLP.load(out / "models" / f"{name}.npz").params for name in ("momentum", "adam")]
+    return figures, models
+
+
+@pytest.mark.parametrize("stop", [(0, 1), (0, 2), (1, 1)], ids=["p0e1", "p0e2", "p1e1"])
+def test_resume_after_an_interruption_equals_an_uninterrupted_run(tmp_path, stop):
+    """Bit for bit on the CPU: weights, optimizer state, step count and shuffles survive."""
+    run_experiment(_setting(), tmp_path / "whole")
+    interrupted = tmp_path / "interrupted"
+    partial = run_experiment(_setting(), interrupted, stop_after=lambda p, e: (p, e) == stop)
+    assert (interrupted / "checkpoint.npz").exists()
+    assert not partial["passes"][stop[0]]["complete"]
+    done = [len(r["epochs"]) for r in partial["runs"] if r["pass"] == stop[0]]
+    assert done == [stop[1], stop[1]]
+    run_experiment(_setting(), interrupted, resume=True)
+    assert not (interrupted / "checkpoint.npz").exists()
+    figures, models = _runs_and_models(interrupted)
+    expected_figures, expected_models = _runs_and_models(tmp_path / "whole")
+    assert figures == expected_figures
+    for params, expected in zip(models, expected_models):
+        np.testing.assert_array_equal(params, expected)
+
+
+def test_cli_resume_continues_where_the_run_stopped(tmp_path, capsys):
+    out = tmp_path / "run"
+    setting = compare_setting(
+        {"sgd": {"lr": 1.0}, "adam": {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-10}},
+        [0, 1],
+        epochs=2,
+        limit_train=1000,
+        layers=[784, 16, 10],
+    )
+    run_experiment(setting, out, stop_after=lambda p, e: (p, e) == (1, 1))
+    assert _compare(out, "--resume") == 0
+    results = load_results(out / "results.json")
+    assert all(r["status"] == "completed" and len(r["epochs"]) == 2 for r in results["runs"])
+    whole = tmp_path / "whole"
+    assert _compare(whole) == 0
+
+    def figures(results):
+        return [
+            [(e["train_loss"], e["test_loss"], e["test_accuracy"]) for e in r["epochs"]]
+            for r in results["runs"]
+        ]
+
+    assert figures(results) == figures(load_results(whole / "results.json"))
+
+
+BAD = [
+    (["--optimizers", "sgd,adamw"], "unknown optimizer 'adamw': choose from sgd, momentum"),
+    (["--set", "adam-lr=0.1"], "--set takes NAME.PARAM=VALUE"),
+    (["--set", "adam.lr=fast"], "'fast' is not a number"),
+    (["--set", "adam.momentum=0.9"], "adam has no hyper-parameter 'momentum'"),
+    (["--set", "rmsprop.lr=0.1"], "rmsprop is not among the optimizers compared"),
+    (["--set", "adam.lr=-1"], "lr must be >= 0"),
+    (["--resume", "--overwrite"], "--resume and --overwrite exclude each other"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_compare_input_is_one_sentence_and_touches_nothing(args, message, tmp_path, capsys):
+    out = tmp_path / "run"
+    code = _compare(out, *args)
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and message in err, err
+    assert not out.exists()
+
+
+def test_an_existing_directory_is_never_overwritten_silently(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert _compare(out) == 2
+    assert "already holds files; pass --resume" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+    # --overwrite replaces an experiment of ours, but never a results file that is not ours.
+    (out / "results.json").write_text('{"something": "else"}')
+    assert _compare(out, "--overwrite") == 2
+    err = capsys.readouterr().err
+    assert "is not an optimlab results file" in err and len(err.strip().splitlines()) == 1
+    assert (out / "results.json").read_text() == '{"something": "else"}'
+
+
+def test_resume_refuses_another_setting_and_an_empty_directory(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _compare(tmp_path / "empty", "--resume") == 2
+    assert "nothing to resume" in capsys.readouterr().err
+    assert _compare(out) == 0
+    before = (out / "results.json").read_bytes()
+    assert (
+        main(
+            [
+                "compare",
+                "--optimizers",
+                "sgd,adam",
+                "--epochs",
+                "3",
+                "--seeds",
+                "2",
+                "--limit-train",
+                "1000",
+                "--layers",
+                "784,16,10",
+                "--out",
+                str(out),
+                "--resume",
+                "--quiet",
+            ]
+        )
+        == 2
+    )
+    assert "another setting" in capsys.readouterr().err
+    assert (out / "results.json").read_bytes() == before
+
+
+def test_an_unwritable_output_directory_is_refused(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert _compare(blocker / "run") == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_plot_refuses_a_results_file_that_is_not_ours(tmp_path, capsys):
+    other = tmp_path / "results.json"
+    other.write_text(json.dumps({"runs": []}))
+    assert main(["plot", str(other)]) == 2
+    err = capsys.readouterr().err
+    assert "is not an optimlab results file" in err and len(err.strip().splitlines()) == 1
+    assert main(["plot", str(tmp_path / "missing.json")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    with pytest.raises(DataError):
+        load_results(other)
+
+
+def test_evaluate_scores_train_and_compare_models(tmp_path, capsys):
+    saved = tmp_path / "model.json"
+    assert (
+        main(["train", "--epochs", "1", "--layers", "784,16,10", "--save", str(saved), "--quiet"])
+        == 0
+    )
+    trained = capsys.readouterr().out
+    assert main(["evaluate", str(saved)]) == 0
+    scored = capsys.readouterr().out
+    # the same test accuracy from the saved report-format file as at the end of training
+    assert trained.split("test accuracy ")[1][:6] == scored.split("test accuracy ")[1][:6]
+    assert main(["evaluate", str(tmp_path / "missing.npz")]) == 2
+    assert "does not exist" in capsys.readouterr().err
