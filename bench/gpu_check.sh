@@ -5,7 +5,8 @@
 #   1. the card and the library versions (import checks first);
 #   2. the test suite with CuPy in the backend matrix;
 #   3. training on --device cuda (float32 and float64), with timings;
-#   4. the bench on cuda, every optimizer at batch 10 and 1000, beside PyTorch CUDA.
+#   4. the bench on cuda, every optimizer at batch 10 and 1000, beside PyTorch CUDA;
+#   5. members on cuda: K = 1, 7, 35, 128 in one pass against one by one.
 # Logs go to $OUT when it is set (the device tool's folder), else to ./gpu-check/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +38,11 @@ done
 echo "== bench on cuda (optimlab vs PyTorch CUDA eager)"
 python3 bench/bench_optimizers.py --devices cuda --peers torch --repeats 7 \
     --json "$log_dir/bench-cuda.json" 2>&1 | tee "$log_dir/bench-cuda.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+echo "== members on cuda (K runs in one pass against one by one)"
+python3 bench/bench_members.py --devices cuda --repeats 5 \
+    --json "$log_dir/members-cuda.json" 2>&1 | tee "$log_dir/members-cuda.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 echo "gpu_check: exit $status"
