@@ -8,8 +8,18 @@ import pytest
 from optimlab import MLP, Dataset, Trainer, load_mnist
 
 # Every way an array-api-strict array can reach the host or a Python scalar.
-_EXITS = ("__float__", "__bool__", "__int__", "__index__", "__complex__", "__array__",
-          "__dlpack__", "__iter__", "__repr__", "__str__")
+_EXITS = (
+    "__float__",
+    "__bool__",
+    "__int__",
+    "__index__",
+    "__complex__",
+    "__array__",
+    "__dlpack__",
+    "__iter__",
+    "__repr__",
+    "__str__",
+)
 
 
 @pytest.mark.parametrize("members", [None, 3])
@@ -17,10 +27,18 @@ def test_the_step_loop_reads_nothing_back(members, monkeypatch):
     strict = pytest.importorskip("array_api_strict")
     device = strict.Device("device1")
     train, _ = load_mnist(dtype="float64")
-    data = Dataset(strict.asarray(train.images[:200], device=device),
-                   strict.asarray(train.labels[:200], device=device), 10)
-    model = MLP([784, 8, 10], seed=0 if members is None else [0, 1, 2], dtype="float64",
-                xp=strict, device=device)
+    data = Dataset(
+        strict.asarray(train.images[:200], device=device),
+        strict.asarray(train.labels[:200], device=device),
+        10,
+    )
+    model = MLP(
+        [784, 8, 10],
+        seed=0 if members is None else [0, 1, 2],
+        dtype="float64",
+        xp=strict,
+        device=device,
+    )
     names = "adam" if members is None else ["sgd", "adam", "adam"]
     trainer = Trainer(model, names, data, batch_size=10)
     rows = np.arange(200) if members is None else np.stack([np.arange(200)] * members)

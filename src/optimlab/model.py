@@ -29,9 +29,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import array_api_compat
 import numpy as np
 
-from . import activations, losses
+from . import _cupy_kernels, activations, losses
 from ._files import atomic_write
 from .backend import Backend, matmul_into, resolve, to_numpy
 from .errors import ConfigError, ModelFileError
@@ -121,6 +122,10 @@ class MLP:
             )
         self.params = params
         self._ones: dict[int, Any] = {}
+        # CuPy runs the sigmoid chains as fused kernels (_cupy_kernels), one launch each.
+        fused = array_api_compat.is_cupy_namespace(self.xp)
+        self._fused_hidden = fused and self.activation.name == "sigmoid"
+        self._fused_output = fused and self.output.name == "sigmoid"
 
     @property
     def xp(self) -> Any:
@@ -217,7 +222,7 @@ class MLP:
         for layer in views[:-1]:
             z = acts[-1] @ layer.wt
             z += layer.b
-            acts.append(f.apply_(xp, z))
+            acts.append(_cupy_kernels.sigmoid_(z) if self._fused_hidden else f.apply_(xp, z))
         z = acts[-1] @ views[-1].wt
         z += views[-1].b
         return acts, z
@@ -234,8 +239,11 @@ class MLP:
         xp = self.xp
         acts, z = self._forward(views, x)
         batch = x.shape[-2]
-        delta = self.output.delta_(self.output.apply_(xp, z), y)
-        delta *= 1.0 / batch
+        if self._fused_output:
+            delta = _cupy_kernels.sigmoid_error_(z, y, 1.0 / batch)
+        else:
+            delta = self.output.delta_(self.output.apply_(xp, z), y)
+            delta *= 1.0 / batch
         ones = self._ones.get(batch)
         if ones is None:  # bias gradients as (1, batch) @ delta: cheaper than a sum
             ones = self._ones[batch] = xp.ones((1, batch), dtype=self.dtype, device=self.device)
@@ -250,7 +258,11 @@ class MLP:
                 matmul_into(xp, ones, delta, out[i].b)
                 matmul_into(xp, xp.matrix_transpose(delta), a_prev, out[i].w)
             if i:
-                delta = (delta @ views[i].w) * self.activation.derivative(xp, a_prev)
+                delta = delta @ views[i].w
+                if self._fused_hidden:
+                    _cupy_kernels.times_sigmoid_slope_(delta, a_prev)
+                else:
+                    delta *= self.activation.derivative(xp, a_prev)
         return xp.concat(grads[::-1], axis=-1) if out is None else None
 
     def _targets(self, y: Any) -> Any:

@@ -145,7 +145,7 @@ def _title(results: dict[str, Any], seeds: int) -> str:
     data = results["data"]
     name = "MNIST" if data["name"] == "mnist" else data["name"]
     return (
-        f"{name} test set ({data['test_samples']} images; trained on {data['train_samples']}), "
+        f"{name} test set ({data['test_samples']} images; trained on {data['train_samples']})\n"
         f"{network} {s['activation']}/{s['output']}, batch {s['batch_size']}, {s['dtype']}, "
         f"{spread}"
     )

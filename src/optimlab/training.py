@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import optimizers
+from ._cupy_kernels import fused_update
 from .backend import of, to_numpy
 from .errors import ConfigError
 from .model import MLP
@@ -373,7 +374,7 @@ class Trainer:
         param_rows = [_rows(params, g.rows) for g in self.groups]
         # Each rule is applied to its rows directly (what step() does for a list of
         # arrays), with the state's arrays unpacked until the block ends.
-        updates = [g.optimizer.update for g in self.groups]
+        updates = [fused_update(g.optimizer, xp) or g.optimizer.update for g in self.groups]
         accumulators = [[slot[0] for slot in g.state[1:]] for g in self.groups]
         t = self.groups[0].state.count
         for step in range(steps):
