@@ -173,6 +173,12 @@ def _parser() -> argparse.ArgumentParser:
         "--seeds", type=_positive, default=1, help="seeds per optimizer: 0, 1, ..., N-1 (1)"
     )
     compare.add_argument(
+        "--one-pass",
+        action="store_true",
+        help="train every optimizer and seed as members of one pass (fastest on a GPU; the "
+        "optimizers then share one wall time)",
+    )
+    compare.add_argument(
         "--set",
         action="append",
         default=[],
@@ -334,7 +340,9 @@ def _compare(args: argparse.Namespace) -> int:
             )
         overrides[name][param] = value
     hyper = {name: optimizers.get(name, **o).hyperparameters for name, o in overrides.items()}
-    setting = compare_setting(hyper, list(range(args.seeds)), **_setting_options(args))
+    setting = compare_setting(
+        hyper, list(range(args.seeds)), one_pass=args.one_pass, **_setting_options(args)
+    )
     return _experiment(args, setting)
 
 
