@@ -9,6 +9,7 @@ import pytest
 
 from helpers import assert_close, assert_on
 from optimlab import MLP, ConfigError, Dataset, Trainer, evaluate, fit, load_mnist, optimizers
+from optimlab.backend import to_numpy
 
 
 @pytest.fixture(scope="module")
@@ -160,9 +161,11 @@ def test_data_on_another_device_is_refused(mnist64):
 
 @pytest.mark.parametrize("name", list(optimizers.OPTIMIZERS))
 def test_fifty_steps_equal_numpy_in_parameters_and_state(name, backend, mnist64):
-    """The same seeded training on NumPy and on the backend: parameters and every
-    accumulator after 50 steps (float64). PyTorch's CPU matmul sums in another order,
-    which the adaptive rules amplify to ~1e-9; the others agree to 1e-10."""
+    """The same seeded training on NumPy and on the backend: the parameters and every
+    accumulator after 50 steps (float64) agree to a relative error ||a - b|| / ||b||
+    of 1e-10. (Elementwise, a parameter near zero can differ by more: each library's
+    matmul sums in its own order, and AdaGrad divides by the root of the few squares
+    a rarely lit pixel has seen, e.g. 3e-9 relative on CuPy, 2.7e-11 absolute.)"""
     train = mnist64[0].head(500)
     order = np.random.default_rng(9).permutation(500)
     reference = Trainer(MLP([784, 30, 10], seed=4, dtype="float64"), name, train)
@@ -170,9 +173,10 @@ def test_fifty_steps_equal_numpy_in_parameters_and_state(name, backend, mnist64)
     model = MLP([784, 30, 10], seed=4, dtype="float64", xp=backend.xp, device=backend.device)
     trainer = Trainer(model, name, _on(backend, train, 500))
     trainer.run_batches(backend.asarray(order))
-    tolerance = 1e-8 if backend.library == "torch" else 1e-10
     assert trainer.state.count == reference.state.count == 50
-    assert_close(model.params, reference.model.params, rtol=tolerance, atol=1e-14)
-    for ours, theirs in zip(trainer.state[1:], reference.state[1:]):
-        assert_on(backend, ours[0], backend.xp.float64)
-        assert_close(ours[0], theirs[0], rtol=tolerance, atol=1e-14)
+    pairs = [(model.params, reference.model.params)]
+    pairs += [(ours[0], theirs[0]) for ours, theirs in zip(trainer.state[1:], reference.state[1:])]
+    for ours, theirs in pairs:
+        assert_on(backend, ours, backend.xp.float64)
+        ours, theirs = to_numpy(ours), to_numpy(theirs)
+        assert np.linalg.norm(ours - theirs) <= 1e-10 * np.linalg.norm(theirs)
