@@ -259,3 +259,40 @@ def test_evaluate_scores_train_and_compare_models(tmp_path, capsys):
     assert trained.split("test accuracy ")[1][:6] == scored.split("test accuracy ")[1][:6]
     assert main(["evaluate", str(tmp_path / "missing.npz")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_train_resumes_from_its_checkpoint_bit_for_bit(tmp_path, capsys):
+    common = [
+        "train",
+        "--optimizer",
+        "adam",
+        "--limit-train",
+        "1000",
+        "--layers",
+        "784,16,10",
+        "--quiet",
+    ]
+    whole, part, saved = tmp_path / "whole.npz", tmp_path / "part.npz", tmp_path / "ck.npz"
+    assert main([*common, "--epochs", "3", "--save", str(whole)]) == 0
+    assert main([*common, "--epochs", "2", "--checkpoint", str(saved)]) == 0
+    assert (
+        main(
+            [*common, "--epochs", "3", "--checkpoint", str(saved), "--resume", "--save", str(part)]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out.splitlines()
+    final = [line for line in printed if line.startswith("adam: test accuracy")]
+    assert len(final) == 3 and final[0].split(" after")[0] == final[2].split(" after")[0]
+    np.testing.assert_array_equal(MLP.load(part).params, MLP.load(whole).params)
+
+    before = saved.read_bytes()
+    assert main([*common, "--epochs", "3", "--checkpoint", str(saved)]) == 2
+    assert "exists: pass --resume" in capsys.readouterr().err
+    assert main([*common, "--epochs", "3", "--resume"]) == 2
+    assert "--resume continues from a --checkpoint FILE" in capsys.readouterr().err
+    assert (
+        main([*common, "--lr", "0.5", "--epochs", "4", "--checkpoint", str(saved), "--resume"]) == 2
+    )
+    assert "written by another setting" in capsys.readouterr().err
+    assert saved.read_bytes() == before

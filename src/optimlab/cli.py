@@ -8,6 +8,7 @@ exit code 2, before any long work starts and without a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 import warnings
@@ -151,6 +152,20 @@ def _parser() -> argparse.ArgumentParser:
         "--seed", type=int, default=0, help="seed of initialization and shuffles (0)"
     )
     train.add_argument("--save", metavar="FILE", help="write the trained model (.npz, or .json)")
+    train.add_argument(
+        "--checkpoint", metavar="FILE", help="save where training stands after every epoch (.npz)"
+    )
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from --checkpoint FILE, bit for bit, up to --epochs",
+    )
+    train.add_argument(
+        "--limit-train",
+        type=_positive,
+        metavar="N",
+        help="train on the first N training samples only",
+    )
     train.add_argument("--quiet", action="store_true", help="print only the final figures")
     train.set_defaults(run=_train)
 
@@ -245,17 +260,26 @@ def _add_hyperparameters_except_lr(parser: argparse.ArgumentParser) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from . import optimizers
+    from . import checkpoint, optimizers
     from ._files import check_writable
     from .backend import resolve
     from .model import MLP
-    from .training import EpochRecord, fit
+    from .training import EpochRecord, Trainer
 
     # Everything that can be wrong with the input is checked before training starts.
     hyper = {k: getattr(args, k) for k in _HYPERPARAMETERS if getattr(args, k) is not None}
     optimizer = optimizers.get(args.optimizer, **hyper)
     if args.save:
         check_writable(args.save)
+    if args.resume and not args.checkpoint:
+        raise ConfigError("--resume continues from a --checkpoint FILE: name it")
+    if args.checkpoint:
+        check_writable(args.checkpoint)
+        if Path(args.checkpoint).exists() and not args.resume:
+            raise ConfigError(
+                f"checkpoint {args.checkpoint} exists: pass --resume to continue "
+                "from it, or remove it"
+            )
     backend = resolve(args.device)
     model = MLP(
         args.layers,
@@ -283,20 +307,59 @@ def _train(args: argparse.Namespace) -> int:
         )
         bar.describe(f"epoch {record.epoch + 1}/{args.epochs}")
 
-    bar.describe(f"epoch 1/{args.epochs}")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # the status is printed below instead
-        history = fit(
-            model,
-            optimizer,
-            train,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            monitor=test,
-            seed=args.seed,
-            callback=report,
-            progress=bar.progress,
+    trainer = Trainer(model, optimizer, train, batch_size=args.batch_size, seed=args.seed)
+    # What a checkpoint must match to be continued.
+    setting = {
+        "optimizer": optimizer.name,
+        "hyperparameters": optimizer.hyperparameters,
+        **_setting_options(args),
+        "seed": args.seed,
+    }
+    setting.pop("epochs")
+    histories = None
+    if args.resume:
+        saved = checkpoint.load(args.checkpoint)
+        if saved["info"].get("setting") != json.loads(json.dumps(setting)):
+            raise ConfigError(
+                f"checkpoint {args.checkpoint} was written by another setting: "
+                "run the same command with --resume"
+            )
+        trainer.restore(saved["trainer"])
+        histories = saved["histories"]
+        if not args.quiet:
+            for record in histories[0].epochs:
+                print(
+                    f"epoch {record.epoch:3d}/{args.epochs}  test accuracy "
+                    f"{record.test_accuracy:7.2%}  test loss {record.test_loss:.4f}  "
+                    f"(from {args.checkpoint})"
+                )
+
+    def save_checkpoint(histories: list[Any]) -> None:
+        if args.checkpoint:
+            checkpoint.save(args.checkpoint, trainer, histories, {"setting": setting})
+
+    bar.describe(f"epoch {trainer.epoch + 1}/{args.epochs}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # the status is printed below
+            history = trainer.run(
+                args.epochs,
+                monitor=test,
+                progress=bar.progress,
+                callback=lambda _, record: report(record),
+                histories=histories,
+                after_epoch=save_checkpoint,
+            )[0]
+    except KeyboardInterrupt:
+        bar.close()
+        where = (
+            f"; the epochs completed are in {args.checkpoint}: run the same command "
+            "with --resume to continue"
+            if args.checkpoint
+            else ""
         )
+        print(f"optimlab train: interrupted{where}", file=sys.stderr)
+        return 130
     bar.close()
     if history.diverged:
         print(f"optimlab train: {history.status}", file=sys.stderr)
@@ -412,6 +475,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     backend = resolve(args.device)
     model = MLP.load(args.model, device=backend.device, xp=backend.xp)
     args.dtype = model.dtype_name
+    args.limit_train = None
     _, test = _data(args, backend)
     result = evaluate(model, test)
     if model.members is None:
@@ -435,10 +499,14 @@ def _data(args: argparse.Namespace, backend: Any) -> tuple[Any, Any]:
     from . import datasets
 
     if args.data_dir:
-        return datasets.load_idx_dir(
+        train, test = datasets.load_idx_dir(
             args.data_dir, device=backend.device, xp=backend.xp, dtype=args.dtype
         )
-    return datasets.load_mnist(device=backend.device, xp=backend.xp, dtype=args.dtype)
+    else:
+        train, test = datasets.load_mnist(device=backend.device, xp=backend.xp, dtype=args.dtype)
+    if args.limit_train:
+        train = train.head(args.limit_train)
+    return train, test
 
 
 def _setting_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__, datasets, optimizers
+from . import checkpoint as checkpoints
 from ._files import atomic_write
 from .backend import Backend, resolve
 from .errors import ConfigError, DataError
@@ -221,7 +222,9 @@ def run_experiment(
     else:
         results = _new_results(setting, backend, train, test)
         _save_results(out, results)
-    checkpoint = _read_checkpoint(out / "checkpoint.npz") if resume else None
+    checkpoint = None
+    if resume and (out / "checkpoint.npz").exists():
+        checkpoint = checkpoints.load(out / "checkpoint.npz")
 
     for index, runs in enumerate(setting.passes):
         record = results["passes"][index]
@@ -244,9 +247,9 @@ def run_experiment(
             seed=[r.seed for r in runs],
         )
         histories = None
-        if checkpoint is not None and checkpoint["pass"] == index:
+        if checkpoint is not None and checkpoint["info"]["pass"] == index:
             trainer.restore(checkpoint["trainer"])
-            histories = [_history(h) for h in checkpoint["histories"]]
+            histories = checkpoint["histories"]
         reporter.pass_started(index, runs, trainer.epoch)
         started = time.perf_counter() - record["seconds"]
 
@@ -255,7 +258,7 @@ def run_experiment(
         ) -> None:
             results["passes"][index]["seconds"] = time.perf_counter() - started
             _store_runs(results, index, runs, histories)
-            _save_checkpoint(out, index, trainer, histories)
+            checkpoints.save(out / "checkpoint.npz", trainer, histories, {"pass": index})
             _save_results(out, results)
             last = [
                 (run, h.epochs[-1])
@@ -456,53 +459,6 @@ def _save_results(out: Path, results: dict[str, Any]) -> None:
             )
     with atomic_write(out / "results.csv", "w") as f:
         f.write(buffer.getvalue())
-
-
-def _save_checkpoint(out: Path, index: int, trainer: Trainer, histories: list[History]) -> None:
-    state = trainer.checkpoint()
-    meta = {
-        "pass": index,
-        "epoch": state["epoch"],
-        "count": state["count"],
-        "rngs": state["rngs"],
-        "groups": [len(g) for g in state["accumulators"]],
-        "histories": [h.to_dict() for h in histories],
-    }
-    arrays = {"params": state["params"]}
-    for g, accumulators in enumerate(state["accumulators"]):
-        for j, a in enumerate(accumulators):
-            arrays[f"group{g}_{j}"] = a
-    with atomic_write(out / "checkpoint.npz", "wb") as f:
-        np.savez(f, meta=np.array(json.dumps(meta)), **arrays)
-
-
-def _read_checkpoint(path: Path) -> dict[str, Any] | None:
-    if not path.exists():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            meta = json.loads(str(f["meta"]))
-            accumulators = [
-                [f[f"group{g}_{j}"] for j in range(n)] for g, n in enumerate(meta["groups"])
-            ]
-            trainer = {
-                "epoch": meta["epoch"],
-                "count": meta["count"],
-                "rngs": meta["rngs"],
-                "params": f["params"],
-                "accumulators": accumulators,
-            }
-    except (OSError, KeyError, ValueError, json.JSONDecodeError) as error:
-        raise DataError(
-            f"checkpoint {path} is unreadable ({error}); start again with --overwrite"
-        ) from None
-    return {"pass": meta["pass"], "trainer": trainer, "histories": meta["histories"]}
-
-
-def _history(d: dict[str, Any]) -> History:
-    return History(
-        d["optimizer"], d["hyperparameters"], [EpochRecord(**e) for e in d["epochs"]], d["status"]
-    )
 
 
 def _store_runs(
