@@ -49,3 +49,17 @@ def write_mnist_subset(directory: Any, n_train: int = 2000, n_test: int = 500) -
         images = np.rint(data.images[:n] * 255).reshape(n, 28, 28)
         write_idx(f"{directory}/{prefix}-images-idx3-ubyte", images)
         write_idx(f"{directory}/{prefix}-labels-idx1-ubyte", data.labels[:n])
+
+
+def assert_refused(code: int, capsys: Any, message: str) -> str:
+    """The command line refused its input: exit code 2, one sentence matching ``message``
+    (a regular expression) on standard error, no traceback. Returns the sentence."""
+    import re
+
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert code == 2, (code, err)
+    assert captured.out == "", captured.out  # nothing printed as if work had started
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert re.search(message, err), err
+    return err

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import numpy as np
 import pytest
 
+from helpers import assert_refused
 from optimlab import MLP, DataError
 from optimlab.cli import main
 from optimlab.experiment import compare_setting, load_results, run_experiment, summarize
@@ -174,9 +176,7 @@ BAD = [
 @pytest.mark.parametrize(("args", "message"), BAD, ids=[" ".join(a) for a, _ in BAD])
 def test_bad_compare_input_is_one_sentence_and_touches_nothing(args, message, tmp_path, capsys):
     out = tmp_path / "run"
-    code = _compare(out, *args)
-    err = capsys.readouterr().err.strip()
-    assert code == 2 and len(err.splitlines()) == 1 and message in err, err
+    assert_refused(_compare(out, *args), capsys, re.escape(message))
     assert not out.exists()
 
 
@@ -184,64 +184,51 @@ def test_an_existing_directory_is_never_overwritten_silently(tmp_path, capsys):
     out = tmp_path / "run"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    assert _compare(out) == 2
-    assert "already holds files; pass --resume" in capsys.readouterr().err
+    assert_refused(_compare(out), capsys, "already holds files; pass --resume")
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
     # --overwrite replaces an experiment of ours, but never a results file that is not ours.
     (out / "results.json").write_text('{"something": "else"}')
-    assert _compare(out, "--overwrite") == 2
-    err = capsys.readouterr().err
-    assert "is not an optimlab results file" in err and len(err.strip().splitlines()) == 1
+    assert_refused(_compare(out, "--overwrite"), capsys, "is not an optimlab results file")
     assert (out / "results.json").read_text() == '{"something": "else"}'
 
 
 def test_resume_refuses_another_setting_and_an_empty_directory(tmp_path, capsys):
     out = tmp_path / "run"
-    assert _compare(tmp_path / "empty", "--resume") == 2
-    assert "nothing to resume" in capsys.readouterr().err
+    assert_refused(_compare(tmp_path / "empty", "--resume"), capsys, "nothing to resume")
     assert _compare(out) == 0
+    capsys.readouterr()
     before = (out / "results.json").read_bytes()
-    assert (
-        main(
-            [
-                "compare",
-                "--optimizers",
-                "sgd,adam",
-                "--epochs",
-                "3",
-                "--seeds",
-                "2",
-                "--limit-train",
-                "1000",
-                "--layers",
-                "784,16,10",
-                "--out",
-                str(out),
-                "--resume",
-                "--quiet",
-            ]
-        )
-        == 2
-    )
-    assert "another setting" in capsys.readouterr().err
+    longer = [
+        "--optimizers",
+        "sgd,adam",
+        "--epochs",
+        "3",
+        "--seeds",
+        "2",
+        "--limit-train",
+        "1000",
+        "--layers",
+        "784,16,10",
+        "--out",
+        str(out),
+        "--resume",
+        "--quiet",
+    ]
+    assert_refused(main(["compare", *longer]), capsys, "another setting")
     assert (out / "results.json").read_bytes() == before
 
 
 def test_an_unwritable_output_directory_is_refused(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    assert _compare(blocker / "run") == 2
-    assert "does not exist" in capsys.readouterr().err
+    assert_refused(_compare(blocker / "run"), capsys, "does not exist")
 
 
 def test_plot_refuses_a_results_file_that_is_not_ours(tmp_path, capsys):
     other = tmp_path / "results.json"
     other.write_text(json.dumps({"runs": []}))
-    assert main(["plot", str(other)]) == 2
-    err = capsys.readouterr().err
-    assert "is not an optimlab results file" in err and len(err.strip().splitlines()) == 1
-    assert main(["plot", str(tmp_path / "missing.json")]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    assert_refused(main(["plot", str(other)]), capsys, "is not an optimlab results file")
+    assert_refused(main(["plot", str(tmp_path / "missing.json")]), capsys, "does not exist")
     with pytest.raises(DataError):
         load_results(other)
 
@@ -257,8 +244,7 @@ def test_evaluate_scores_train_and_compare_models(tmp_path, capsys):
     scored = capsys.readouterr().out
     # the same test accuracy from the saved report-format file as at the end of training
     assert trained.split("test accuracy ")[1][:6] == scored.split("test accuracy ")[1][:6]
-    assert main(["evaluate", str(tmp_path / "missing.npz")]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    assert_refused(main(["evaluate", str(tmp_path / "missing.npz")]), capsys, "does not exist")
 
 
 def test_train_resumes_from_its_checkpoint_bit_for_bit(tmp_path, capsys):
@@ -287,12 +273,10 @@ def test_train_resumes_from_its_checkpoint_bit_for_bit(tmp_path, capsys):
     np.testing.assert_array_equal(MLP.load(part).params, MLP.load(whole).params)
 
     before = saved.read_bytes()
-    assert main([*common, "--epochs", "3", "--checkpoint", str(saved)]) == 2
-    assert "exists: pass --resume" in capsys.readouterr().err
-    assert main([*common, "--epochs", "3", "--resume"]) == 2
-    assert "--resume continues from a --checkpoint FILE" in capsys.readouterr().err
-    assert (
-        main([*common, "--lr", "0.5", "--epochs", "4", "--checkpoint", str(saved), "--resume"]) == 2
-    )
-    assert "written by another setting" in capsys.readouterr().err
+    code = main([*common, "--epochs", "3", "--checkpoint", str(saved)])
+    assert_refused(code, capsys, "exists: pass --resume")
+    code = main([*common, "--epochs", "3", "--resume"])
+    assert_refused(code, capsys, "--resume continues from a --checkpoint FILE")
+    code = main([*common, "--lr", "0.5", "--epochs", "4", "--checkpoint", str(saved), "--resume"])
+    assert_refused(code, capsys, "written by another setting")
     assert saved.read_bytes() == before
