@@ -2,10 +2,11 @@
 
 NumPy and array-api-strict always run; array-api-strict runs twice, on its
 default device and on ``Device("device1")``, so any array created without
-``device=`` fails loudly on a CPU-only machine. PyTorch (CPU) runs where it is
-importable and CuPy where a CUDA GPU is present; otherwise they are skipped
-with the reason. ``pytest --backends numpy,torch`` restricts the matrix (the
-nox sessions use it).
+``device=`` fails loudly on a CPU-only machine. PyTorch runs on the CPU where it is
+importable and on CUDA (with CUDA-graph training steps) where a GPU is present,
+and CuPy where a CUDA GPU is present; otherwise they are skipped with the
+reason. ``pytest --backends numpy,torch`` restricts the matrix (the nox
+sessions use it).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 
 from optimlab.backend import Backend, resolve
 
-ALL_BACKENDS = ("numpy", "strict", "strict-device1", "torch", "cupy")
+ALL_BACKENDS = ("numpy", "strict", "strict-device1", "torch", "cupy", "torch-cuda")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -35,11 +36,15 @@ def _make_backend(name: str) -> Backend:
         strict = pytest.importorskip("array_api_strict", reason="array-api-strict is not installed")
         device = strict.Device("device1") if name == "strict-device1" else strict.Device()
         return Backend(strict, device)
-    if name == "torch":
+    if name.startswith("torch"):
         if importlib.util.find_spec("torch") is None:
             pytest.skip("PyTorch is not installed (pip install torch)")
         import torch
 
+        if name == "torch-cuda":  # training steps run as captured CUDA graphs
+            if not torch.cuda.is_available():
+                pytest.skip("PyTorch sees no CUDA GPU")
+            return resolve("cuda", library="torch")
         return Backend(array_api_compat.array_namespace(torch.empty(0)), torch.device("cpu"))
     if name == "cupy":
         if importlib.util.find_spec("cupy") is None:

@@ -87,3 +87,14 @@ def test_to_numpy_reads_every_backend(backend):
     host = to_numpy(x)
     assert isinstance(host, np.ndarray)
     np.testing.assert_array_equal(host, np.arange(6.0).reshape(2, 3))
+
+
+def test_library_choice_is_checked():
+    with pytest.raises(ConfigError, match="cupy does not run on cpu"):
+        resolve("cpu", library="cupy")
+    with pytest.raises(ConfigError, match="unknown library 'jax'"):
+        resolve("cpu", library="jax")
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    backend = resolve("cpu", library="torch")
+    assert backend.library == "torch" and backend.device == torch.device("cpu")
+    assert not backend.captures_graphs

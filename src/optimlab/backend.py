@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import ConfigError, DeviceError
 
-__all__ = ["DEVICES", "Backend", "matmul_into", "of", "resolve", "to_numpy"]
+__all__ = ["DEVICES", "LIBRARIES", "Backend", "matmul_into", "of", "resolve", "to_numpy"]
 
 #: Device names accepted by :func:`resolve` (and by ``--device`` on the command line).
 DEVICES = ("cpu", "cuda")
@@ -51,6 +51,11 @@ class Backend(NamedTuple):
     def asarray(self, host: Any, dtype: Any = None) -> Any:
         """Move a host (NumPy) array or nested sequence onto this backend's device."""
         return self.xp.asarray(host, dtype=dtype, device=self.device)
+
+    @property
+    def captures_graphs(self) -> bool:
+        """Whether training steps run as a captured CUDA graph (PyTorch on CUDA)."""
+        return array_api_compat.is_torch_namespace(self.xp) and str(self.device).startswith("cuda")
 
     @property
     def views_follow_updates(self) -> bool:
@@ -89,7 +94,13 @@ class Backend(NamedTuple):
         return getattr(self.xp, name)
 
 
-def resolve(device: str | Backend = "cpu", xp: Any = None) -> Backend:
+#: Array libraries :func:`resolve` can pick for a device name.
+LIBRARIES = ("numpy", "cupy", "torch")
+
+
+def resolve(
+    device: str | Backend = "cpu", xp: Any = None, *, library: str | None = None
+) -> Backend:
     """Turn a device name into the namespace and device object to compute with.
 
     Parameters
@@ -101,13 +112,17 @@ def resolve(device: str | Backend = "cpu", xp: Any = None) -> Backend:
         ``array_api_strict.Device("device1")``) and is used as it is.
     xp
         An Array API namespace to use instead of the one ``device`` names.
+    library
+        ``"torch"`` runs on PyTorch tensors instead (on ``cpu`` or ``cuda``; on CUDA
+        the training step is captured once as a CUDA graph and replayed); ``None``
+        (default) means NumPy on ``cpu`` and CuPy on ``cuda``.
 
     Raises
     ------
     DeviceError
-        ``cuda`` was asked for but CuPy is not installed or sees no GPU.
+        The library is not installed, or ``cuda`` sees no GPU.
     ConfigError
-        The device name is unknown.
+        The device or library name is unknown.
     """
     if isinstance(device, Backend):
         return device
@@ -115,12 +130,32 @@ def resolve(device: str | Backend = "cpu", xp: Any = None) -> Backend:
         return Backend(xp, device)
     if not isinstance(device, str):
         raise ConfigError(f"device must be one of {', '.join(DEVICES)}, not {device!r}")
+    if library not in (None, *LIBRARIES):
+        raise ConfigError(f"unknown library {library!r}: use one of {', '.join(LIBRARIES)}")
     name, _, index = device.partition(":")
-    if name == "cpu" and not index:
+    if name not in DEVICES or (index and (name == "cpu" or not index.isdigit())):
+        raise ConfigError(f"unknown device {device!r}: use one of {', '.join(DEVICES)}")
+    if library == "torch":
+        return _torch(name, int(index or 0))
+    if library == ("cupy" if name == "cpu" else "numpy"):
+        raise ConfigError(f"{library} does not run on {name}")
+    if name == "cpu":
         return Backend(_numpy_namespace(), "cpu")
-    if name == "cuda" and (not index or index.isdigit()):
-        return _cuda(int(index or 0))
-    raise ConfigError(f"unknown device {device!r}: use one of {', '.join(DEVICES)}")
+    return _cuda(int(index or 0))
+
+
+def _torch(name: str, index: int) -> Backend:
+    try:
+        import torch
+    except ImportError:
+        raise DeviceError("library 'torch' needs PyTorch, which is not installed") from None
+    if name == "cuda":
+        if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+            raise DeviceError(f"device 'cuda:{index}' is not available to PyTorch")
+        device = torch.device("cuda", index)
+    else:
+        device = torch.device("cpu")
+    return Backend(array_api_compat.array_namespace(torch.empty(0)), device)
 
 
 def _numpy_namespace() -> Any:

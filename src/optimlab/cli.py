@@ -66,6 +66,12 @@ def _add_setting(parser: argparse.ArgumentParser, epochs_help: str = "(40)") -> 
     """The options every training command shares; defaults are the report's setting."""
     from . import activations, losses
 
+    parser.add_argument(
+        "--backend",
+        choices=["numpy", "cupy", "torch"],
+        help="array library (default: numpy on cpu, cupy on cuda; torch on cuda replays "
+        "each training step as a captured CUDA graph)",
+    )
     parser.add_argument("--device", default="cpu", help="cpu (NumPy) or cuda (CuPy); default cpu")
     parser.add_argument(
         "--epochs", type=_positive, default=40, help=f"passes over the training set {epochs_help}"
@@ -243,6 +249,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("model", metavar="MODEL", help="a .npz or .json model file")
     evaluate.add_argument("--device", default="cpu", help="cpu or cuda (cpu)")
+    evaluate.add_argument("--backend", choices=["numpy", "cupy", "torch"], help="array library")
     evaluate.add_argument("--data-dir", metavar="DIR", help="IDX directory instead of MNIST")
     evaluate.set_defaults(run=_evaluate)
     return parser
@@ -280,7 +287,7 @@ def _train(args: argparse.Namespace) -> int:
                 f"checkpoint {args.checkpoint} exists: pass --resume to continue "
                 "from it, or remove it"
             )
-    backend = resolve(args.device)
+    backend = resolve(args.device, library=args.backend)
     model = MLP(
         args.layers,
         args.activation,
@@ -432,7 +439,8 @@ def _experiment(args: argparse.Namespace, setting: Any) -> int:
     from .backend import resolve
     from .experiment import run_experiment, summarize
 
-    resolve(setting.device)  # a missing GPU is reported before the directory is touched
+    # a missing GPU or library is reported before the directory is touched
+    resolve(setting.device, library=setting.library)
     reporter = _ExperimentReporter(args.quiet, setting)
     try:
         with warnings.catch_warnings():
@@ -472,7 +480,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from .model import MLP
     from .training import evaluate
 
-    backend = resolve(args.device)
+    backend = resolve(args.device, library=args.backend)
     model = MLP.load(args.model, device=backend.device, xp=backend.xp)
     args.dtype = model.dtype_name
     args.limit_train = None
@@ -518,6 +526,7 @@ def _setting_options(args: argparse.Namespace) -> dict[str, Any]:
         "batch_size": args.batch_size,
         "dtype": args.dtype,
         "device": args.device,
+        "library": args.backend,
         "limit_train": args.limit_train,
         "data": str(Path(args.data_dir).resolve()) if args.data_dir else None,
     }

@@ -107,6 +107,7 @@ class Setting:
     batch_size: int = 10
     dtype: str = "float32"
     device: str = "cpu"
+    library: str | None = None  # None: NumPy on cpu, CuPy on cuda
     data: str | None = None  # an IDX directory; None: the packaged MNIST
     limit_train: int | None = None
 
@@ -210,7 +211,7 @@ def run_experiment(
     """
     reporter = reporter or Reporter()
     out = _prepare_directory(Path(out), resume=resume, overwrite=overwrite)
-    backend = resolve(setting.device)
+    backend = resolve(setting.device, library=setting.library)
     train, test = _load_data(setting, backend)
     if resume:
         results = load_results(out / "results.json")

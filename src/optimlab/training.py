@@ -218,6 +218,7 @@ class Trainer:
         self.epoch = 0
         self._targets = model._targets(train.labels)
         params = model.params = model.xp.asarray(model.params, copy=True)
+        self._graphs: dict[tuple[int, ...], Any] = {}  # captured steps, by batch shape
         self.groups: list[_Group] = []
         for start, stop in _runs([type(o) for o in optimizers_]):
             if k is None:
@@ -335,6 +336,7 @@ class Trainer:
         for rng, state in zip(self.rngs, checkpoint["rngs"]):
             rng.bit_generator.state = state
         self.epoch = int(checkpoint["epoch"])
+        self._graphs.clear()  # they captured the arrays just replaced
 
     def run_epoch(self, progress: Callable[[int, int], None] | None = None) -> float:
         """One pass over the training set in a fresh random order; returns its seconds.
@@ -356,8 +358,81 @@ class Trainer:
         ``order`` holds sample indices on the device: shape ``(n,)``, or ``(K, n)``
         for a model with K members (a row per member). The hot loop: batches are
         gathered on the device in one operation, the update happens in place, and
-        nothing is read back to the host.
+        nothing is read back to the host. With PyTorch on CUDA, the full batches run
+        as replays of one captured CUDA graph of the step.
         """
+        if self.model.backend.captures_graphs:
+            full = order.shape[-1] // self.batch_size * self.batch_size
+            if full:
+                self._run_graphed(order[..., :full], progress)
+            if full < order.shape[-1]:
+                self._run_eager(order[..., full:], None)
+            return
+        self._run_eager(order, progress)
+
+    def _run_graphed(self, order: Any, progress: Callable[[int, int], None] | None) -> None:
+        size = self.batch_size
+        steps = order.shape[-1] // size
+        every = max(1, steps // 100)
+        key = (*order.shape[:-1], size)
+        if key not in self._graphs:
+            self._graphs[key] = self._capture(key)
+        graph, index, t = self._graphs[key]
+        count = self.groups[0].state.count
+        t.fill_(count)
+        for step in range(steps):
+            index.copy_(order[..., step * size : (step + 1) * size])
+            graph.replay()
+            if progress is not None and step % every == 0:
+                progress(step, steps)
+        if progress is not None:
+            progress(steps, steps)
+        for group in self.groups:
+            group.state = group.state._replace(count=count + steps)
+
+    def _capture(self, shape: tuple[int, ...]) -> tuple[Any, Any, Any]:
+        """Capture one step as a CUDA graph over a static batch index (PyTorch on CUDA).
+
+        The step count is a device scalar the graph increments, so the rules that use
+        it (Adam's bias corrections) see the right value at every replay.
+        """
+        import torch
+
+        model, xp = self.model, self.model.xp
+        params = model.params
+        views, grad = model._views(params), xp.zeros_like(params)
+        grad_views = model._views(grad)
+        rows = [(_rows(params, g.rows), _rows(grad, g.rows)) for g in self.groups]
+        accumulators = [[slot[0] for slot in g.state[1:]] for g in self.groups]
+        index = torch.zeros(shape, dtype=torch.int64, device=params.device)
+        t = torch.zeros((), dtype=torch.float64, device=params.device)
+        x_all, y_all, lead = self.train.images, self._targets, shape[:-1]
+
+        def step() -> None:
+            flat = xp.reshape(index, (-1,))
+            x = xp.reshape(xp.take(x_all, flat, axis=0), (*lead, -1, x_all.shape[-1]))
+            y = xp.reshape(xp.take(y_all, flat, axis=0), (*lead, -1, y_all.shape[-1]))
+            model._gradient(views, x, y, out=grad_views)
+            t.add_(1)
+            for group, (p, g), accs in zip(self.groups, rows, accumulators):
+                group.optimizer.update(xp, p, g, *accs, t=t)
+
+        # Warm up outside the graph (as capture requires), then undo what it changed.
+        saved = [a.clone() for a in (params, *(a for accs in accumulators for a in accs))]
+        side = torch.cuda.Stream(device=params.device)
+        side.wait_stream(torch.cuda.current_stream(params.device))
+        with torch.cuda.stream(side):
+            for _ in range(2):
+                step()
+        torch.cuda.current_stream(params.device).wait_stream(side)
+        for array, copy in zip((params, *(a for accs in accumulators for a in accs)), saved):
+            array.copy_(copy)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            step()
+        return graph, index, t
+
+    def _run_eager(self, order: Any, progress: Callable[[int, int], None] | None) -> None:
         model, xp = self.model, self.model.xp
         x_all, y_all, size = self.train.images, self._targets, self.batch_size
         lead = () if model.members is None else (model.members,)
