@@ -534,6 +534,15 @@ def _environment(backend: Backend) -> dict[str, Any]:
         "matplotlib": matplotlib.__version__,
     }
     device_name = _cpu_name()
+    if backend.captures_graphs:  # PyTorch on CUDA
+        import torch
+
+        versions["torch"] = torch.__version__
+        device_name = torch.cuda.get_device_name(backend.device)
+    elif array_api_compat.is_torch_namespace(backend.xp):
+        import torch
+
+        versions["torch"] = torch.__version__
     if array_api_compat.is_cupy_namespace(backend.xp):
         import cupy
 
