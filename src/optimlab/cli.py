@@ -109,6 +109,12 @@ def _add_hyperparameters(parser: argparse.ArgumentParser, title: str) -> None:
 
 def _add_output(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the passes on a Dask cluster: tcp://host:8786, or local:N for N worker "
+        "processes here (pip install 'optimlab[distributed]')",
+    )
+    parser.add_argument(
         "--out",
         metavar="DIR",
         required=True,
@@ -446,7 +452,12 @@ def _experiment(args: argparse.Namespace, setting: Any) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # statuses are in the table
             results = run_experiment(
-                setting, args.out, resume=args.resume, overwrite=args.overwrite, reporter=reporter
+                setting,
+                args.out,
+                resume=args.resume,
+                overwrite=args.overwrite,
+                reporter=reporter,
+                scheduler=args.scheduler,
             )
     except KeyboardInterrupt:
         reporter.close()
@@ -459,6 +470,14 @@ def _experiment(args: argparse.Namespace, setting: Any) -> int:
     reporter.close()
     _print_table(summarize(results), results)
     print(f"results, figures and models in {args.out}")
+    failed = [i for i, p in enumerate(results["passes"]) if not p["complete"]]
+    if failed:
+        print(
+            f"optimlab {args.command}: {len(failed)} pass(es) failed (see above and "
+            f"results.json); run the same command with --resume to run them again",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -615,7 +634,15 @@ class _ExperimentReporter(Reporter):
         self.bar.describe(f"pass {index + 1} epoch {epoch + 1}/{self.setting.epochs}")
 
     def pass_done(self, index: int, seconds: float) -> None:
-        self.bar.line(f"pass {index + 1} done in {seconds:.1f} s")
+        self.bar.line(f"pass {index + 1}/{len(self.setting.passes)} done in {seconds:.1f} s")
+
+    def pass_failed(self, index: int, runs: list[Any], error: BaseException) -> None:
+        labels = ", ".join(dict.fromkeys(_short(r) for r in runs))
+        print(
+            f"pass {index + 1} ({labels}; seeds {_span(sorted({r.seed for r in runs}))}) "
+            f"failed: {type(error).__name__}: {error}",
+            file=sys.stderr,
+        )
 
     def close(self) -> None:
         self.bar.close()

@@ -37,11 +37,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from . import __version__, datasets, optimizers
 from . import checkpoint as checkpoints
 from ._files import atomic_write
-from .backend import Backend, resolve
+from .backend import Backend, resolve, to_numpy
 from .errors import ConfigError, DataError
 from .model import MLP
 from .training import EpochRecord, History, Trainer
@@ -54,6 +55,7 @@ __all__ = [
     "compare_setting",
     "load_results",
     "run_experiment",
+    "run_pass",
     "summarize",
     "sweep_setting",
 ]
@@ -180,6 +182,9 @@ class Reporter:
     def pass_done(self, index: int, seconds: float) -> None:
         """Pass ``index`` is complete after ``seconds`` of training and evaluation."""
 
+    def pass_failed(self, index: int, runs: list[Run], error: BaseException) -> None:
+        """Pass ``index`` raised ``error`` on a worker (the other passes go on)."""
+
 
 def run_experiment(
     setting: Setting,
@@ -189,6 +194,7 @@ def run_experiment(
     overwrite: bool = False,
     reporter: Reporter | None = None,
     stop_after: Callable[[int, int], bool] | None = None,
+    scheduler: str | None = None,
 ) -> dict[str, Any]:
     """Run (or continue) ``setting``, writing everything into the directory ``out``.
 
@@ -203,6 +209,11 @@ def run_experiment(
     stop_after
         ``stop_after(pass_index, epoch)`` returning True stops the experiment after that
         epoch has been saved, as an interruption would (for tests and time limits).
+    scheduler
+        Run the passes as tasks on a Dask cluster: a scheduler address
+        (``tcp://host:8786``), or ``local:N`` for N worker processes on this machine
+        (see :mod:`optimlab.distributed`). Each pass's results are saved as it arrives;
+        a pass that fails is reported and the others go on.
 
     Returns
     -------
@@ -210,6 +221,10 @@ def run_experiment(
         The results, as written to ``results.json``.
     """
     reporter = reporter or Reporter()
+    if scheduler is not None:  # an unreachable scheduler is reported before any file is written
+        from .distributed import check
+
+        check(scheduler)
     out = _prepare_directory(Path(out), resume=resume, overwrite=overwrite)
     backend = resolve(setting.device, library=setting.library)
     train, test = _load_data(setting, backend)
@@ -227,37 +242,33 @@ def run_experiment(
     if resume and (out / "checkpoint.npz").exists():
         checkpoint = checkpoints.load(out / "checkpoint.npz")
 
-    for index, runs in enumerate(setting.passes):
-        record = results["passes"][index]
-        if record["complete"]:
-            continue
-        model = MLP(
-            setting.layers,
-            setting.activation,
-            setting.output,
-            seed=[r.seed for r in runs],
-            device=backend.device,
-            xp=backend.xp,
-            dtype=setting.dtype,
-        )
-        trainer = Trainer(
-            model,
-            [r.make() for r in runs],
-            train,
-            batch_size=setting.batch_size,
-            seed=[r.seed for r in runs],
-        )
-        histories = None
+    pending = [i for i, p in enumerate(results["passes"]) if not p["complete"]]
+    if scheduler is not None:
+        from .distributed import run_passes
+
+        for index, record, error in run_passes(setting, pending, scheduler):
+            if error is not None:
+                results["passes"][index]["error"] = f"{type(error).__name__}: {error}"
+                _save_results(out, results)
+                reporter.pass_failed(index, setting.passes[index], error)
+            else:
+                _accept(out, results, setting, record)
+                reporter.pass_done(index, record["seconds"])
+    for index in [] if scheduler is not None else pending:
+        runs = setting.passes[index]
+        resume_from = None
         if checkpoint is not None and checkpoint["info"]["pass"] == index:
-            trainer.restore(checkpoint["trainer"])
-            histories = checkpoint["histories"]
-        reporter.pass_started(index, runs, trainer.epoch)
-        started = time.perf_counter() - record["seconds"]
+            resume_from = checkpoint
+        reporter.pass_started(index, runs, resume_from["trainer"]["epoch"] if resume_from else 0)
 
         def after_epoch(
-            histories: list[History], index=index, runs=runs, trainer=trainer, started=started
+            trainer: Trainer,
+            histories: list[History],
+            seconds: float,
+            index: int = index,
+            runs: list[Run] = runs,
         ) -> None:
-            results["passes"][index]["seconds"] = time.perf_counter() - started
+            results["passes"][index]["seconds"] = seconds
             _store_runs(results, index, runs, histories)
             checkpoints.save(out / "checkpoint.npz", trainer, histories, {"pass": index})
             _save_results(out, results)
@@ -271,24 +282,24 @@ def run_experiment(
                 raise _Stop
 
         try:
-            histories = trainer.run(
-                setting.epochs,
-                monitor=test,
+            record = run_pass(
+                setting,
+                index,
+                data=(train, test),
+                resume_from=resume_from,
+                seconds_so_far=results["passes"][index]["seconds"],
                 progress=reporter.progress,
-                histories=histories,
                 after_epoch=after_epoch,
             )
         except _Stop:
             return results
-        model.save(out / "models" / f"{_model_name(setting, index)}.npz")
-        record["complete"] = True
-        record["seconds"] = time.perf_counter() - started
-        _store_runs(results, index, runs, histories)
-        _save_results(out, results)
+        _accept(out, results, setting, record)
         (out / "checkpoint.npz").unlink(missing_ok=True)
         checkpoint = None
         reporter.pass_done(index, record["seconds"])
 
+    if any(not p["complete"] for p in results["passes"]):
+        return results  # some trials failed: their errors are in results.json
     results["wall_seconds"] = sum(p["seconds"] for p in results["passes"])
     _save_results(out, results)
     from . import plotting
@@ -311,6 +322,97 @@ def run_experiment(
         title=f"{best['label']}, seed {setting.passes[best_pass][member].seed}",
     )
     return results
+
+
+def run_pass(
+    setting: Setting,
+    index: int,
+    *,
+    data: tuple[datasets.Dataset, datasets.Dataset] | None = None,
+    resume_from: dict[str, Any] | None = None,
+    seconds_so_far: float = 0.0,
+    progress: Callable[[int, int], None] | None = None,
+    after_epoch: Callable[[Trainer, list[History], float], None] | None = None,
+) -> dict[str, Any]:
+    """Train pass ``index`` of ``setting`` (its runs as members); return its record.
+
+    A pure function of ``(setting, index)``: the local path and a Dask worker run it
+    alike and get the same record (NumPy's BLAS runs single-threaded here, so that the
+    products sum in the same order everywhere). ``data`` saves loading the data set again;
+    ``resume_from`` is a :func:`optimlab.checkpoint.load` result to continue from;
+    ``after_epoch(trainer, histories, seconds)`` is called after each epoch.
+
+    Returns
+    -------
+    dict
+        ``{"pass", "seconds", "histories" (plain dicts), "params" (host array)}``.
+    """
+    backend = resolve(setting.device, library=setting.library)
+    train, test = data if data is not None else _load_data(setting, backend)
+    runs = setting.passes[index]
+    seeds = [r.seed for r in runs]
+    model = MLP(
+        setting.layers,
+        setting.activation,
+        setting.output,
+        seed=seeds,
+        device=backend.device,
+        xp=backend.xp,
+        dtype=setting.dtype,
+    )
+    trainer = Trainer(
+        model, [r.make() for r in runs], train, batch_size=setting.batch_size, seed=seeds
+    )
+    histories = None
+    if resume_from is not None:
+        trainer.restore(resume_from["trainer"])
+        histories = resume_from["histories"]
+    started = time.perf_counter() - seconds_so_far
+    hook = None
+    if after_epoch is not None:
+
+        def hook(histories: list[History]) -> None:
+            after_epoch(trainer, histories, time.perf_counter() - started)
+
+    # One BLAS thread: OpenBLAS's threaded products sum in another order, and a pass
+    # must give the same numbers wherever it runs (a Dask worker runs single-threaded).
+    with threadpool_limits(limits=1, user_api="blas"):
+        histories = trainer.run(
+            setting.epochs, monitor=test, progress=progress, histories=histories, after_epoch=hook
+        )
+    return {
+        "pass": index,
+        "seconds": time.perf_counter() - started,
+        "histories": [h.to_dict() for h in histories],
+        "params": np.array(to_numpy(model.params), copy=True),
+    }
+
+
+def _accept(out: Path, results: dict[str, Any], setting: Setting, record: dict[str, Any]) -> None:
+    """Save a finished pass: its model, and its runs in results.json and results.csv."""
+    index = record["pass"]
+    runs = setting.passes[index]
+    model = MLP(
+        setting.layers,
+        setting.activation,
+        setting.output,
+        seed=[r.seed for r in runs],
+        dtype=setting.dtype,
+        params=record["params"],
+    )
+    model.save(out / "models" / f"{_model_name(setting, index)}.npz")
+    results["passes"][index] = {"seconds": record["seconds"], "complete": True}
+    histories = [
+        History(
+            h["optimizer"],
+            h["hyperparameters"],
+            [EpochRecord(**e) for e in h["epochs"]],
+            h["status"],
+        )
+        for h in record["histories"]
+    ]
+    _store_runs(results, index, runs, histories)
+    _save_results(out, results)
 
 
 class _Stop(Exception):
