@@ -12,22 +12,27 @@ import pytest
 from helpers import assert_refused
 from optimlab import ConfigError
 from optimlab.cli import main
-from optimlab.experiment import Reporter, compare_setting, load_results, run_experiment
+from optimlab.experiment import Reporter, load_results, run_experiment, sweep_setting
 
 distributed = pytest.importorskip(
     "distributed", reason="Dask's distributed package is not installed (optimlab[distributed])"
 )
 
-REPORT = {
-    "sgd": {"lr": 1.0},
-    "momentum": {"lr": 0.1, "momentum": 0.8},
-    "adagrad": {"lr": 0.1, "eps": 1e-10},
-    "adam": {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-10},
-}
+ADAM = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-10}
 
 
 def _setting(epochs=2):
-    return compare_setting(REPORT, [0, 1], epochs=epochs, limit_train=600, layers=[784, 8, 10])
+    """A small sweep: 4 learning rates x 2 seeds, in 4 passes of 2 members."""
+    return sweep_setting(
+        "adam",
+        ADAM,
+        [0.001, 0.003, 0.01, 0.03],
+        [0, 1],
+        max_members=2,
+        epochs=epochs,
+        limit_train=600,
+        layers=[784, 8, 10],
+    )
 
 
 def _figures(results):
@@ -52,18 +57,16 @@ def local_results(tmp_path_factory):
     return run_experiment(_setting(), tmp_path_factory.mktemp("local"))
 
 
-def test_a_two_worker_cluster_gives_the_local_results(tmp_path, local_results):
+def test_a_sweep_on_two_workers_gives_the_local_results(tmp_path, local_results):
     reporter = _Done()
     results = run_experiment(_setting(), tmp_path / "dask", scheduler="local:2", reporter=reporter)
     assert sorted(reporter.done) == [0, 1, 2, 3]
     assert _figures(results) == _figures(local_results)
     assert _figures(load_results(tmp_path / "dask" / "results.json")) == _figures(local_results)
     assert (tmp_path / "dask" / "accuracy.png").exists()
+    assert (tmp_path / "dask" / "sensitivity.png").exists()
     assert sorted(p.name for p in (tmp_path / "dask" / "models").iterdir()) == [
-        "adagrad.npz",
-        "adam.npz",
-        "momentum.npz",
-        "sgd.npz",
+        f"pass-{i}.npz" for i in range(4)
     ]
 
 
