@@ -14,14 +14,14 @@ import subprocess
 
 import nox
 
-nox.options.sessions = ["tests", "lint"]
+nox.options.sessions = ["tests", "distributed", "lint"]
 nox.options.default_venv_backend = "venv"
 
 # backend session -> (extra packages, the conftest backend ids it runs)
 BACKENDS = {
     "numpy": ([], "numpy"),
     "array-api-strict": ([], "strict,strict-device1"),
-    "torch": (["torch==2.13.0"], "torch"),
+    "torch": (["torch==2.13.0"], "torch,torch-cuda"),  # torch-cuda: where a GPU is present
     "cupy": ([os.environ.get("OPTIMLAB_CUPY", "cupy-cuda12x")], "cupy"),
 }
 
@@ -52,6 +52,13 @@ def bench(session: nox.Session) -> None:
     """Time every optimizer against the NumPy loop and PyTorch (pass options after --)."""
     session.install("-e", ".", "torch==2.13.0")
     session.run("python", "bench/bench_optimizers.py", *session.posargs)
+
+
+@nox.session
+def distributed(session: nox.Session) -> None:
+    """The Dask tests (compare and sweep on a LocalCluster)."""
+    session.install("-e", ".[test,distributed]")
+    session.run("pytest", "tests/test_distributed.py", *session.posargs)
 
 
 @nox.session
