@@ -305,7 +305,7 @@ def _train(args: argparse.Namespace) -> int:
     )
     train, test = _data(args, backend)
     header = (
-        f"{optimizer.name} ({_hyper_text(optimizer.hyperparameters)}) on {backend.name}, "
+        f"{optimizer} on {backend.name}, "
         f"{args.dtype}: {'-'.join(map(str, model.layers))} "
         f"{model.activation.name}/{model.output.name}, batch {args.batch_size}, "
         f"{train.n} training and {test.n} test samples"
@@ -561,10 +561,6 @@ def _parse_set(item: str) -> tuple[str, str, float]:
     except ValueError:
         raise ConfigError(f"--set {item}: {value!r} is not a number") from None
     return name.strip().lower(), param.strip(), number
-
-
-def _hyper_text(hyper: dict[str, float]) -> str:
-    return ", ".join(f"{k}={v:g}" for k, v in hyper.items())
 
 
 class _Bar:

@@ -93,7 +93,7 @@ class Run:
     @property
     def label(self) -> str:
         """``"adam (lr=0.01, beta1=0.9, ...)"``: the setting, without the seed."""
-        return f"{self.optimizer} ({_hyper_text(self.hyperparameters)})"
+        return optimizers.describe(self.optimizer, self.hyperparameters)
 
 
 @dataclass
@@ -684,7 +684,3 @@ def _git_revision() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip() or None if done.returncode == 0 else None
-
-
-def _hyper_text(hyper: dict[str, float]) -> str:
-    return ", ".join(f"{k}={v:g}" for k, v in hyper.items())

@@ -43,6 +43,7 @@ __all__ = [
     "Nesterov",
     "Optimizer",
     "RMSprop",
+    "describe",
     "get",
     "stack",
 ]
@@ -113,6 +114,9 @@ class Optimizer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters.items())
         return f"{type(self).__name__}({args})"
+
+    def __str__(self) -> str:
+        return describe(self.name, self.hyperparameters)
 
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self.hyperparameters == other.hyperparameters
@@ -412,6 +416,11 @@ def get(name: str, **hyperparameters: float) -> Optimizer:
             f"{', '.join(allowed)}"
         )
     return cls(**hyperparameters)
+
+
+def describe(name: str, hyperparameters: dict[str, float]) -> str:
+    """How tables and logs name a setting: ``"adam (lr=0.01, beta1=0.9, ...)"``."""
+    return f"{name} ({', '.join(f'{k}={v:g}' for k, v in hyperparameters.items())})"
 
 
 def stack(optimizers: Sequence[Optimizer], like: Any) -> Optimizer:
