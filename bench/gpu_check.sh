@@ -45,7 +45,7 @@ python3 bench/bench_members.py --devices cuda --repeats 3 \
     --json "$log_dir/members-cuda.json" || status=1
 
 echo "== optimlab on PyTorch CUDA: eager and CUDA graph"
-python3 bench/torch_graph.py --steps 1000 --repeats 3 2>&1 | tee "$log_dir/torch-graph.log"
+python3 bench/torch_graph.py --batch-sizes 10,1000 --repeats 3 2>&1 | tee "$log_dir/torch-graph.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 echo "gpu_check: exit $status"

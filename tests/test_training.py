@@ -180,3 +180,10 @@ def test_fifty_steps_equal_numpy_in_parameters_and_state(name, backend, mnist64)
         assert_on(backend, ours, backend.xp.float64)
         ours, theirs = to_numpy(ours), to_numpy(theirs)
         assert np.linalg.norm(ours - theirs) <= 1e-10 * np.linalg.norm(theirs)
+
+
+def test_cuda_graphs_are_refused_where_they_cannot_run(mnist64):
+    with pytest.raises(ConfigError, match="CUDA graphs need PyTorch on CUDA, not numpy:cpu"):
+        Trainer(MLP([784, 4, 10], dtype="float64"), "sgd", mnist64[0].head(20), graphs=True)
+    trainer = Trainer(MLP([784, 4, 10], dtype="float64"), "sgd", mnist64[0].head(20))
+    assert trainer.graphs is False

@@ -193,6 +193,10 @@ class Trainer:
     seed
         Seed of the shuffles; for a model with members, one per member, or an int
         ``s`` for ``s, s+1, ...``.
+    graphs
+        Run the steps as replays of a captured CUDA graph: ``None`` (default) does so
+        where the library can (PyTorch on CUDA); ``False`` runs them one operation
+        at a time (to compare).
     """
 
     def __init__(
@@ -203,8 +207,13 @@ class Trainer:
         *,
         batch_size: int = 10,
         seed: int | Sequence[int] = 0,
+        graphs: bool | None = None,
     ) -> None:
         self.batch_size = _positive("batch_size", batch_size)
+        can = model.backend.captures_graphs
+        if graphs and not can:
+            raise ConfigError(f"CUDA graphs need PyTorch on CUDA, not {model.backend.name}")
+        self.graphs = can if graphs is None else graphs
         _check_data(model, train, "train")
         k = model.members
         optimizers_ = _optimizers(optimizer, k)
@@ -361,7 +370,7 @@ class Trainer:
         nothing is read back to the host. With PyTorch on CUDA, the full batches run
         as replays of one captured CUDA graph of the step.
         """
-        if self.model.backend.captures_graphs:
+        if self.graphs:
             full = order.shape[-1] // self.batch_size * self.batch_size
             if full:
                 self._run_graphed(order[..., :full], progress)
