@@ -122,33 +122,14 @@ def test_an_unreachable_scheduler_is_one_sentence(tmp_path, monkeypatch, capsys)
     from optimlab import distributed as ours
 
     monkeypatch.setattr(ours, "CONNECT_TIMEOUT_S", 1.0)
-    code = main(
-        [
-            "compare",
-            "--epochs",
-            "1",
-            "--out",
-            str(tmp_path / "run"),
-            "--scheduler",
-            "tcp://127.0.0.1:9",
-            "--quiet",
-        ]
-    )
-    assert_refused(code, capsys, "cannot reach the Dask scheduler at tcp://127.0.0.1:9")
-    assert not (tmp_path / "run").exists()
-    code = main(
-        [
-            "compare",
-            "--epochs",
-            "1",
-            "--out",
-            str(tmp_path / "run"),
-            "--scheduler",
-            "local:zero",
-            "--quiet",
-        ]
-    )
-    assert_refused(code, capsys, "local:N needs a positive number of workers")
+    out = tmp_path / "run"
+    for scheduler, message in (
+        ("tcp://127.0.0.1:9", "cannot reach the Dask scheduler at tcp://127.0.0.1:9"),
+        ("local:zero", "local:N needs a positive number of workers"),
+    ):
+        code = main(["compare", "--epochs", "1", "--out", str(out), "--scheduler", scheduler])
+        assert_refused(code, capsys, message)
+        assert not out.exists()
 
 
 def test_a_data_directory_missing_on_the_workers_is_refused():

@@ -20,7 +20,7 @@ import numpy as np
 
 from ._files import atomic_write
 from .errors import DataError
-from .training import EpochRecord, History, Trainer
+from .training import History, Trainer
 
 __all__ = ["load", "save"]
 
@@ -82,13 +82,5 @@ def load(path: str | os.PathLike[str]) -> dict[str, Any]:
         "params": params,
         "accumulators": accumulators,
     }
-    histories = [
-        History(
-            h["optimizer"],
-            h["hyperparameters"],
-            [EpochRecord(**e) for e in h["epochs"]],
-            h["status"],
-        )
-        for h in meta["histories"]
-    ]
+    histories = [History.from_dict(h) for h in meta["histories"]]
     return {"trainer": trainer, "histories": histories, "info": meta["info"]}

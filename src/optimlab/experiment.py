@@ -402,15 +402,7 @@ def _accept(out: Path, results: dict[str, Any], setting: Setting, record: dict[s
     )
     model.save(out / "models" / f"{_model_name(setting, index)}.npz")
     results["passes"][index] = {"seconds": record["seconds"], "complete": True}
-    histories = [
-        History(
-            h["optimizer"],
-            h["hyperparameters"],
-            [EpochRecord(**e) for e in h["epochs"]],
-            h["status"],
-        )
-        for h in record["histories"]
-    ]
+    histories = [History.from_dict(h) for h in record["histories"]]
     _store_runs(results, index, runs, histories)
     _save_results(out, results)
 

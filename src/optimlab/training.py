@@ -119,6 +119,12 @@ class History:
     def seconds(self) -> list[float]:
         return self.column("seconds")
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> History:
+        """The history :meth:`to_dict` described."""
+        epochs = [EpochRecord(**e) for e in d["epochs"]]
+        return cls(d["optimizer"], d["hyperparameters"], epochs, d["status"])
+
     def to_dict(self) -> dict[str, Any]:
         """Plain Python values, ready for JSON."""
         return {
