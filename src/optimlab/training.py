@@ -424,9 +424,7 @@ class Trainer:
         x_all, y_all, lead = self.train.images, self._targets, shape[:-1]
 
         def step() -> None:
-            flat = xp.reshape(index, (-1,))
-            x = xp.reshape(xp.take(x_all, flat, axis=0), (*lead, -1, x_all.shape[-1]))
-            y = xp.reshape(xp.take(y_all, flat, axis=0), (*lead, -1, y_all.shape[-1]))
+            x, y = _gather(xp, x_all, y_all, index, lead)
             model._gradient(views, x, y, out=grad_views)
             t.add_(1)
             for group, (p, g), accs in zip(self.groups, rows, accumulators):
@@ -469,13 +467,7 @@ class Trainer:
         t = self.groups[0].state.count
         for step in range(steps):
             batch = order[..., step * size : min((step + 1) * size, n)]
-            if lead:  # all members' batches in one gather
-                flat = xp.reshape(batch, (-1,))
-                x = xp.reshape(xp.take(x_all, flat, axis=0), (*lead, -1, x_all.shape[-1]))
-                y = xp.reshape(xp.take(y_all, flat, axis=0), (*lead, -1, y_all.shape[-1]))
-            else:
-                x = xp.take(x_all, batch, axis=0)
-                y = xp.take(y_all, batch, axis=0)
+            x, y = _gather(xp, x_all, y_all, batch, lead)
             if mutable:
                 model._gradient(views, x, y, out=grad_views)
             else:
@@ -497,6 +489,17 @@ class Trainer:
         model.params = params
         for group, accs in zip(self.groups, accumulators):
             group.state = group.optimizer.State(t, *([a] for a in accs))
+
+
+def _gather(xp: Any, x_all: Any, y_all: Any, batch: Any, lead: tuple[int, ...]) -> Any:
+    """The images and targets of ``batch``: ``(B, ...)``, or with members ``(K, B, ...)``,
+    all members' rows in one ``take``."""
+    if not lead:
+        return xp.take(x_all, batch, axis=0), xp.take(y_all, batch, axis=0)
+    flat = xp.reshape(batch, (-1,))
+    x = xp.reshape(xp.take(x_all, flat, axis=0), (*lead, -1, x_all.shape[-1]))
+    y = xp.reshape(xp.take(y_all, flat, axis=0), (*lead, -1, y_all.shape[-1]))
+    return x, y
 
 
 def _rows(params: Any, rows: slice | None) -> Any:
