@@ -7,8 +7,12 @@
 #   3. training on --device cuda (float32 and float64), with timings;
 #   4. the bench on cuda, every optimizer at batch 10 and 1000, beside PyTorch CUDA;
 #   5. members on cuda: K = 1, 7, 35, 128 in one pass against one by one;
-#   6. optimlab's step on PyTorch CUDA, eager and as a captured CUDA graph.
-# Logs go to $OUT when it is set (the device tool's folder), else to ./gpu-check/.
+#   6. one step three ways (CuPy, PyTorch CUDA eager, PyTorch CUDA graph) at batch 10
+#      and 1000: its time, the kernels it runs and their summed time, and the cost of
+#      an empty launch (bench/gpu_step.py).
+# Logs go to $OUT when it is set (the device tool's folder), else to ./gpu-check/:
+# seven files at most. The test summary is read from pytest's JUnit XML, which an
+# interpreter's noise at exit cannot garble.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
@@ -27,8 +31,26 @@ print("GPU:", cupy.cuda.runtime.getDeviceProperties(0)["name"].decode(),
 PY
 
 echo "== tests (CuPy in the matrix)"
-python3 -m pytest -q -rs -p no:cacheprovider tests 2>&1 | tee "$log_dir/tests.log"
-[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+python3 -m pytest -q -rs -p no:cacheprovider --junitxml="$log_dir/tests.xml" tests 2>&1 |
+    tee "$log_dir/tests.log"
+python3 - "$log_dir/tests.xml" <<'PY' || status=1
+import sys
+import xml.etree.ElementTree as ET
+
+root = ET.parse(sys.argv[1]).getroot()
+cases = root.iter("testcase")
+tally = {}
+for case in cases:
+    name = case.get("name", "")
+    backend = next((b for b in ("torch-cuda", "cupy") if f"[{b}" in name or f"-{b}" in name), "rest")
+    outcome = next((c.tag for c in case if c.tag in ("failure", "error", "skipped")), "passed")
+    tally.setdefault(backend, {}).setdefault(outcome, 0)
+    tally[backend][outcome] += 1
+for backend, counts in sorted(tally.items()):
+    print(f"tests, {backend}: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+bad = sum(c.get("failure", 0) + c.get("error", 0) for c in tally.values())
+sys.exit(1 if bad or not tally else 0)
+PY
 
 echo "== train on cuda"
 for args in "--optimizer sgd --epochs 1" "--optimizer adam --epochs 1 --dtype float64"; do
@@ -44,8 +66,9 @@ echo "== members on cuda (K runs in one pass against one by one)"
 python3 bench/bench_members.py --devices cuda --repeats 3 \
     --json "$log_dir/members-cuda.json" || status=1
 
-echo "== optimlab on PyTorch CUDA: eager and CUDA graph"
-python3 bench/torch_graph.py --batch-sizes 10,1000 --repeats 3 2>&1 | tee "$log_dir/torch-graph.log"
+echo "== one step three ways: time, kernels, launch floor"
+python3 bench/gpu_step.py --batch-sizes 10,1000 --repeats 3 --json "$log_dir/gpu-step.json" 2>&1 |
+    grep -v '^USDT:' | tee "$log_dir/gpu-step.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 echo "gpu_check: exit $status"

@@ -1,8 +1,10 @@
-"""The benchmark's hand-written NumPy peer computes what optimlab computes."""
+"""The benchmark's hand-written NumPy peer computes what optimlab computes, and the
+GPU profile counts what the device ran."""
 
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,13 @@ import pytest
 from optimlab import MLP, Dataset, Trainer, evaluate, load_mnist, optimizers
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
+from gpu_step import (
+    CPU_CATEGORIES,
+    forward_product,
+    kernel_stats,
+    profile_events,
+    weight_gradient,
+)
 from numpy_loop import NumpyLoop
 
 
@@ -42,3 +51,75 @@ def test_numpy_loop_evaluates_like_optimlab(mnist):
     ours = evaluate(model, Dataset(test.images, test.labels, 10))
     assert accuracy == ours.accuracy
     assert loss == pytest.approx(ours.loss, rel=1e-12)
+
+
+def _span(cat, name, ts, dur, tid=7):
+    return {"ph": "X", "cat": cat, "name": name, "ts": ts, "dur": dur, "pid": 0, "tid": tid}
+
+
+def test_kernel_stats_sums_the_device_work_per_step():
+    events = [
+        _span("kernel", "gemm", 0, 4),
+        _span("kernel", "add", 10, 1),
+        _span("gpu_memcpy", "Memcpy DtoD", 20, 2),
+        _span("kernel", "gemm", 30, 6),
+        _span("cpu_op", "aten::mm", 0, 50, tid=1),  # the host's side: not device work
+        {"ph": "i", "cat": "kernel", "name": "marker", "ts": 5, "pid": 0, "tid": 7},
+    ]
+    stats = kernel_stats(events, steps=2)
+    assert stats["kernels"] == 2.0
+    assert stats["busy_us"] == pytest.approx(6.5)  # (4 + 1 + 2 + 6) / 2
+    assert stats["span_us"] == pytest.approx(18.0)  # from 0 to 36, over 2 steps
+    assert stats["top"][0] == ["gemm", 1.0, 5.0]
+    assert [name for name, _, _ in stats["top"]] == ["gemm", "Memcpy DtoD", "add"]
+
+
+def test_kernel_stats_counts_nested_operations_once():
+    events = [
+        _span("cpu_op", "aten::linear", 0, 10),
+        _span("cpu_op", "aten::matmul", 1, 8),  # inside aten::linear
+        _span("cpu_op", "aten::mm", 2, 6),
+        _span("cpu_op", "aten::add_", 12, 1),
+        _span("cpu_op", "aten::mm", 3, 5, tid=8),  # another thread: its own outermost
+    ]
+    stats = kernel_stats(events, 1, CPU_CATEGORIES)
+    assert stats["kernels"] == 3
+    assert stats["busy_us"] == 16
+    assert {name for name, _, _ in stats["top"]} == {"aten::linear", "aten::add_", "aten::mm"}
+
+
+def test_profile_records_every_step_of_the_block(mnist):
+    pytest.importorskip("torch")
+    from optimlab import resolve
+
+    backend = resolve("cpu", library="torch")
+    train, _ = mnist
+    data = Dataset(backend.asarray(train.images), backend.asarray(train.labels), 10)
+    model = MLP([784, 30, 10], seed=0, dtype="float64", xp=backend.xp, device=backend.device)
+    trainer = Trainer(model, "adam", data, batch_size=10)
+    order = backend.asarray(np.random.default_rng(0).permutation(train.n))
+    counts = {}
+    for steps in (3, 4, 9):
+        block = partial(trainer.run_batches, order[: steps * 10])
+        events = profile_events(block, backend.synchronize, cuda=False)
+        stats = kernel_stats(events, 1, CPU_CATEGORIES)
+        counts[steps] = stats["kernels"]
+        assert {n: c for n, c, _ in stats["top"]}["aten::sqrt"] == steps  # Adam's one
+    per_step = counts[4] - counts[3]
+    assert per_step > 20
+    assert counts[9] - counts[3] == 6 * per_step
+
+
+@pytest.mark.parametrize("splits", [1, 2, 4, 8])
+def test_split_products_equal_the_whole_ones(splits):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(splits)
+    x, w, delta = rng.random((1000, 784)), rng.normal(size=(30, 784)), rng.normal(size=(1000, 30))
+    tx, tw, td = (torch.from_numpy(a) for a in (x, w, delta))
+    for split, whole in (
+        (forward_product(torch, tx, tw, splits), x @ w.T),
+        (weight_gradient(torch, td, tx, splits), delta.T @ x),
+    ):
+        assert split.shape == whole.shape
+        # norm-wise: summing in another order moves elements near zero by ~1e-14
+        assert np.linalg.norm(split.numpy() - whole) <= 1e-13 * np.linalg.norm(whole)
