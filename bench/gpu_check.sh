@@ -3,7 +3,7 @@
 # proven there, in under five minutes. Installs nothing; uses the Python packages
 # already present.
 #   1. the card and the library versions (import checks first);
-#   2. the test suite with CuPy in the backend matrix;
+#   2. the test suite with CuPy and PyTorch CUDA (graph replays) in the backend matrix;
 #   3. training on --device cuda (float32 and float64), with timings;
 #   4. the bench on cuda, every optimizer at batch 10 and 1000, beside PyTorch CUDA;
 #   5. members on cuda: K = 1, 7, 35, 128 in one pass against one by one;
@@ -23,14 +23,15 @@ status=0
 echo "== card"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || status=1
 python3 - <<'PY' || exit 1
-import array_api_compat, cupy, numpy
-print(f"cupy {cupy.__version__}, numpy {numpy.__version__}, "
+import array_api_compat, cupy, numpy, torch
+print(f"cupy {cupy.__version__}, torch {torch.__version__}, numpy {numpy.__version__}, "
       f"array-api-compat {array_api_compat.__version__}")
+assert torch.cuda.is_available(), "PyTorch sees no CUDA GPU"
 print("GPU:", cupy.cuda.runtime.getDeviceProperties(0)["name"].decode(),
       "| CUDA runtime", cupy.cuda.runtime.runtimeGetVersion())
 PY
 
-echo "== tests (CuPy in the matrix)"
+echo "== tests (CuPy and PyTorch CUDA in the matrix)"
 python3 -m pytest -q -rs -p no:cacheprovider --junitxml="$log_dir/tests.xml" tests 2>&1 |
     tee "$log_dir/tests.log"
 python3 - "$log_dir/tests.xml" <<'PY' || status=1

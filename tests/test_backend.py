@@ -7,7 +7,7 @@ import pytest
 
 from helpers import assert_close, assert_on
 from optimlab import MLP, ConfigError, DeviceError
-from optimlab.backend import matmul_into, of, resolve, to_numpy
+from optimlab.backend import matmul_into, of, resolve, take_rows, to_numpy
 
 
 def test_cpu_is_numpy():
@@ -45,7 +45,7 @@ def test_cuda_without_cupy_or_gpu_says_what_is_missing():
 
 
 def test_matmul_into_equals_the_portable_assignment(backend):
-    """The fast path (NumPy/CuPy matmul with out=) against ``out[...] = a @ b``."""
+    """The fast path (matmul with out= on NumPy, CuPy, PyTorch) against ``out[...] = a @ b``."""
     rng = np.random.default_rng(0)
     f64 = backend.xp.float64
     a = backend.asarray(rng.normal(size=(2, 5, 3)), dtype=f64)
@@ -56,7 +56,18 @@ def test_matmul_into_equals_the_portable_assignment(backend):
     assert_close(out, to_numpy(a) @ to_numpy(b), rtol=1e-15)
     portable = backend.xp.zeros((2, 5, 4), dtype=f64, device=backend.device)
     portable[...] = a @ b
-    assert_close(out, portable, rtol=0)
+    assert_close(out, portable, rtol=1e-14)  # to rounding: out= may choose another kernel
+
+
+def test_take_rows_equals_take(backend):
+    """The batch gather's fast path (PyTorch's index_select) against ``xp.take``."""
+    rng = np.random.default_rng(0)
+    x = backend.asarray(rng.normal(size=(50, 7)), dtype=backend.xp.float32)
+    indices = backend.asarray(rng.permutation(50)[:12])
+    rows = take_rows(backend.xp, x, indices)
+    assert_on(backend, rows, backend.xp.float32)
+    assert_close(rows, to_numpy(x)[to_numpy(indices)], rtol=0)
+    assert_close(rows, backend.xp.take(x, indices, axis=0), rtol=0)
 
 
 @pytest.mark.parametrize("members", [None, 3])

@@ -20,7 +20,16 @@ import numpy as np
 
 from .errors import ConfigError, DeviceError
 
-__all__ = ["DEVICES", "LIBRARIES", "Backend", "matmul_into", "of", "resolve", "to_numpy"]
+__all__ = [
+    "DEVICES",
+    "LIBRARIES",
+    "Backend",
+    "matmul_into",
+    "of",
+    "resolve",
+    "take_rows",
+    "to_numpy",
+]
 
 #: Device names accepted by :func:`resolve` (and by ``--device`` on the command line).
 DEVICES = ("cpu", "cuda")
@@ -192,10 +201,11 @@ def _cuda(index: int) -> Backend:
 def matmul_into(xp: Any, a: Any, b: Any, out: Any) -> None:
     """``out[...] = a @ b``: the one backend-specific fast path of the training step.
 
-    NumPy and CuPy write the product straight into ``out`` (``matmul``'s ``out=``,
-    which the standard lacks), saving a temporary and a copy of the largest
-    gradient at every step; every other library runs the portable assignment,
-    which is the reference (a test checks that both give the same values).
+    NumPy, CuPy and PyTorch write the product straight into ``out`` (``matmul``'s
+    ``out=``, which the standard lacks), saving a temporary and a copy of the
+    largest gradient at every step (on a GPU, a kernel); every other library runs
+    the portable assignment, which is the reference (a test checks that both give
+    the same values).
     """
     if array_api_compat.is_numpy_namespace(xp):
         np.matmul(a, b, out=out)
@@ -203,8 +213,25 @@ def matmul_into(xp: Any, a: Any, b: Any, out: Any) -> None:
         import cupy
 
         cupy.matmul(a, b, out=out)
+    elif array_api_compat.is_torch_namespace(xp):
+        import torch
+
+        torch.matmul(a, b, out=out)
     else:
         out[...] = a @ b
+
+
+def take_rows(xp: Any, x: Any, indices: Any) -> Any:
+    """``xp.take(x, indices, axis=0)`` for non-negative ``indices`` (the batch gather).
+
+    On PyTorch this is ``index_select`` itself: array-api-compat's ``take`` first
+    maps negative indices, three more operations (kernels, on a GPU) per gather.
+    """
+    if array_api_compat.is_torch_namespace(xp):
+        import torch
+
+        return torch.index_select(x, 0, indices)
+    return xp.take(x, indices, axis=0)
 
 
 def of(*arrays: Any) -> Backend:

@@ -25,7 +25,7 @@ import numpy as np
 
 from . import optimizers
 from ._cupy_kernels import fused_update
-from .backend import of, to_numpy
+from .backend import of, take_rows, to_numpy
 from .errors import ConfigError
 from .model import MLP
 from .optimizers import Optimizer
@@ -495,10 +495,10 @@ def _gather(xp: Any, x_all: Any, y_all: Any, batch: Any, lead: tuple[int, ...]) 
     """The images and targets of ``batch``: ``(B, ...)``, or with members ``(K, B, ...)``,
     all members' rows in one ``take``."""
     if not lead:
-        return xp.take(x_all, batch, axis=0), xp.take(y_all, batch, axis=0)
+        return take_rows(xp, x_all, batch), take_rows(xp, y_all, batch)
     flat = xp.reshape(batch, (-1,))
-    x = xp.reshape(xp.take(x_all, flat, axis=0), (*lead, -1, x_all.shape[-1]))
-    y = xp.reshape(xp.take(y_all, flat, axis=0), (*lead, -1, y_all.shape[-1]))
+    x = xp.reshape(take_rows(xp, x_all, flat), (*lead, -1, x_all.shape[-1]))
+    y = xp.reshape(take_rows(xp, y_all, flat), (*lead, -1, y_all.shape[-1]))
     return x, y
 
 
