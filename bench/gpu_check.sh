@@ -68,7 +68,8 @@ python3 bench/bench_members.py --devices cuda --repeats 3 \
     --json "$log_dir/members-cuda.json" || status=1
 
 echo "== one step three ways: time, kernels, launch floor"
-python3 bench/gpu_step.py --batch-sizes 10,1000 --steps 500 --repeats 3 --json "$log_dir/gpu-step.json" 2>&1 |
+python3 bench/gpu_step.py --batch-sizes 10,1000 --steps 500 --repeats 3 \
+    --json "$log_dir/gpu-step.json" 2>&1 |
     grep -v '^USDT:' | tee "$log_dir/gpu-step.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 

@@ -1,4 +1,5 @@
-"""Turn a JSON file written by ``bench_optimizers.py --json`` into Markdown tables.
+"""Turn a JSON file written by ``bench_optimizers.py --json`` or ``gpu_step.py --json``
+into Markdown tables.
 
 python bench/report.py docs/bench/cpu.json
 """
@@ -43,7 +44,40 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+def gpu_step_markdown(report: dict) -> str:
+    """The tables of ``gpu_step.py``: the steps, the launch floor, the split products."""
+    lines = [
+        f"{report['date']}, {report['device']}: `{report['command']}`",
+        "",
+        "| optimizer | batch | way | µs/step | kernels/step | busy µs | span µs |",
+        "|---|---:|---|---:|---:|---:|---:|",
+    ]
+    for row in report["results"]:
+        profiled = [f"{row[k]:.1f}" if k in row else "—" for k in ("kernels", "busy_us", "span_us")]
+        lines.append(
+            f"| {row['optimizer']} | {row['batch']} | {row['way']} | {row['wall_us']:.1f} | "
+            + " | ".join(profiled)
+            + " |"
+        )
+    if report["launch_floor_us"]:
+        lines += ["", "| launch | µs |", "|---|---:|"]
+        lines += [f"| {what} | {us:.2f} |" for what, us in report["launch_floor_us"].items()]
+    if report["split_products"]:
+        lines += [
+            "",
+            "| batch | product | S | kernels | busy µs | relative error |",
+            "|---:|---|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {r['batch']} | `{r['product']}` | {r['splits']} | {r['kernels']:.1f} "
+            f"| {r['busy_us']:.2f} | {r['error']:.1e} |"
+            for r in report["split_products"]
+        ]
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     for path in sys.argv[1:]:
         with open(path) as f:
-            print(markdown(json.load(f)))
+            report = json.load(f)
+        print(gpu_step_markdown(report) if "launch_floor_us" in report else markdown(report))

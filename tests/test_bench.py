@@ -3,6 +3,7 @@ GPU profile counts what the device ran."""
 
 from __future__ import annotations
 
+import json
 import sys
 from functools import partial
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from optimlab import MLP, Dataset, Trainer, evaluate, load_mnist, optimizers
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
+import gpu_step
 from gpu_step import (
     CPU_CATEGORIES,
     forward_product,
@@ -21,6 +23,7 @@ from gpu_step import (
     weight_gradient,
 )
 from numpy_loop import NumpyLoop
+from report import gpu_step_markdown
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +126,18 @@ def test_split_products_equal_the_whole_ones(splits):
         assert split.shape == whole.shape
         # norm-wise: summing in another order moves elements near zero by ~1e-14
         assert np.linalg.norm(split.numpy() - whole) <= 1e-13 * np.linalg.norm(whole)
+
+
+def test_gpu_step_dry_run_reports_what_it_measured(tmp_path):
+    pytest.importorskip("torch")
+    out = tmp_path / "step.json"
+    options = "--device cpu --optimizers sgd --batch-sizes 10 --steps 5 --profile-steps 3"
+    assert gpu_step.main([*options.split(), "--repeats", "1", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    (row,) = report["results"]
+    assert row["kernels"] >= 26  # SGD's array operations per step, and the block's own
+    assert 0 < row["busy_us"] <= row["span_us"]  # outermost operations of one thread
+    assert report["split_products"] == []  # only at batch 100 and more
+    table = gpu_step_markdown(report)
+    assert f"| sgd | 10 | torch eager | {row['wall_us']:.1f} | {row['kernels']:.1f} |" in table
+    assert "| batch | product |" not in table
