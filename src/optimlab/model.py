@@ -25,7 +25,7 @@ import json
 import math
 import os
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -122,10 +122,10 @@ class MLP:
             )
         self.params = params
         self._ones: dict[int, Any] = {}
-        # CuPy runs the sigmoid chains as fused kernels (_cupy_kernels), one launch each.
-        fused = array_api_compat.is_cupy_namespace(self.xp)
-        self._fused_hidden = fused and self.activation.name == "sigmoid"
-        self._fused_output = fused and self.output.name == "sigmoid"
+        # CuPy and PyTorch run the sigmoid chains in fewer operations (kernels on a GPU).
+        self._chains = _sigmoid_chains(self.xp)
+        self._fused_hidden = self._chains is not None and self.activation.name == "sigmoid"
+        self._fused_output = self._chains is not None and self.output.name == "sigmoid"
 
     @property
     def xp(self) -> Any:
@@ -222,7 +222,7 @@ class MLP:
         for layer in views[:-1]:
             z = acts[-1] @ layer.wt
             z += layer.b
-            acts.append(_cupy_kernels.sigmoid_(z) if self._fused_hidden else f.apply_(xp, z))
+            acts.append(self._chains.sigmoid_(z) if self._fused_hidden else f.apply_(xp, z))
         z = acts[-1] @ views[-1].wt
         z += views[-1].b
         return acts, z
@@ -240,7 +240,7 @@ class MLP:
         acts, z = self._forward(views, x)
         batch = x.shape[-2]
         if self._fused_output:
-            delta = _cupy_kernels.sigmoid_error_(z, y, 1.0 / batch)
+            delta = self._chains.sigmoid_error_(z, y, 1.0 / batch)
         else:
             delta = self.output.delta_(self.output.apply_(xp, z), y)
             delta *= 1.0 / batch
@@ -260,7 +260,7 @@ class MLP:
             if i:
                 delta = delta @ views[i].w
                 if self._fused_hidden:
-                    _cupy_kernels.times_sigmoid_slope_(delta, a_prev)
+                    self._chains.times_sigmoid_slope_(delta, a_prev)
                 else:
                     delta *= self.activation.derivative(xp, a_prev)
         return xp.concat(grads[::-1], axis=-1) if out is None else None
@@ -399,6 +399,25 @@ class MLP:
             f"output={self.output.name!r}, dtype={self.dtype_name!r}, "
             f"backend={self.backend.name!r})"
         )
+
+
+class _SigmoidChains(NamedTuple):
+    """A library's fast paths for the sigmoid chains (see ``_cupy_kernels``)."""
+
+    sigmoid_: Callable[[Any], Any]
+    sigmoid_error_: Callable[[Any, Any, float], Any]
+    times_sigmoid_slope_: Callable[[Any, Any], Any]
+
+
+def _sigmoid_chains(xp: Any) -> _SigmoidChains | None:
+    """The sigmoid chains in fewer operations on ``xp``'s library, or None (portable)."""
+    if array_api_compat.is_cupy_namespace(xp):
+        kernels: Any = _cupy_kernels
+    elif array_api_compat.is_torch_namespace(xp):
+        from . import _torch_kernels as kernels  # imports torch: only for PyTorch arrays
+    else:
+        return None
+    return _SigmoidChains(kernels.sigmoid_, kernels.sigmoid_error_, kernels.times_sigmoid_slope_)
 
 
 class _Layer(NamedTuple):
