@@ -9,10 +9,15 @@ creates arrays with ``xp.asarray(..., device=device)``.
 :mod:`array_api_compat` so that they follow the standard. Arrays of any other
 Array API library (PyTorch, array-api-strict, ...) are accepted as they are:
 :func:`of` recovers their namespace and device.
+
+It also holds the few fast paths that depend on the library (:func:`matmul_into`,
+:func:`take_rows`, :func:`sigmoid_chains`), each with the portable code as its
+reference.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import array_api_compat
@@ -24,9 +29,11 @@ __all__ = [
     "DEVICES",
     "LIBRARIES",
     "Backend",
+    "SigmoidChains",
     "matmul_into",
     "of",
     "resolve",
+    "sigmoid_chains",
     "take_rows",
     "to_numpy",
 ]
@@ -232,6 +239,32 @@ def take_rows(xp: Any, x: Any, indices: Any) -> Any:
 
         return torch.index_select(x, 0, indices)
     return xp.take(x, indices, axis=0)
+
+
+class SigmoidChains(NamedTuple):
+    """A library's fast paths for the sigmoid chains of a training step, each in place:
+    ``sigmoid_(z)``, ``sigmoid_error_(z, y, scale)`` (``(sigmoid(z) - y) * scale``) and
+    ``times_sigmoid_slope_(delta, a)`` (``delta * a * (1 - a)``)."""
+
+    sigmoid_: Callable[[Any], Any]
+    sigmoid_error_: Callable[[Any, Any, float], Any]
+    times_sigmoid_slope_: Callable[[Any, Any], Any]
+
+
+def sigmoid_chains(xp: Any) -> SigmoidChains | None:
+    """The sigmoid chains in fewer operations on ``xp``'s library, or None.
+
+    CuPy runs each as one fused kernel (``_cupy_kernels``), PyTorch as its own
+    operations (``_torch_kernels``); elsewhere the portable code of
+    :mod:`optimlab.activations` and :mod:`optimlab.losses` runs.
+    """
+    if array_api_compat.is_cupy_namespace(xp):
+        from . import _cupy_kernels as kernels
+    elif array_api_compat.is_torch_namespace(xp):
+        from . import _torch_kernels as kernels  # imports torch: only for PyTorch arrays
+    else:
+        return None
+    return SigmoidChains(kernels.sigmoid_, kernels.sigmoid_error_, kernels.times_sigmoid_slope_)
 
 
 def of(*arrays: Any) -> Backend:

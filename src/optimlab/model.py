@@ -25,16 +25,15 @@ import json
 import math
 import os
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import array_api_compat
 import numpy as np
 
-from . import _cupy_kernels, activations, losses
+from . import activations, losses
 from ._files import atomic_write
-from .backend import Backend, matmul_into, resolve, to_numpy
+from .backend import Backend, matmul_into, resolve, sigmoid_chains, to_numpy
 from .errors import ConfigError, ModelFileError
 
 __all__ = ["MLP"]
@@ -123,7 +122,7 @@ class MLP:
         self.params = params
         self._ones: dict[int, Any] = {}
         # CuPy and PyTorch run the sigmoid chains in fewer operations (kernels on a GPU).
-        self._chains = _sigmoid_chains(self.xp)
+        self._chains = sigmoid_chains(self.xp)
         self._fused_hidden = self._chains is not None and self.activation.name == "sigmoid"
         self._fused_output = self._chains is not None and self.output.name == "sigmoid"
 
@@ -399,25 +398,6 @@ class MLP:
             f"output={self.output.name!r}, dtype={self.dtype_name!r}, "
             f"backend={self.backend.name!r})"
         )
-
-
-class _SigmoidChains(NamedTuple):
-    """A library's fast paths for the sigmoid chains (see ``_cupy_kernels``)."""
-
-    sigmoid_: Callable[[Any], Any]
-    sigmoid_error_: Callable[[Any, Any, float], Any]
-    times_sigmoid_slope_: Callable[[Any, Any], Any]
-
-
-def _sigmoid_chains(xp: Any) -> _SigmoidChains | None:
-    """The sigmoid chains in fewer operations on ``xp``'s library, or None (portable)."""
-    if array_api_compat.is_cupy_namespace(xp):
-        kernels: Any = _cupy_kernels
-    elif array_api_compat.is_torch_namespace(xp):
-        from . import _torch_kernels as kernels  # imports torch: only for PyTorch arrays
-    else:
-        return None
-    return _SigmoidChains(kernels.sigmoid_, kernels.sigmoid_error_, kernels.times_sigmoid_slope_)
 
 
 class _Layer(NamedTuple):
