@@ -12,9 +12,11 @@ Then it profiles a block of steps of each way with ``torch.profiler`` (CUPTI see
 CuPy's kernels as well as PyTorch's): per step, the kernels and copies the device
 ran, the sum of their durations ("busy": the work as written, with no waiting) and
 the device time from the block's first kernel start to its last kernel end divided
-by the steps ("span": busy plus the gaps between kernels). Last, the launch floor:
+by the steps ("span": busy plus the gaps between kernels). Then the launch floor:
 what a launch of an empty kernel costs on this card, eagerly and as one node of a
-captured graph, which bounds any step made of that many kernels from below.
+captured graph, which bounds any step made of that many kernels from below. Last,
+at batch sizes of 100 and more, the device time of the step's two large products
+whole and split S ways along their reduction axis (see docs/performance.md).
 
     python bench/gpu_step.py [--optimizers sgd,momentum,adam] [--batch-sizes 10,1000]
                              [--json FILE]
