@@ -114,11 +114,7 @@ class NumpyLoop:
         G, tmp = self.slots[0], self.tmp
         np.multiply(self.g, self.g, out=tmp)
         G += tmp
-        np.sqrt(G, out=tmp)
-        tmp += self.hyper["eps"]
-        np.divide(self.g, tmp, out=tmp)
-        tmp *= self.hyper["lr"]
-        self.p -= tmp
+        self._step_over_root(G)
 
     def _rmsprop(self):
         E, tmp, d = self.slots[0], self.tmp, self.hyper["decay"]
@@ -126,7 +122,12 @@ class NumpyLoop:
         tmp *= 1.0 - d
         E *= d
         E += tmp
-        np.sqrt(E, out=tmp)
+        self._step_over_root(E)
+
+    def _step_over_root(self, squares):
+        """``p -= lr * g / (sqrt(squares) + eps)`` (AdaGrad's and RMSprop's step)."""
+        tmp = self.tmp
+        np.sqrt(squares, out=tmp)
         tmp += self.hyper["eps"]
         np.divide(self.g, tmp, out=tmp)
         tmp *= self.hyper["lr"]

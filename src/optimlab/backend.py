@@ -10,13 +10,14 @@ creates arrays with ``xp.asarray(..., device=device)``.
 Array API library (PyTorch, array-api-strict, ...) are accepted as they are:
 :func:`of` recovers their namespace and device.
 
-It also holds the few fast paths that depend on the library (:func:`matmul_into`,
-:func:`take_rows`, :func:`sigmoid_chains`), each with the portable code as its
-reference.
+It also holds the few fast paths that depend on the library (:func:`fast_paths`:
+a product into a buffer, the batch gather, the sigmoid chains), each with the
+portable code as its reference.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -29,11 +30,12 @@ __all__ = [
     "DEVICES",
     "LIBRARIES",
     "Backend",
+    "FastPaths",
     "SigmoidChains",
+    "fast_paths",
     "matmul_into",
     "of",
     "resolve",
-    "sigmoid_chains",
     "take_rows",
     "to_numpy",
 ]
@@ -205,42 +207,6 @@ def _cuda(index: int) -> Backend:
     return Backend(array_api_compat.array_namespace(cupy.empty(0)), dev)
 
 
-def matmul_into(xp: Any, a: Any, b: Any, out: Any) -> None:
-    """``out[...] = a @ b``: the one backend-specific fast path of the training step.
-
-    NumPy, CuPy and PyTorch write the product straight into ``out`` (``matmul``'s
-    ``out=``, which the standard lacks), saving a temporary and a copy of the
-    largest gradient at every step (on a GPU, a kernel); every other library runs
-    the portable assignment, which is the reference (a test checks that both give
-    the same values).
-    """
-    if array_api_compat.is_numpy_namespace(xp):
-        np.matmul(a, b, out=out)
-    elif array_api_compat.is_cupy_namespace(xp):
-        import cupy
-
-        cupy.matmul(a, b, out=out)
-    elif array_api_compat.is_torch_namespace(xp):
-        import torch
-
-        torch.matmul(a, b, out=out)
-    else:
-        out[...] = a @ b
-
-
-def take_rows(xp: Any, x: Any, indices: Any) -> Any:
-    """``xp.take(x, indices, axis=0)`` for non-negative ``indices`` (the batch gather).
-
-    On PyTorch this is ``index_select`` itself: array-api-compat's ``take`` first
-    maps negative indices, three more operations (kernels, on a GPU) per gather.
-    """
-    if array_api_compat.is_torch_namespace(xp):
-        import torch
-
-        return torch.index_select(x, 0, indices)
-    return xp.take(x, indices, axis=0)
-
-
 class SigmoidChains(NamedTuple):
     """A library's fast paths for the sigmoid chains of a training step, each in place:
     ``sigmoid_(z)``, ``sigmoid_error_(z, y, scale)`` (``(sigmoid(z) - y) * scale``) and
@@ -251,20 +217,73 @@ class SigmoidChains(NamedTuple):
     times_sigmoid_slope_: Callable[[Any, Any], Any]
 
 
-def sigmoid_chains(xp: Any) -> SigmoidChains | None:
-    """The sigmoid chains in fewer operations on ``xp``'s library, or None.
+class FastPaths(NamedTuple):
+    """The operations of a training step that a library runs faster than the portable
+    code, which is their reference (tests check that both give the same values).
 
-    CuPy runs each as one fused kernel (``_cupy_kernels``), PyTorch as its own
-    operations (``_torch_kernels``); elsewhere the portable code of
-    :mod:`optimlab.activations` and :mod:`optimlab.losses` runs.
+    Resolved once per namespace by :func:`fast_paths`, so that the step loop looks
+    up no library.
     """
+
+    #: ``matmul_into(a, b, out)``: ``out[...] = a @ b``. NumPy, CuPy and PyTorch write
+    #: the product into ``out`` (``matmul``'s ``out=``, which the standard lacks):
+    #: no temporary, and no copy of the largest gradient (on a GPU, a kernel).
+    matmul_into: Callable[[Any, Any, Any], None]
+    #: ``take_rows(x, indices)``: ``take(x, indices, axis=0)`` for non-negative
+    #: indices (the batch gather). On PyTorch ``index_select`` itself:
+    #: array-api-compat's ``take`` first maps negative indices, three more operations.
+    take_rows: Callable[[Any, Any], Any]
+    #: The sigmoid chains in fewer operations, or None: CuPy runs each as one fused
+    #: kernel (``_cupy_kernels``), PyTorch as its own operations (``_torch_kernels``).
+    sigmoid_chains: SigmoidChains | None
+
+
+@functools.cache
+def fast_paths(xp: Any) -> FastPaths:
+    """The :class:`FastPaths` of the array namespace ``xp``."""
+
+    def assign(a: Any, b: Any, out: Any) -> None:
+        out[...] = a @ b
+
+    def take(x: Any, indices: Any) -> Any:
+        return xp.take(x, indices, axis=0)
+
+    if array_api_compat.is_numpy_namespace(xp):
+        return FastPaths(_matmul_out(np.matmul), take, None)
     if array_api_compat.is_cupy_namespace(xp):
-        from . import _cupy_kernels as kernels
-    elif array_api_compat.is_torch_namespace(xp):
-        from . import _torch_kernels as kernels  # imports torch: only for PyTorch arrays
-    else:
-        return None
-    return SigmoidChains(kernels.sigmoid_, kernels.sigmoid_error_, kernels.times_sigmoid_slope_)
+        import cupy
+
+        from . import _cupy_kernels as k
+
+        chains = SigmoidChains(k.sigmoid_, k.sigmoid_error_, k.times_sigmoid_slope_)
+        return FastPaths(_matmul_out(cupy.matmul), take, chains)
+    if array_api_compat.is_torch_namespace(xp):
+        import torch
+
+        from . import _torch_kernels as k  # imports torch: only for PyTorch arrays
+
+        chains = SigmoidChains(k.sigmoid_, k.sigmoid_error_, k.times_sigmoid_slope_)
+        return FastPaths(
+            _matmul_out(torch.matmul), lambda x, i: torch.index_select(x, 0, i), chains
+        )
+    return FastPaths(assign, take, None)
+
+
+def _matmul_out(matmul: Callable[..., Any]) -> Callable[[Any, Any, Any], None]:
+    def matmul_into(a: Any, b: Any, out: Any) -> None:
+        matmul(a, b, out=out)
+
+    return matmul_into
+
+
+def matmul_into(xp: Any, a: Any, b: Any, out: Any) -> None:
+    """``out[...] = a @ b``, written into ``out`` where the library can (:class:`FastPaths`)."""
+    fast_paths(xp).matmul_into(a, b, out)
+
+
+def take_rows(xp: Any, x: Any, indices: Any) -> Any:
+    """``xp.take(x, indices, axis=0)`` for non-negative ``indices`` (:class:`FastPaths`)."""
+    return fast_paths(xp).take_rows(x, indices)
 
 
 def of(*arrays: Any) -> Backend:

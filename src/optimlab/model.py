@@ -33,7 +33,7 @@ import numpy as np
 
 from . import activations, losses
 from ._files import atomic_write
-from .backend import Backend, matmul_into, resolve, sigmoid_chains, to_numpy
+from .backend import Backend, fast_paths, resolve, to_numpy
 from .errors import ConfigError, ModelFileError
 
 __all__ = ["MLP"]
@@ -122,7 +122,8 @@ class MLP:
         self.params = params
         self._ones: dict[int, Any] = {}
         # CuPy and PyTorch run the sigmoid chains in fewer operations (kernels on a GPU).
-        self._chains = sigmoid_chains(self.xp)
+        self._fast = fast_paths(self.xp)  # resolved here, not in the step loop
+        self._chains = self._fast.sigmoid_chains
         self._fused_hidden = self._chains is not None and self.activation.name == "sigmoid"
         self._fused_output = self._chains is not None and self.output.name == "sigmoid"
 
@@ -254,8 +255,8 @@ class MLP:
                 lead = grad_w.shape[:-2]
                 grads += [xp.reshape(ones @ delta, (*lead, -1)), xp.reshape(grad_w, (*lead, -1))]
             else:
-                matmul_into(xp, ones, delta, out[i].b)
-                matmul_into(xp, xp.matrix_transpose(delta), a_prev, out[i].w)
+                self._fast.matmul_into(ones, delta, out[i].b)
+                self._fast.matmul_into(xp.matrix_transpose(delta), a_prev, out[i].w)
             if i:
                 delta = delta @ views[i].w
                 if self._fused_hidden:

@@ -25,7 +25,7 @@ import numpy as np
 
 from . import optimizers
 from ._cupy_kernels import fused_update
-from .backend import of, take_rows, to_numpy
+from .backend import fast_paths, of, to_numpy
 from .errors import ConfigError
 from .model import MLP
 from .optimizers import Optimizer
@@ -422,9 +422,10 @@ class Trainer:
         index = torch.zeros(shape, dtype=torch.int64, device=params.device)
         t = torch.zeros((), dtype=torch.float64, device=params.device)
         x_all, y_all, lead = self.train.images, self._targets, shape[:-1]
+        take = fast_paths(xp).take_rows
 
         def step() -> None:
-            x, y = _gather(xp, x_all, y_all, index, lead)
+            x, y = _gather(xp, take, x_all, y_all, index, lead)
             model._gradient(views, x, y, out=grad_views)
             t.add_(1)
             for group, (p, g), accs in zip(self.groups, rows, accumulators):
@@ -448,6 +449,7 @@ class Trainer:
     def _run_eager(self, order: Any, progress: Callable[[int, int], None] | None) -> None:
         model, xp = self.model, self.model.xp
         x_all, y_all, size = self.train.images, self._targets, self.batch_size
+        take = fast_paths(xp).take_rows  # resolved once, not per step
         lead = () if model.members is None else (model.members,)
         n = order.shape[-1]
         steps = math.ceil(n / size)
@@ -467,7 +469,7 @@ class Trainer:
         t = self.groups[0].state.count
         for step in range(steps):
             batch = order[..., step * size : min((step + 1) * size, n)]
-            x, y = _gather(xp, x_all, y_all, batch, lead)
+            x, y = _gather(xp, take, x_all, y_all, batch, lead)
             if mutable:
                 model._gradient(views, x, y, out=grad_views)
             else:
@@ -491,14 +493,14 @@ class Trainer:
             group.state = group.optimizer.State(t, *([a] for a in accs))
 
 
-def _gather(xp: Any, x_all: Any, y_all: Any, batch: Any, lead: tuple[int, ...]) -> Any:
+def _gather(xp: Any, take: Any, x_all: Any, y_all: Any, batch: Any, lead: tuple[int, ...]) -> Any:
     """The images and targets of ``batch``: ``(B, ...)``, or with members ``(K, B, ...)``,
     all members' rows in one ``take``."""
     if not lead:
-        return take_rows(xp, x_all, batch), take_rows(xp, y_all, batch)
+        return take(x_all, batch), take(y_all, batch)
     flat = xp.reshape(batch, (-1,))
-    x = xp.reshape(take_rows(xp, x_all, flat), (*lead, -1, x_all.shape[-1]))
-    y = xp.reshape(take_rows(xp, y_all, flat), (*lead, -1, y_all.shape[-1]))
+    x = xp.reshape(take(x_all, flat), (*lead, -1, x_all.shape[-1]))
+    y = xp.reshape(take(y_all, flat), (*lead, -1, y_all.shape[-1]))
     return x, y
 
 
