@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from helpers import assert_close
-from optimlab import activations, losses, optimizers
-from optimlab._cupy_kernels import (
+from optimlab import optimizers
+from optimlab.nn import activations, losses
+from optimlab.backend.cupy_kernels import (
     fused_update,
     sigmoid_,
     sigmoid_error_,

@@ -119,7 +119,7 @@ def test_a_failing_trial_is_reported_and_the_others_go_on(tmp_path):
 
 
 def test_an_unreachable_scheduler_is_one_sentence(tmp_path, monkeypatch, capsys):
-    from optimlab import distributed as ours
+    from optimlab.experiment import cluster as ours
 
     monkeypatch.setattr(ours, "CONNECT_TIMEOUT_S", 1.0)
     out = tmp_path / "run"
@@ -133,7 +133,7 @@ def test_an_unreachable_scheduler_is_one_sentence(tmp_path, monkeypatch, capsys)
 
 
 def test_a_data_directory_missing_on_the_workers_is_refused():
-    from optimlab.distributed import run_passes
+    from optimlab.experiment.cluster import run_passes
 
     setting = _setting()
     setting.data = "/nonexistent/optimlab-data"

@@ -9,8 +9,8 @@ import pytest
 
 from helpers import assert_close, assert_on
 from optimlab import MLP, ConfigError, ModelFileError
-from optimlab.activations import ACTIVATIONS
-from optimlab.losses import OUTPUTS
+from optimlab.nn.activations import ACTIVATIONS
+from optimlab.nn.losses import OUTPUTS
 
 SMALL = [5, 4, 3]
 

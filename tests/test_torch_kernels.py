@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 
 from helpers import assert_close
-from optimlab import MLP, activations, losses
+from optimlab import MLP
+from optimlab.nn import activations, losses
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed")
 
 import array_api_compat.torch as xp  # noqa: E402
 
-from optimlab._torch_kernels import sigmoid_, sigmoid_error_, times_sigmoid_slope_  # noqa: E402
+from optimlab.backend.torch_kernels import sigmoid_, sigmoid_error_, times_sigmoid_slope_  # noqa: E402
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

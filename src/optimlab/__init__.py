@@ -18,8 +18,8 @@ from . import datasets, optimizers
 from .backend import Backend, resolve
 from .datasets import Dataset, load_idx_dir, load_mnist
 from .errors import ConfigError, DataError, DeviceError, ModelFileError, OptimlabError
-from .model import MLP
-from .training import EpochRecord, Evaluation, History, Trainer, evaluate, fit, fit_members
+from .nn import MLP
+from .train import EpochRecord, Evaluation, History, Trainer, evaluate, fit, fit_members
 
 __all__ = [
     "MLP",

@@ -31,7 +31,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import array_api_compat
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 __all__ = [
     "OPTIMIZERS",

@@ -5,9 +5,9 @@ one launch latency per node (see docs/performance.md), so operations count there
 as they do for CuPy. The portable sigmoid is four array operations (its tanh
 form), the output error six and the sigmoid's slope three; here they are one,
 three and one. Each function restates the portable code of
-:mod:`optimlab.activations` and :mod:`optimlab.losses`, which is its reference:
+:mod:`optimlab.nn.activations` and :mod:`optimlab.nn.losses`, which is its reference:
 ``tests/test_torch_kernels.py`` checks that both give the same numbers. The
-functions have the signatures of :mod:`optimlab._cupy_kernels`'s.
+functions have the signatures of :mod:`optimlab.backend.cupy_kernels`'s.
 """
 
 from __future__ import annotations

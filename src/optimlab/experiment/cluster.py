@@ -21,8 +21,8 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from .errors import ConfigError, DeviceError
-from .experiment import Setting, run_pass
+from ..errors import ConfigError, DeviceError
+from . import Setting, run_pass
 
 __all__ = ["check", "connect", "run_passes"]
 
@@ -159,8 +159,8 @@ def _data(
     path: str | None, device: str, library: str | None, dtype: str, limit: int | None
 ) -> tuple[Any, Any]:
     """The data set, loaded once per worker process and kept for its next passes."""
-    from .backend import resolve
-    from .experiment import _load_data
+    from ..backend import resolve
+    from . import _load_data
 
     setting = Setting(
         "compare", [], data=path, device=device, library=library, dtype=dtype, limit_train=limit

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 import array_api_compat
 import numpy as np
 
-from .errors import ConfigError, DeviceError
+from ..errors import ConfigError, DeviceError
 
 __all__ = [
     "DEVICES",
@@ -253,14 +253,14 @@ def fast_paths(xp: Any) -> FastPaths:
     if array_api_compat.is_cupy_namespace(xp):
         import cupy
 
-        from . import _cupy_kernels as k
+        from . import cupy_kernels as k
 
         chains = SigmoidChains(k.sigmoid_, k.sigmoid_error_, k.times_sigmoid_slope_)
         return FastPaths(_matmul_out(cupy.matmul), take, chains)
     if array_api_compat.is_torch_namespace(xp):
         import torch
 
-        from . import _torch_kernels as k  # imports torch: only for PyTorch arrays
+        from . import torch_kernels as k  # imports torch: only for PyTorch arrays
 
         chains = SigmoidChains(k.sigmoid_, k.sigmoid_error_, k.times_sigmoid_slope_)
         return FastPaths(

@@ -39,13 +39,13 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from . import __version__, datasets, optimizers
-from . import checkpoint as checkpoints
-from ._files import atomic_write
-from .backend import Backend, resolve, to_numpy
-from .errors import ConfigError, DataError
-from .model import MLP
-from .training import EpochRecord, History, Trainer
+from .. import __version__, datasets, optimizers
+from ..train import checkpoint as checkpoints
+from .._files import atomic_write
+from ..backend import Backend, resolve, to_numpy
+from ..errors import ConfigError, DataError
+from ..nn import MLP
+from ..train import EpochRecord, History, Trainer
 
 __all__ = [
     "RESULTS_FORMAT",
@@ -212,7 +212,7 @@ def run_experiment(
     scheduler
         Run the passes as tasks on a Dask cluster: a scheduler address
         (``tcp://host:8786``), or ``local:N`` for N worker processes on this machine
-        (see :mod:`optimlab.distributed`). Each pass's results are saved as it arrives;
+        (see :mod:`optimlab.experiment.cluster`). Each pass's results are saved as it arrives;
         a pass that fails is reported and the others go on.
 
     Returns
@@ -222,7 +222,7 @@ def run_experiment(
     """
     reporter = reporter or Reporter()
     if scheduler is not None:  # an unreachable scheduler is reported before any file is written
-        from .distributed import check
+        from .cluster import check
 
         check(scheduler)
     out = _prepare_directory(Path(out), resume=resume, overwrite=overwrite)
@@ -244,7 +244,7 @@ def run_experiment(
 
     pending = [i for i, p in enumerate(results["passes"]) if not p["complete"]]
     if scheduler is not None:
-        from .distributed import run_passes
+        from .cluster import run_passes
 
         for index, record, error in run_passes(setting, pending, scheduler):
             if error is not None:
@@ -302,7 +302,7 @@ def run_experiment(
         return results  # some trials failed: their errors are in results.json
     results["wall_seconds"] = sum(p["seconds"] for p in results["passes"])
     _save_results(out, results)
-    from . import plotting
+    from .. import plotting
 
     plotting.plot_results(results, out)
     best = summarize(results)[0]
@@ -339,7 +339,7 @@ def run_pass(
     A pure function of ``(setting, index)``: the local path and a Dask worker run it
     alike and get the same record (NumPy's BLAS runs single-threaded here, so that the
     products sum in the same order everywhere). ``data`` saves loading the data set again;
-    ``resume_from`` is a :func:`optimlab.checkpoint.load` result to continue from;
+    ``resume_from`` is a :func:`optimlab.train.checkpoint.load` result to continue from;
     ``after_epoch(trainer, histories, seconds)`` is called after each epoch.
 
     Returns

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .activations import Sigmoid
-from .errors import ConfigError
+from ..errors import ConfigError
 
 __all__ = ["OUTPUTS", "Output", "SigmoidCrossEntropy", "SoftmaxCrossEntropy", "get"]
 

@@ -3,7 +3,7 @@
 Row-major throughout: a batch is an array of shape ``(batch, features)``.
 Layer ``l`` computes ``z = a_prev @ W.T + b`` and ``a = f(z)`` with ``W`` of
 shape ``(out, in)``; the output layer's activation belongs to its cost
-(:mod:`optimlab.losses`).
+(:mod:`optimlab.nn.losses`).
 
 All parameters live in **one flat vector** (weights then bias of layer 1, then
 layer 2, ...). The per-layer matrices are views of it. An optimizer then
@@ -32,9 +32,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import activations, losses
-from ._files import atomic_write
-from .backend import Backend, fast_paths, resolve, to_numpy
-from .errors import ConfigError, ModelFileError
+from .._files import atomic_write
+from ..backend import Backend, fast_paths, resolve, to_numpy
+from ..errors import ConfigError, ModelFileError
 
 __all__ = ["MLP"]
 

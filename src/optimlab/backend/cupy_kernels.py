@@ -3,8 +3,8 @@
 At batch 10 a step on the GPU is bound by kernel launches, not arithmetic: the
 portable Adam rule is 13 array operations, so 13 launches; here it is one. Each
 fast path sits behind one function, used only for CuPy arrays, and the portable
-Array API code in :mod:`optimlab.optimizers`, :mod:`optimlab.activations` and
-:mod:`optimlab.losses` is its reference: ``tests/test_cupy_kernels.py`` checks
+Array API code in :mod:`optimlab.optimizers`, :mod:`optimlab.nn.activations` and
+:mod:`optimlab.nn.losses` is its reference: ``tests/test_cupy_kernels.py`` checks
 that both give the same numbers.
 
 * :func:`fused_update` — an optimizer's rule as one in-place kernel over the

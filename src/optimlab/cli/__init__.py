@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from . import __version__
-from .errors import ConfigError, OptimlabError
-from .experiment import Reporter
+from .. import __version__
+from ..errors import ConfigError, OptimlabError
+from ..experiment import Reporter
 
 __all__ = ["main"]
 
@@ -64,7 +64,7 @@ def _names(text: str) -> list[str]:
 
 def _add_setting(parser: argparse.ArgumentParser, epochs_help: str = "(40)") -> None:
     """The options every training command shares; defaults are the report's setting."""
-    from . import activations, losses
+    from ..nn import activations, losses
 
     parser.add_argument(
         "--backend",
@@ -138,7 +138,7 @@ def _add_output(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import optimizers
+    from .. import optimizers
 
     names = ", ".join(optimizers.OPTIMIZERS)
     parser = _Parser(
@@ -273,11 +273,12 @@ def _add_hyperparameters_except_lr(parser: argparse.ArgumentParser) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from . import checkpoint, optimizers
-    from ._files import check_writable
-    from .backend import resolve
-    from .model import MLP
-    from .training import EpochRecord, Trainer
+    from .. import optimizers
+    from ..train import checkpoint
+    from .._files import check_writable
+    from ..backend import resolve
+    from ..nn import MLP
+    from ..train import EpochRecord, Trainer
 
     # Everything that can be wrong with the input is checked before training starts.
     hyper = {k: getattr(args, k) for k in _HYPERPARAMETERS if getattr(args, k) is not None}
@@ -392,8 +393,8 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from . import optimizers
-    from .experiment import compare_setting
+    from .. import optimizers
+    from ..experiment import compare_setting
 
     unknown = [n for n in args.optimizers if n not in optimizers.OPTIMIZERS]
     if unknown or not args.optimizers:
@@ -423,8 +424,8 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from . import optimizers
-    from .experiment import sweep_setting
+    from .. import optimizers
+    from ..experiment import sweep_setting
 
     fixed = {k: getattr(args, k) for k in _HYPERPARAMETERS[1:] if getattr(args, k) is not None}
     for lr in args.lr:  # validate every combination before any training
@@ -442,8 +443,8 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _experiment(args: argparse.Namespace, setting: Any) -> int:
-    from .backend import resolve
-    from .experiment import run_experiment, summarize
+    from ..backend import resolve
+    from ..experiment import run_experiment, summarize
 
     # a missing GPU or library is reported before the directory is touched
     resolve(setting.device, library=setting.library)
@@ -482,8 +483,8 @@ def _experiment(args: argparse.Namespace, setting: Any) -> int:
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from .experiment import load_results
-    from .plotting import plot_results
+    from ..experiment import load_results
+    from ..plotting import plot_results
 
     results = load_results(args.results)
     out = Path(args.out) if args.out else Path(args.results).parent
@@ -495,9 +496,9 @@ def _plot(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .backend import resolve
-    from .model import MLP
-    from .training import evaluate
+    from ..backend import resolve
+    from ..nn import MLP
+    from ..train import evaluate
 
     backend = resolve(args.device, library=args.backend)
     model = MLP.load(args.model, device=backend.device, xp=backend.xp)
@@ -523,7 +524,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _data(args: argparse.Namespace, backend: Any) -> tuple[Any, Any]:
-    from . import datasets
+    from .. import datasets
 
     if args.data_dir:
         train, test = datasets.load_idx_dir(
@@ -646,7 +647,7 @@ class _ExperimentReporter(Reporter):
 
 def _short(run: Any) -> str:
     """The optimizer and the hyper-parameters that differ from the report's values."""
-    from . import optimizers
+    from .. import optimizers
 
     defaults = optimizers.get(run.optimizer).hyperparameters
     changed = [f"{k}={v:g}" for k, v in run.hyperparameters.items() if defaults.get(k) != v]

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from ._files import atomic_write
-from .errors import DataError
-from .training import History, Trainer
+from .._files import atomic_write
+from ..errors import DataError
+from .trainer import History, Trainer
 
 __all__ = ["load", "save"]
 

@@ -23,15 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import optimizers
-from ._cupy_kernels import fused_update
-from .backend import fast_paths, of, to_numpy
-from .errors import ConfigError
-from .model import MLP
-from .optimizers import Optimizer
+from .. import optimizers
+from ..backend.cupy_kernels import fused_update
+from ..backend import fast_paths, of, to_numpy
+from ..errors import ConfigError
+from ..nn import MLP
+from ..optimizers import Optimizer
 
 if TYPE_CHECKING:
-    from .datasets import Dataset
+    from ..datasets import Dataset
 
 __all__ = ["EpochRecord", "Evaluation", "History", "Trainer", "evaluate", "fit", "fit_members"]
 
