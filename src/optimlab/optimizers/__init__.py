@@ -43,6 +43,7 @@ __all__ = [
     "Nesterov",
     "Optimizer",
     "RMSprop",
+    "defaults",
     "describe",
     "get",
     "stack",
@@ -405,9 +406,7 @@ def get(name: str, **hyperparameters: float) -> Optimizer:
         ``name`` is unknown, or a hyper-parameter is not one of that optimizer's or is
         impossible (``ConfigError`` is a ``ValueError``).
     """
-    cls = OPTIMIZERS.get(name.lower() if isinstance(name, str) else name)
-    if cls is None:
-        raise ConfigError(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)}")
+    cls = _class(name)
     allowed = _parameters(cls)
     unknown = [k for k in hyperparameters if k not in allowed]
     if unknown:
@@ -416,6 +415,14 @@ def get(name: str, **hyperparameters: float) -> Optimizer:
             f"{', '.join(allowed)}"
         )
     return cls(**hyperparameters)
+
+
+def defaults(name: str) -> dict[str, float]:
+    """The hyper-parameters of the optimizer registered as ``name``, with their defaults."""
+    cls = _class(name)
+    return {
+        k: v.default for k, v in inspect.signature(cls.__init__).parameters.items() if k != "self"
+    }
 
 
 def describe(name: str, hyperparameters: dict[str, float]) -> str:
@@ -453,6 +460,13 @@ def stack(optimizers: Sequence[Optimizer], like: Any) -> Optimizer:
                 stacked, name, xp.asarray([[v] for v in values], dtype=like.dtype, device=device)
             )
     return stacked
+
+
+def _class(name: str) -> type[Optimizer]:
+    cls = OPTIMIZERS.get(name.lower()) if isinstance(name, str) else None
+    if cls is None:
+        raise ConfigError(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)}")
+    return cls
 
 
 def _parameters(cls: type) -> list[str]:
