@@ -33,14 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     model = optimlab.MLP(seed=0, dtype=args.dtype)
     trainer = optimlab.Trainer(model, args.optimizer, train, batch_size=args.batch_size)
     xp, size = model.xp, args.batch_size
-    x_all, y_all = train.images, trainer._targets
+    x_all, y_all = train.images, trainer.targets
     order = np.random.default_rng(0).permutation(train.n)
     params = model.params
-    views = model._views(params)
+    views = model.views(params)
     grad = xp.zeros_like(params)
-    out = model._views(grad)
-    update, t = trainer.optimizer.update, 0
-    accumulators = [slot[0] for slot in trainer.state[1:]]
+    out = model.views(grad)
+    optimizer, state = trainer.optimizer, trainer.state
     parts = dict.fromkeys(["gather", "forward", "error + backward", "update"], 0)
     clock = time.perf_counter_ns
     steps = min(args.steps, train.n // size)
@@ -49,12 +48,11 @@ def main(argv: list[str] | None = None) -> int:
         batch = order[step * size : (step + 1) * size]
         x, y = xp.take(x_all, batch, axis=0), xp.take(y_all, batch, axis=0)
         t1 = clock()
-        model._gradient(views, x, y, out=out)  # what the Trainer runs: forward and backward
+        model.passes.backward(views, x, y, out=out)  # what the Trainer runs: forward, backward
         t2 = clock()
-        t += 1
-        params, accumulators = update(xp, params, grad, *accumulators, t=t)
+        (params,), state = optimizer.step([params], [grad], state, xp=xp, inplace=True)
         t3 = clock()
-        model._forward(views, x)  # the forward pass alone, to split the gradient's time
+        model.passes.forward(views, x)  # the forward pass alone, to split the gradient's time
         t4 = clock()
         parts["gather"] += t1 - t0
         parts["forward"] += t4 - t3

@@ -85,11 +85,11 @@ def test_gradient_into_a_buffer_equals_the_concatenated_one(members, backend):
     rng = np.random.default_rng(2)
     lead = () if members is None else (members,)
     x = backend.asarray(rng.normal(size=(*lead, 7, 6)), dtype=backend.xp.float64)
-    y = model._targets(backend.asarray(rng.integers(0, 3, (*lead, 7))))
-    views = model._views()
-    reference = model._gradient(views, x, y)
+    y = model.targets(backend.asarray(rng.integers(0, 3, (*lead, 7))))
+    views = model.views()
+    reference = model.passes.backward(views, x, y)
     buffer = backend.xp.zeros_like(model.params)
-    assert model._gradient(views, x, y, out=model._views(buffer)) is None
+    assert model.passes.backward(views, x, y, out=model.views(buffer)) is None
     assert_close(buffer, reference, rtol=1e-14, atol=1e-16)
 
 

@@ -8,8 +8,8 @@ import pytest
 from helpers import assert_close
 from optimlab import optimizers
 from optimlab.nn import activations, losses
+from optimlab.backend import implementations
 from optimlab.backend.cupy_kernels import (
-    fused_update,
     sigmoid_,
     sigmoid_error_,
     times_sigmoid_slope_,
@@ -30,32 +30,38 @@ REPORT = {name: cls() for name, cls in optimizers.OPTIMIZERS.items()}
 def test_no_fast_path_off_cupy():
     import array_api_compat.numpy as np_xp
 
-    assert fused_update(optimizers.Adam(), np_xp) is None
+    assert implementations.rule(optimizers.Adam, np_xp) is optimizers.Adam.update
 
 
-@pytest.mark.parametrize("name", list(optimizers.OPTIMIZERS))
+def test_every_optimizer_has_a_fused_kernel():
+    assert {name for _, name in implementations.native_rules()} == set(optimizers.OPTIMIZERS)
+
+
+@pytest.mark.parametrize(("library", "name"), implementations.native_rules())
 @pytest.mark.parametrize("members", [None, 3])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_fused_update_equals_the_portable_rule(name, members, dtype):
+def test_native_rule_equals_the_portable_rule(library, name, members, dtype):
+    """Each registered native implementation against the reference: one row each."""
     rng = np.random.default_rng(0)
     shape = (7, 50) if members is None else (members, 50)
     opt = REPORT[name]
+    hyper = opt.hyperparameters
     if members is not None:  # per-member learning rates: (K, 1) arrays in the kernel
         like = cupy.zeros(shape, dtype=dtype)
-        hyper = opt.hyperparameters
-        opt = optimizers.stack(
+        hyper = optimizers.member_hyperparameters(
             [type(opt)(**{**hyper, "lr": hyper["lr"] * (k + 1)}) for k in range(members)], like
         )
     w_ref = cupy.asarray(rng.normal(size=shape), dtype=dtype)
     w = w_ref.copy()
-    state_ref = opt.init([w_ref])
-    accs_ref = [slot[0] for slot in state_ref[1:]]
+    state_ref = opt.init([w_ref], hyperparameters=hyper)
+    accs_ref = [slot[0] for slot in state_ref.slots.values()]
     accs = [a.copy() for a in accs_ref]
-    fused = fused_update(opt, xp)
+    native = implementations.rule(type(opt), xp)
+    assert native is not type(opt).update
     for t in range(1, 4):
         g = cupy.asarray(rng.normal(size=shape), dtype=dtype)
-        w_ref, accs_ref = opt.update(xp, w_ref, g, *accs_ref, t=t)
-        out, accs = fused(xp, w, g, *accs, t=t)
+        w_ref, accs_ref = opt.update(xp, w_ref, g, *accs_ref, t=t, **hyper)
+        out, accs = native(xp, w, g, *accs, t=t, **hyper)
         assert out is w  # in place
     rtol = 1e-12 if dtype == "float64" else 2e-5
     assert_close(w, w_ref, rtol=rtol, atol=rtol)

@@ -76,9 +76,9 @@ def test_neighbours_of_one_kind_share_one_update(mnist64):
         ("Adam", 9, 10),
     ]
     # Differing learning rates became one (rows, 1) array; shared values stayed floats.
-    first = trainer.groups[0].optimizer
-    np.testing.assert_array_equal(first.lr, [[0.01], [0.003]])
-    assert first.beta1 == 0.9
+    hyper = trainer.groups[0].state.hyperparameters
+    np.testing.assert_array_equal(hyper["lr"], [[0.01], [0.003]])
+    assert hyper["beta1"] == 0.9 and isinstance(hyper["beta1"], float)
 
 
 def test_a_diverging_member_stops_without_spoiling_the_others(mnist64):
@@ -126,8 +126,10 @@ def test_one_optimizer_for_all_members_and_explicit_shuffle_seeds(mnist64):
             "1 shuffle seeds given for 2 members",
         ),
         (
-            lambda t: optimizers.stack([optimizers.SGD(), optimizers.Adam()], t.images),
-            "needs optimizers of one kind",
+            lambda t: optimizers.member_hyperparameters(
+                [optimizers.SGD(), optimizers.Adam()], t.images
+            ),
+            "a member stack needs optimizers of one kind",
         ),
     ],
 )

@@ -161,7 +161,7 @@ def test_members_from_an_int_seed_count_up():
     together = MLP(SMALL, seed=7, members=2)
     assert together.seeds == [7, 8]
     np.testing.assert_array_equal(together.member(1).params, MLP(SMALL, seed=8).params)
-    with pytest.raises(ConfigError, match="3 seeds given for members=2"):
+    with pytest.raises(ConfigError, match="3 seeds given for 2 members"):
         MLP(SMALL, seed=[1, 2, 3], members=2)
     with pytest.raises(ConfigError, match="member 2 does not exist"):
         together.member(2)
@@ -213,7 +213,7 @@ def test_float32_model_saves_and_loads_as_float32(tmp_path):
 
 BAD_MODEL_FILES = {
     "missing.npz": (None, "does not exist"),
-    "garbage.npz": (b"not a zip file", "not a readable optimlab model"),
+    "garbage.npz": (b"not a zip file", "not an optimlab model file"),
     "garbage.json": (b"{not json", "not readable JSON"),
     "keys.json": (b'{"layers": [2, 1]}', "lacks the keys"),
     "shape.json": (
@@ -260,7 +260,7 @@ def test_save_replaces_a_file_only_when_complete(tmp_path):
         ({"output": "linear"}, "unknown output 'linear'"),
         ({"dtype": "float16"}, "dtype must be"),
         ({"device": "tpu"}, "unknown device 'tpu'"),
-        ({"layers": [2, 1], "params": np.zeros(4)}, r"need shape \(3,\)"),
+        ({"layers": [2, 1], "params": np.zeros(4)}, r"must be an array of shape \(3,\)"),
     ],
 )
 def test_bad_arguments_raise_config_error(kwargs, message):

@@ -38,6 +38,6 @@ def test_sigmoid_chains_equal_the_portable_ones(dtype):
 
 def test_the_model_uses_them_on_torch_only():
     model = MLP([4, 3, 2], seed=0, xp=xp, device=torch.device("cpu"))
-    assert model._chains.sigmoid_ is sigmoid_
-    assert MLP([4, 3, 2], seed=0)._chains is None  # NumPy: the portable code
-    assert MLP([4, 3, 2], "tanh", seed=0, xp=xp, device=torch.device("cpu"))._fused_hidden is False
+    assert model.passes.chains.sigmoid_ is sigmoid_
+    assert MLP([4, 3, 2], seed=0).passes.chains is None  # NumPy: the portable code
+    assert MLP([4, 3, 2], "tanh", seed=0, xp=xp, device=torch.device("cpu")).passes.fused_hidden is False

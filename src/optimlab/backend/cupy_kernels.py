@@ -7,8 +7,9 @@ Array API code in :mod:`optimlab.optimizers`, :mod:`optimlab.nn.activations` and
 :mod:`optimlab.nn.losses` is its reference: ``tests/test_cupy_kernels.py`` checks
 that both give the same numbers.
 
-* :func:`fused_update` — an optimizer's rule as one in-place kernel over the
-  parameters and every accumulator (per-member hyper-parameters broadcast).
+* :func:`fused_rule` — an optimizer's rule as one in-place kernel over the
+  parameters and every accumulator, from the table :data:`RULES` (hyper-parameters
+  by name; per-member values broadcast).
 * :func:`sigmoid_` — ``sigmoid(z)`` written over ``z``.
 * :func:`sigmoid_error_` — the output error ``(sigmoid(z) - y) * scale`` over ``z``.
 * :func:`times_sigmoid_slope_` — ``delta * a * (1 - a)`` written over ``delta``.
@@ -18,78 +19,97 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
-# name -> (inputs besides g, in-place outputs, body). The body restates the rule of
-# optimizers.py in the same order of operations.
-_RULES = {
-    "sgd": ("T lr", "T w", "w -= lr * g;"),
-    "momentum": ("T lr, T m", "T w, T v", "v = m * v + lr * g; w -= v;"),
-    "nesterov": ("T lr, T m", "T w, T v", "T s = lr * g; v = m * v + s; w -= s + m * v;"),
-    "adagrad": ("T lr, T eps", "T w, T G", "G += g * g; w -= lr * g / (sqrt(G) + eps);"),
-    "rmsprop": (
-        "T lr, T d, T eps",
-        "T w, T E",
-        "E = d * E + (1 - d) * (g * g); w -= lr * g / (sqrt(E) + eps);",
+
+class Rule(NamedTuple):
+    """An update rule as one CuPy elementwise kernel.
+
+    ``inputs`` are the kernel's scalar (or broadcast ``(K, 1)``) arguments **by
+    name**: a rule's hyper-parameters, looked up by their names in the state, or
+    what ``prepare(t, **hyperparameters)`` derives from them. ``outputs`` are the
+    parameters and the accumulators, updated in place, in the order of the
+    optimizer's ``slots``. The body restates the rule of
+    :mod:`optimlab.optimizers.rules` in the same order of operations.
+    """
+
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    body: str
+    prepare: Callable[..., dict[str, Any]] | None = None
+
+
+def _adam_scalars(t: Any, lr: Any, beta1: Any, beta2: Any, eps: Any) -> dict[str, Any]:
+    # The bias corrections as in Adam.update: Python floats (or (K, 1) arrays).
+    return {
+        "step": lr / (1.0 - beta1**t),
+        "beta1": beta1,
+        "beta2": beta2,
+        "root": 1.0 / (1.0 - beta2**t) ** 0.5,
+        "eps": eps,
+    }
+
+
+#: Optimizer name -> its fused kernel.
+RULES: dict[str, Rule] = {
+    "sgd": Rule(("lr",), ("w",), "w -= lr * g;"),
+    "momentum": Rule(("lr", "momentum"), ("w", "v"), "v = momentum * v + lr * g; w -= v;"),
+    "nesterov": Rule(
+        ("lr", "momentum"),
+        ("w", "v"),
+        "T s = lr * g; v = momentum * v + s; w -= s + momentum * v;",
     ),
-    "adadelta": (
-        "T lr, T d, T eps",
-        "T w, T E, T P",
-        "E = d * E + (1 - d) * (g * g);"
+    "adagrad": Rule(("lr", "eps"), ("w", "G"), "G += g * g; w -= lr * g / (sqrt(G) + eps);"),
+    "rmsprop": Rule(
+        ("lr", "decay", "eps"),
+        ("w", "E"),
+        "E = decay * E + (1 - decay) * (g * g); w -= lr * g / (sqrt(E) + eps);",
+    ),
+    "adadelta": Rule(
+        ("lr", "decay", "eps"),
+        ("w", "E", "P"),
+        "E = decay * E + (1 - decay) * (g * g);"
         "T D = sqrt(P + eps) / sqrt(E + eps) * g;"
-        "P = d * P + (1 - d) * (D * D);"
+        "P = decay * P + (1 - decay) * (D * D);"
         "w -= lr * D;",
     ),
-    "adam": (
-        "T step, T b1, T b2, T root, T eps",
-        "T w, T M, T N",
-        "M = b1 * M + (1 - b1) * g; N = b2 * N + (1 - b2) * (g * g);"
+    "adam": Rule(
+        ("step", "beta1", "beta2", "root", "eps"),
+        ("w", "M", "N"),
+        "M = beta1 * M + (1 - beta1) * g; N = beta2 * N + (1 - beta2) * (g * g);"
         "w -= step * M / (sqrt(N) * root + eps);",
+        _adam_scalars,
     ),
 }
-
-
-def _is_cupy(xp: Any) -> bool:
-    import array_api_compat
-
-    return array_api_compat.is_cupy_namespace(xp)
 
 
 @functools.cache
 def _kernel(name: str) -> Any:
     import cupy
 
-    inputs, outputs, body = _RULES[name]
-    return cupy.ElementwiseKernel(f"T g, {inputs}", outputs, body, f"optimlab_{name}")
+    rule = RULES[name]
+    inputs = ", ".join(f"T {n}" for n in ("g", *rule.inputs))
+    outputs = ", ".join(f"T {n}" for n in rule.outputs)
+    return cupy.ElementwiseKernel(inputs, outputs, rule.body, f"optimlab_{name}")
 
 
-def fused_update(optimizer: Any, xp: Any) -> Callable[..., Any] | None:
-    """``optimizer.update`` as one CuPy kernel, or None where there is no fast path.
+def fused_rule(name: str) -> Callable[..., tuple[Any, tuple]] | None:
+    """The rule registered as ``name`` as one in-place CuPy kernel, or None if there is none.
 
     The returned function has the signature of
-    :meth:`optimlab.optimizers.Optimizer.update` and updates ``w`` and the
-    accumulators in place.
+    :meth:`optimlab.optimizers.Optimizer.update` and takes the hyper-parameters by
+    name; it updates ``w`` and the accumulators in place.
     """
-    if not _is_cupy(xp) or optimizer.name not in _RULES:
+    rule = RULES.get(name)
+    if rule is None:
         return None
-    kernel = _kernel(optimizer.name)
-    hyper = list(optimizer.hyperparameters.values())
-    if optimizer.name != "adam":
 
-        def update(xp: Any, w: Any, g: Any, *accumulators: Any, t: int) -> tuple[Any, tuple]:
-            kernel(g, *hyper, w, *accumulators)
-            return w, accumulators
+    def update(xp: Any, w: Any, g: Any, *accumulators: Any, t: Any, **hyper: Any):
+        values = hyper if rule.prepare is None else rule.prepare(t, **hyper)
+        _kernel(name)(g, *(values[n] for n in rule.inputs), w, *accumulators)
+        return w, accumulators
 
-        return update
-
-    lr, b1, b2, eps = hyper
-
-    def adam(xp: Any, w: Any, g: Any, m: Any, n: Any, *, t: int) -> tuple[Any, tuple]:
-        # The bias corrections as in Adam.update: Python floats (or (K, 1) arrays).
-        kernel(g, lr / (1.0 - b1**t), b1, b2, 1.0 / (1.0 - b2**t) ** 0.5, eps, w, m, n)
-        return w, (m, n)
-
-    return adam
+    return update
 
 
 @functools.cache

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .activations import Sigmoid
 from ..errors import ConfigError
+from .activations import Sigmoid
 
 __all__ = ["OUTPUTS", "Output", "SigmoidCrossEntropy", "SoftmaxCrossEntropy", "get"]
 

@@ -20,7 +20,9 @@ import numpy as np
 
 from .._files import atomic_write
 from ..errors import DataError
-from .trainer import History, Trainer
+from .history import History
+from .state import TrainerState
+from .trainer import Trainer
 
 __all__ = ["load", "save"]
 
@@ -35,22 +37,24 @@ def save(
     meta = {
         "format": _FORMAT,
         "info": info,
-        "epoch": state["epoch"],
-        "count": state["count"],
-        "rngs": state["rngs"],
-        "groups": [len(g) for g in state["accumulators"]],
+        "epoch": state.epoch,
+        "count": state.count,
+        "rngs": state.rngs,
+        "groups": [len(slots) for slots in state.slots],
+        "arrays": [[len(arrays) for arrays in slots] for slots in state.slots],
         "histories": [h.to_dict() for h in histories],
     }
-    arrays = {"params": state["params"]}
-    for g, accumulators in enumerate(state["accumulators"]):
-        for j, a in enumerate(accumulators):
-            arrays[f"group{g}_{j}"] = a
+    arrays = {"params": state.params}
+    for g, slots in enumerate(state.slots):
+        for j, slot in enumerate(slots):
+            for i, a in enumerate(slot):
+                arrays[_key(g, j, i, len(slot))] = a
     with atomic_write(path, "wb") as f:
         np.savez(f, meta=np.array(json.dumps(meta)), **arrays)
 
 
 def load(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a checkpoint: ``{"trainer": ..., "histories": [...], "info": {...}}``.
+    """Read a checkpoint: ``{"trainer": TrainerState, "histories": [...], "info": {...}}``.
 
     ``trainer`` is what :meth:`Trainer.restore` takes.
 
@@ -62,25 +66,29 @@ def load(path: str | os.PathLike[str]) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"checkpoint {path} does not exist")
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"{path} is not an optimlab checkpoint")
     try:
         with np.load(path, allow_pickle=False) as f:
             meta = json.loads(str(f["meta"]))
-            if meta.get("format") != _FORMAT:
+            if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
                 raise DataError(f"{path} is not an optimlab checkpoint")
-            accumulators = [
-                [f[f"group{g}_{j}"] for j in range(n)] for g, n in enumerate(meta["groups"])
+            counts = meta.get("arrays") or [[1] * n for n in meta["groups"]]
+            slots = [
+                [[f[_key(g, j, i, n)] for i in range(n)] for j, n in enumerate(group)]
+                for g, group in enumerate(counts)
             ]
-            params = f["params"]
+            state = TrainerState(
+                int(meta["epoch"]), int(meta["count"]), f["params"], slots, meta["rngs"]
+            )
+            histories = [History.from_dict(h) for h in meta["histories"]]
     except DataError:
         raise
-    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as error:
+    except (OSError, KeyError, ValueError, TypeError, EOFError, zipfile.BadZipFile) as error:
         raise DataError(f"checkpoint {path} is unreadable: {error}") from None
-    trainer = {
-        "epoch": meta["epoch"],
-        "count": meta["count"],
-        "rngs": meta["rngs"],
-        "params": params,
-        "accumulators": accumulators,
-    }
-    histories = [History.from_dict(h) for h in meta["histories"]]
-    return {"trainer": trainer, "histories": histories, "info": meta["info"]}
+    return {"trainer": state, "histories": histories, "info": meta["info"]}
+
+
+def _key(group: int, slot: int, index: int, count: int) -> str:
+    # one array per slot (elementwise rules, and files from before): "group0_1"
+    return f"group{group}_{slot}" if count == 1 else f"group{group}_{slot}_{index}"

@@ -1,0 +1,78 @@
+"""What a training run produced: one record per epoch, and the run's history."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["EpochRecord", "History"]
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """What one epoch produced; ``nan`` where there was nothing to measure.
+
+    ``seconds`` is the wall time of the epoch's training steps (the device
+    synchronized before the clock is read), without the evaluations; members
+    trained in one pass share it.
+    """
+
+    epoch: int
+    train_loss: float
+    test_accuracy: float
+    test_loss: float
+    seconds: float
+
+
+@dataclass
+class History:
+    """The per-epoch record of one training run.
+
+    ``status`` is ``"completed"``, or says why training stopped early (a loss that
+    became ``nan`` or infinite); the records of the epochs run so far are kept.
+    """
+
+    optimizer: str
+    hyperparameters: dict[str, float]
+    epochs: list[EpochRecord] = field(default_factory=list)
+    status: str = "completed"
+
+    @property
+    def diverged(self) -> bool:
+        """Whether training stopped because the loss stopped being finite."""
+        return self.status != "completed"
+
+    def column(self, name: str) -> list[float]:
+        """One figure for every epoch, e.g. ``history.column("test_accuracy")``."""
+        return [getattr(record, name) for record in self.epochs]
+
+    @property
+    def test_accuracy(self) -> list[float]:
+        return self.column("test_accuracy")
+
+    @property
+    def test_loss(self) -> list[float]:
+        return self.column("test_loss")
+
+    @property
+    def train_loss(self) -> list[float]:
+        return self.column("train_loss")
+
+    @property
+    def seconds(self) -> list[float]:
+        return self.column("seconds")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> History:
+        """The history :meth:`to_dict` described."""
+        epochs = [EpochRecord(**e) for e in d["epochs"]]
+        return cls(d["optimizer"], d["hyperparameters"], epochs, d["status"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain Python values, ready for JSON."""
+        return {
+            "optimizer": self.optimizer,
+            "hyperparameters": dict(self.hyperparameters),
+            "status": self.status,
+            "epochs": [asdict(r) for r in self.epochs],
+        }
