@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -175,7 +176,8 @@ def test_fifty_steps_equal_numpy_in_parameters_and_state(name, backend, mnist64)
     trainer.run_batches(backend.asarray(order))
     assert trainer.state.count == reference.state.count == 50
     pairs = [(model.params, reference.model.params)]
-    pairs += [(ours[0], theirs[0]) for ours, theirs in zip(trainer.state.slots.values(), reference.state.slots.values())]
+    slots = zip(trainer.state.slots.values(), reference.state.slots.values())
+    pairs += [(ours[0], theirs[0]) for ours, theirs in slots]
     for ours, theirs in pairs:
         assert_on(backend, ours, backend.xp.float64)
         ours, theirs = to_numpy(ours), to_numpy(theirs)
@@ -187,3 +189,99 @@ def test_cuda_graphs_are_refused_where_they_cannot_run(mnist64):
         Trainer(MLP([784, 4, 10], dtype="float64"), "sgd", mnist64[0].head(20), graphs=True)
     trainer = Trainer(MLP([784, 4, 10], dtype="float64"), "sgd", mnist64[0].head(20))
     assert trainer.graphs is False
+
+
+class _EagerGraph:
+    """A stand-in for :class:`optimlab.backend.graphs.CapturedStep` on the CPU.
+
+    It keeps the captured step's interface (static index, device step counts the
+    step advances) but runs the step function at every replay, so the Trainer's
+    capture-and-replay bookkeeping (counts, states, the remainder batch, members)
+    is tested where no GPU is.
+    """
+
+    captured = 0
+
+    def __init__(self, step, shape, groups, state, device):
+        import torch
+
+        type(self).captured += 1
+        self.step = step
+        self.index = torch.zeros(shape, dtype=torch.int64, device=device)
+        self.counts = [torch.zeros((), dtype=torch.float64, device=device) for _ in range(groups)]
+
+    def start(self, count):
+        for c in self.counts:
+            c.fill_(count)
+
+    def replay(self, batch):
+        self.index.copy_(batch)
+        for count, new in zip(self.counts, self.step(self.index, self.counts)):
+            count.copy_(new)
+
+
+@pytest.mark.parametrize("members", [None, 3])
+def test_the_graph_path_keeps_counts_and_states_as_the_eager_path(members, mnist64, monkeypatch):
+    """Replays of a captured step (simulated) equal eager steps, across epochs and resumes."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    import array_api_compat
+
+    from optimlab.backend import graphs
+
+    monkeypatch.setattr(graphs, "CapturedStep", _EagerGraph)
+    xp, cpu = array_api_compat.array_namespace(torch.empty(0)), torch.device("cpu")
+    train, _ = mnist64
+    images, labels = to_numpy(train.images)[:95], to_numpy(train.labels)[:95]
+    data = Dataset(xp.asarray(images), xp.asarray(labels), 10)
+    seeds = 0 if members is None else [0, 1, 2]
+    chosen = "adam" if members is None else [optimizers.Adam(lr=lr) for lr in (0.01, 0.003, 0.001)]
+
+    def run(graphed):
+        model = MLP([784, 8, 10], seed=seeds, dtype="float64", xp=xp, device=cpu)
+        trainer = Trainer(model, chosen, data, batch_size=10, seed=seeds)
+        trainer.graphs = graphed  # 9 full batches replayed, the last 5 samples eager
+        for _ in range(2):
+            trainer.run_epoch()
+        return trainer
+
+    before = _EagerGraph.captured
+    graphed, eager = run(True), run(False)
+    assert _EagerGraph.captured == before + 1  # captured once, replayed in both epochs
+    assert graphed.state.count == eager.state.count == 20
+    assert_close(graphed.model.params, eager.model.params, rtol=1e-12, atol=1e-14)
+    for ours, theirs in zip(graphed.state.slots.values(), eager.state.slots.values()):
+        assert_close(ours[0], theirs[0], rtol=1e-12, atol=1e-14)
+
+
+class _LayerwiseSGD(optimizers.SGD):
+    """SGD declared shape-aware: the Trainer must hand it each layer's arrays."""
+
+    name = "layerwise_sgd"
+    elementwise = False
+    shapes: ClassVar[list] = []
+
+    @staticmethod
+    def update(xp, w, g, *, t, lr):
+        _LayerwiseSGD.shapes.append(tuple(w.shape))
+        w -= lr * g
+        return w, ()
+
+
+@pytest.mark.parametrize("members", [None, 2])
+def test_a_shape_aware_rule_gets_the_layers_and_trains_like_the_flat_one(members, backend, mnist64):
+    """Weight matrices ([K,] out, in) and bias vectors ([K,] out), as views of the flat vector."""
+    train = _on(backend, mnist64[0].head(40), 40)
+    seeds = 0 if members is None else [0, 1]
+
+    def run(optimizer):
+        model = MLP([784, 6, 10], seed=seeds, dtype="float64", xp=backend.xp, device=backend.device)
+        trainer = Trainer(model, optimizer, train, batch_size=10, seed=seeds)
+        trainer.run_epoch()
+        return model.params
+
+    _LayerwiseSGD.shapes = []
+    layerwise, flat = run(_LayerwiseSGD(lr=0.5)), run(optimizers.SGD(lr=0.5))
+    lead = () if members is None else (members,)
+    assert _LayerwiseSGD.shapes[:4] == [(*lead, 6, 784), (*lead, 6), (*lead, 10, 6), (*lead, 10)]
+    assert len(_LayerwiseSGD.shapes) == 4 * 4  # 4 steps of 4 arrays
+    np.testing.assert_array_equal(to_numpy(layerwise), to_numpy(flat))

@@ -119,6 +119,26 @@ class Steps:
         for group, state in zip(self.groups, self.states):
             group.state = state
 
+    def replay(
+        self,
+        graph: graphs.CapturedStep,
+        order: Any,
+        size: int,
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
+        """Steps over ``order`` (whole batches of ``size``) as replays of ``graph``."""
+        count = self.states[0].count
+        graph.start(count)
+        total = order.shape[-1] // size
+        every = max(1, total // 100)
+        for step in range(total):
+            graph.replay(order[..., step * size : (step + 1) * size])
+            if progress is not None and step % every == 0:
+                progress(step, total)
+        if progress is not None:
+            progress(total, total)
+        self.states = [s._replace(count=count + total) for s in self.states]
+
     def capture(self, shape: tuple[int, ...]) -> graphs.CapturedStep:
         """This step as a CUDA graph over a static batch index of ``shape``.
 

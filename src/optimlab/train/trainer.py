@@ -140,7 +140,7 @@ class Trainer:
         with np.errstate(over="ignore", invalid="ignore"):
             while self.epoch < epochs and running:
                 seconds = self.run_epoch(progress)
-                for k, record in self._records(seconds, monitor, running):
+                for k, record in _records(self, seconds, monitor, running):
                     histories[k].epochs.append(record)
                     if callback is not None:
                         callback(k, record)
@@ -150,21 +150,6 @@ class Trainer:
                 if after_epoch is not None:
                     after_epoch(histories)
         return histories
-
-    def _records(
-        self, seconds: float, monitor: Dataset | None, running: list[int]
-    ) -> list[tuple[int, EpochRecord]]:
-        model = self.model
-        chunk = max(1000, 320_000 // (model.members or 32))  # bounds (K, chunk, hidden)
-        train_loss = _as_list(evaluate_params(model, model.params, self.train, chunk).loss)
-        test = evaluate_params(model, model.params, monitor, chunk) if monitor else None
-        nan = [math.nan] * len(train_loss)
-        accuracy = _as_list(test.accuracy) if test else nan
-        loss = _as_list(test.loss) if test else nan
-        return [
-            (k, EpochRecord(self.epoch, train_loss[k], accuracy[k], loss[k], seconds))
-            for k in running
-        ]
 
     def _stop(self, history: History, k: int, record: EpochRecord) -> None:
         who = (
@@ -244,30 +229,30 @@ class Trainer:
         size = self.batch_size
         full = order.shape[-1] // size * size if self.graphs else 0
         if full:
-            self._replay(steps, order[..., :full], progress)
+            key = (*order.shape[:-1], size)
+            if key not in self._captured:
+                self._captured[key] = steps.capture(key)
+            steps.replay(self._captured[key], order[..., :full], size, progress)
         if full < order.shape[-1]:
             steps.run(order[..., full:], size, None if full else progress)
         steps.finish()
 
-    def _replay(
-        self, steps: Steps, order: Any, progress: Callable[[int, int], None] | None
-    ) -> None:
-        size = self.batch_size
-        count = steps.states[0].count
-        key = (*order.shape[:-1], size)
-        if key not in self._captured:
-            self._captured[key] = steps.capture(key)
-        graph = self._captured[key]
-        graph.start(count)
-        total = order.shape[-1] // size
-        every = max(1, total // 100)
-        for step in range(total):
-            graph.replay(order[..., step * size : (step + 1) * size])
-            if progress is not None and step % every == 0:
-                progress(step, total)
-        if progress is not None:
-            progress(total, total)
-        steps.states = [s._replace(count=count + total) for s in steps.states]
+
+def _records(
+    trainer: Trainer, seconds: float, monitor: Dataset | None, running: list[int]
+) -> list[tuple[int, EpochRecord]]:
+    """The epoch's records of the members still ``running``: one batched evaluation."""
+    model = trainer.model
+    chunk = max(1000, 320_000 // (model.members or 32))  # bounds (K, chunk, hidden)
+    train_loss = _as_list(evaluate_params(model, model.params, trainer.train, chunk).loss)
+    test = evaluate_params(model, model.params, monitor, chunk) if monitor else None
+    nan = [math.nan] * len(train_loss)
+    accuracy = _as_list(test.accuracy) if test else nan
+    loss = _as_list(test.loss) if test else nan
+    return [
+        (k, EpochRecord(trainer.epoch, train_loss[k], accuracy[k], loss[k], seconds))
+        for k in running
+    ]
 
 
 def _groups(model: MLP, chosen: list[Optimizer]) -> list[Group]:

@@ -1,0 +1,97 @@
+"""The layout keeps its promises: no import cycles, libraries behind the backend, small units.
+
+Read from the source with :mod:`ast` (nothing is imported), so a lazy import
+inside a function counts as much as one at the top of a module.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1] / "src" / "optimlab"
+MODULES = {
+    ".".join(("optimlab", *p.relative_to(ROOT).with_suffix("").parts)).removesuffix(".__init__"): p
+    for p in sorted(ROOT.rglob("*.py"))
+}
+#: The only package that may import these array libraries.
+LIBRARIES, BACKEND = {"torch", "cupy", "cupyx", "jax"}, "optimlab.backend"
+MAX_CLASS, MAX_FUNCTION = 200, 100
+
+
+def _imports(name: str, path: Path) -> list[tuple[str, int]]:
+    """Every module ``name`` imports: ``(module, line)``, relative imports resolved."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parts, *([node.module] if node.module else [])])
+            for alias in node.names:  # "from pkg import module" imports pkg.module
+                child = f"{base}.{alias.name}"
+                found.append((child if child in MODULES else base, node.lineno))
+    return found
+
+
+GRAPH = {
+    name: sorted({m for m, _ in _imports(name, path) if m in MODULES and m != name})
+    for name, path in MODULES.items()
+}
+
+
+def _cycle(start: str) -> list[str] | None:
+    """A path of imports from ``start`` back to itself, if there is one."""
+    stack, seen = [(start, [start])], set()
+    while stack:
+        node, path = stack.pop()
+        for nxt in GRAPH[node]:
+            if nxt == start:
+                return [*path, start]
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append((nxt, [*path, nxt]))
+    return None
+
+
+def test_the_graph_is_read():
+    assert GRAPH["optimlab.train.trainer"]  # it imports its siblings
+    assert "optimlab.nn.mlp" in GRAPH["optimlab.nn"]
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_no_module_imports_one_that_depends_on_it(name):
+    assert _cycle(name) is None, " -> ".join(_cycle(name))
+
+
+def test_array_libraries_are_imported_only_inside_the_backend():
+    outside = [
+        f"{name}:{line} imports {module}"
+        for name, path in MODULES.items()
+        if not (name == BACKEND or name.startswith(BACKEND + "."))
+        for module, line in _imports(name, path)
+        if module.split(".")[0] in LIBRARIES
+    ]
+    assert outside == []
+
+
+def _units():
+    for name, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                yield name, node, node.end_lineno - node.lineno + 1
+
+
+def test_no_class_over_200_lines_and_no_function_over_100():
+    limit = {ast.ClassDef: MAX_CLASS}
+    too_long = [
+        f"{name}.{node.name}: {lines} lines"
+        for name, node, lines in _units()
+        if lines > limit.get(type(node), MAX_FUNCTION)
+    ]
+    assert too_long == []
