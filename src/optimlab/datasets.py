@@ -47,6 +47,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
+import array_api_compat
 import numpy as np
 
 from .backend import Backend, resolve
@@ -153,6 +154,19 @@ class Dataset:
             raise ConfigError(f"num_classes must be an int, not {self.num_classes!r}")
         if self.num_classes < 1:
             raise ConfigError(f"num_classes must be at least 1, not {self.num_classes}")
+        xp = array_api_compat.array_namespace(self.images, self.labels)
+        if not xp.isdtype(self.labels.dtype, "integral"):
+            raise DataError(
+                f"dataset {self.name!r}: labels must be integers (class indices), "
+                f"not {self.labels.dtype}"
+            )
+        if self.labels.shape[0]:  # one read-back, when the data set is made
+            low, high = int(xp.min(self.labels)), int(xp.max(self.labels))
+            if low < 0 or high >= self.num_classes:
+                raise DataError(
+                    f"dataset {self.name!r}: labels must lie in 0..{self.num_classes - 1}, "
+                    f"not {low if low < 0 else high}"
+                )
 
     @property
     def n(self) -> int:

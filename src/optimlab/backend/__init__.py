@@ -106,7 +106,10 @@ class Backend(NamedTuple):
     def dtype(self, name: Any) -> Any:
         """The namespace's floating dtype called ``name`` (``"float32"`` or ``"float64"``)."""
         if not isinstance(name, str):
-            return name
+            for known in (self.xp.float32, self.xp.float64):
+                if name == known:
+                    return known
+            raise ConfigError(f"dtype must be float32 or float64, not {name!r}")
         if name not in ("float32", "float64"):
             raise ConfigError(f"dtype must be 'float32' or 'float64', not {name!r}")
         return getattr(self.xp, name)

@@ -14,7 +14,7 @@ from ..nn import MLP
 if TYPE_CHECKING:
     from ..datasets import Dataset
 
-__all__ = ["Evaluation", "check_data", "evaluate", "evaluate_params"]
+__all__ = ["Evaluation", "check_data", "check_model", "evaluate", "evaluate_params"]
 
 
 class Evaluation:
@@ -53,6 +53,7 @@ def evaluate(model: MLP, data: Dataset, *, chunk_size: int = 10_000) -> Evaluati
     the figures are read back to the host once, at the end. For a model with
     members, every member is scored in the same pass.
     """
+    check_model(model)
     check_data(model, data, "data")
     chunk_size = positive_int("chunk_size", chunk_size)
     return evaluate_params(model, model.params, data, chunk_size)
@@ -82,8 +83,18 @@ def evaluate_params(model: MLP, params: Any, data: Dataset, chunk_size: int) -> 
     return Evaluation(accuracy[0].tolist(), accuracy[1].tolist(), predictions)
 
 
+def check_model(model: object) -> None:
+    """A :class:`ConfigError` unless ``model`` is an :class:`~optimlab.MLP`."""
+    if not isinstance(model, MLP):
+        raise ConfigError(f"model must be an optimlab MLP, not {type(model).__name__}")
+
+
 def check_data(model: MLP, data: Dataset, name: str) -> None:
     """A :class:`ConfigError` unless ``data`` fits ``model``: features, classes, device, dtype."""
+    from ..datasets import Dataset  # datasets imports nothing of train: no cycle
+
+    if not isinstance(data, Dataset):
+        raise ConfigError(f"{name} must be an optimlab Dataset, not {type(data).__name__}")
     if data.features != model.layers[0]:
         raise ConfigError(
             f"{name} has {data.features} features per sample but the network's input layer "

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from ..errors import ConfigError
 from ..nn import MLP
 from ..optimizers import Optimizer
+from .evaluation import check_model
 from .history import EpochRecord, History
 from .trainer import Trainer
 
@@ -62,6 +63,7 @@ def fit(
         or infinite, training stops after that epoch, ``history.status`` says so and a
         ``RuntimeWarning`` is issued.
     """
+    check_model(model)
     if model.members is not None:
         raise ConfigError("this model has members: train it with fit_members()")
     if isinstance(seed, bool) or not isinstance(seed, Integral):
@@ -123,6 +125,7 @@ def fit_members(
     >>> [round(h.test_accuracy[-1], 2) for h in histories]  # doctest: +SKIP
     [0.93, 0.94, 0.93]
     """
+    check_model(model)
     if model.members is None:
         raise ConfigError(
             "fit_members() needs a model with members: MLP(..., members=K) or seed=[s1, ..., sK]"

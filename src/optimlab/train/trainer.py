@@ -28,7 +28,7 @@ from ..backend import to_numpy
 from ..errors import ConfigError
 from ..nn import MLP
 from ..optimizers import Optimizer
-from .evaluation import check_data, evaluate_params
+from .evaluation import check_data, check_model, evaluate_params
 from .history import EpochRecord, History
 from .state import TrainerState
 from .step import Group, Steps, optimizer_inputs
@@ -74,8 +74,7 @@ class Trainer:
         seed: int | Sequence[int] = 0,
         graphs: bool | None = None,
     ) -> None:
-        if not isinstance(model, MLP):
-            raise ConfigError(f"model must be an optimlab MLP, not {type(model).__name__}")
+        check_model(model)
         self.batch_size = _checks.positive_int("batch_size", batch_size)
         can = model.backend.captures_graphs
         if graphs and not can:
