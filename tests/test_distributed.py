@@ -37,8 +37,7 @@ def _setting(epochs=2):
 
 def _figures(results):
     return [
-        [(e["train_loss"], e["test_loss"], e["test_accuracy"]) for e in r["epochs"]]
-        for r in results["runs"]
+        [(e.train_loss, e.test_loss, e.test_accuracy) for e in t.epochs] for t in results.trials
     ]
 
 
@@ -88,7 +87,7 @@ def test_losing_a_worker_mid_sweep_loses_no_trial(tmp_path, local_results):
             _setting(), tmp_path / "run", scheduler=cluster.scheduler_address, reporter=reporter
         )
     assert sorted(reporter.done) == [0, 1, 2, 3]  # every trial once
-    assert all(p["complete"] for p in results["passes"])
+    assert all(p.complete for p in results.passes)
     assert _figures(results) == _figures(local_results)
 
 
@@ -101,7 +100,7 @@ def test_rerunning_after_an_interruption_runs_only_the_missing_trials(tmp_path, 
     with pytest.raises(KeyboardInterrupt):
         run_experiment(_setting(), out, scheduler="local:2", reporter=_Done(interrupt))
     saved = load_results(out / "results.json")
-    finished = [i for i, p in enumerate(saved["passes"]) if p["complete"]]
+    finished = [i for i, p in enumerate(saved.passes) if p.complete]
     assert len(finished) == 2
     reporter = _Done()
     results = run_experiment(_setting(), out, scheduler="local:2", resume=True, reporter=reporter)
@@ -114,8 +113,8 @@ def test_a_failing_trial_is_reported_and_the_others_go_on(tmp_path):
     setting = _setting(epochs=1)
     setting.passes[1][0] = type(setting.passes[1][0])("momentum", {"momentum": 1.5}, 0)
     results = run_experiment(setting, tmp_path / "run", scheduler="local:2")
-    assert [p["complete"] for p in results["passes"]] == [True, False, True, True]
-    assert "momentum must be in [0, 1)" in results["passes"][1]["error"]
+    assert [p.complete for p in results.passes] == [True, False, True, True]
+    assert "momentum must be in [0, 1)" in results.passes[1].error
 
 
 def test_an_unreachable_scheduler_is_one_sentence(tmp_path, monkeypatch, capsys):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -12,7 +13,14 @@ import pytest
 from helpers import assert_refused
 from optimlab import MLP, DataError
 from optimlab.cli import main
-from optimlab.experiment import compare_setting, load_results, run_experiment, summarize
+from optimlab.experiment import (
+    Reporter,
+    Trial,
+    compare_setting,
+    load_results,
+    run_experiment,
+    summarize,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n"
 SMALL = ["--epochs", "2", "--seeds", "2", "--limit-train", "1000", "--layers", "784,16,10"]
@@ -30,32 +38,36 @@ def test_compare_writes_every_file_and_they_reload(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "adam (lr=0.005, beta1=0.9, beta2=0.999, eps=1e-10)" in printed
     results = load_results(out / "results.json")
-    assert results["kind"] == "compare" and results["setting"]["epochs"] == 2
-    assert [(r["optimizer"], r["seed"], r["status"]) for r in results["runs"]] == [
+    assert results.kind == "compare" and results.setting.epochs == 2
+    assert [(t.optimizer, t.seed, t.status) for t in results.trials] == [
         ("sgd", 0, "completed"),
         ("sgd", 1, "completed"),
         ("adam", 0, "completed"),
         ("adam", 1, "completed"),
     ]
-    assert results["runs"][2]["hyperparameters"]["lr"] == 0.005
-    assert results["data"] == {"name": "mnist", "train_samples": 1000, "test_samples": 10000}
-    env = results["environment"]
-    assert env["versions"]["numpy"] == np.__version__ and env["device_name"] and env["date"]
-    for run in results["runs"]:
-        assert [e["epoch"] for e in run["epochs"]] == [1, 2]
-        assert all(0.1 < e["test_accuracy"] < 1 and e["seconds"] > 0 for e in run["epochs"])
+    assert results.trials[2].hyperparameters["lr"] == 0.005
+    assert asdict(results.data) == {"name": "mnist", "train_samples": 1000, "test_samples": 10000}
+    env = results.environment
+    assert env.versions["numpy"] == np.__version__ and env.device_name and env.date
+    for trial in results.trials:
+        assert [e.epoch for e in trial.epochs] == [1, 2]
+        assert all(0.1 < e.test_accuracy < 1 and e.seconds > 0 for e in trial.epochs)
     with open(out / "results.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 4 * 2 and rows[0]["optimizer"] == "sgd" and rows[0]["lr"] == "1.0"
-    assert float(rows[-1]["test_accuracy"]) == results["runs"][-1]["epochs"][-1]["test_accuracy"]
+    assert float(rows[-1]["test_accuracy"]) == results.trials[-1].epochs[-1].test_accuracy
     for name in ("accuracy.png", "loss.png", "misclassified.png"):
         assert (out / name).read_bytes()[:8] == PNG
+    assert not (out / "checkpoints").exists()  # a complete experiment keeps none
     model = MLP.load(out / "models" / "adam.npz")
     assert model.members == 2 and model.seeds == [0, 1]
-    summary = {row["optimizer"]: row for row in summarize(results)}
-    final = [r["epochs"][-1]["test_accuracy"] for r in results["runs"] if r["optimizer"] == "sgd"]
-    assert summary["sgd"]["accuracy_mean"] == pytest.approx(np.mean(final))
-    assert summary["sgd"]["accuracy_std"] == pytest.approx(np.std(final))
+    summary = {row.optimizer: row for row in summarize(results)}
+    final = [t.epochs[-1].test_accuracy for t in results.trials if t.optimizer == "sgd"]
+    assert summary["sgd"].accuracy_mean == pytest.approx(np.mean(final))
+    assert summary["sgd"].accuracy_std == pytest.approx(np.std(final))
+    # the file is the JSON form of the typed results, and reads back to the same
+    assert json.loads((out / "results.json").read_text()) == results.to_dict()
+    assert results.to_dict()["runs"][2]["hyperparameters"]["lr"] == 0.005
 
 
 def test_plot_redraws_the_figures_from_the_json(tmp_path, capsys):
@@ -91,7 +103,7 @@ def test_sweep_trains_the_grid_in_one_pass_and_names_the_best_rate(tmp_path, cap
     printed = capsys.readouterr().out
     assert "best learning rate for adam: 0.01" in printed
     results = load_results(out / "results.json")
-    assert len(results["passes"]) == 1 and len(results["runs"]) == 4
+    assert len(results.passes) == 1 and len(results.trials) == 4
     assert (out / "sensitivity.png").read_bytes()[:8] == PNG
     assert MLP.load(out / "models" / "pass-0.npz").members == 4
 
@@ -108,11 +120,10 @@ def _setting(**changes):
     )
 
 
-def _runs_and_models(out):
+def _figures_and_models(out):
     results = load_results(out / "results.json")
     figures = [
-        [(e["train_loss"], e["test_loss"], e["test_accuracy"]) for e in r["epochs"]]
-        for r in results["runs"]
+        [(e.train_loss, e.test_loss, e.test_accuracy) for e in t.epochs] for t in results.trials
     ]
     models = [MLP.load(out / "models" / f"{name}.npz").params for name in ("momentum", "adam")]
     return figures, models
@@ -124,14 +135,15 @@ def test_resume_after_an_interruption_equals_an_uninterrupted_run(tmp_path, stop
     run_experiment(_setting(), tmp_path / "whole")
     interrupted = tmp_path / "interrupted"
     partial = run_experiment(_setting(), interrupted, stop_after=lambda p, e: (p, e) == stop)
-    assert (interrupted / "checkpoint.npz").exists()
-    assert not partial["passes"][stop[0]]["complete"]
-    done = [len(r["epochs"]) for r in partial["runs"] if r["pass"] == stop[0]]
+    checkpoint = interrupted / "checkpoints" / f"pass-{stop[0]}.npz"
+    assert checkpoint.exists()
+    assert not partial.passes[stop[0]].complete
+    done = [len(t.epochs) for t in partial.trials if t.pass_index == stop[0]]
     assert done == [stop[1], stop[1]]
     run_experiment(_setting(), interrupted, resume=True)
-    assert not (interrupted / "checkpoint.npz").exists()
-    figures, models = _runs_and_models(interrupted)
-    expected_figures, expected_models = _runs_and_models(tmp_path / "whole")
+    assert not checkpoint.exists() and not (interrupted / "checkpoints").exists()
+    figures, models = _figures_and_models(interrupted)
+    expected_figures, expected_models = _figures_and_models(tmp_path / "whole")
     assert figures == expected_figures
     for params, expected in zip(models, expected_models):
         np.testing.assert_array_equal(params, expected)
@@ -149,14 +161,13 @@ def test_cli_resume_continues_where_the_run_stopped(tmp_path, capsys):
     run_experiment(setting, out, stop_after=lambda p, e: (p, e) == (1, 1))
     assert _compare(out, "--resume") == 0
     results = load_results(out / "results.json")
-    assert all(r["status"] == "completed" and len(r["epochs"]) == 2 for r in results["runs"])
+    assert all(t.status == "completed" and len(t.epochs) == 2 for t in results.trials)
     whole = tmp_path / "whole"
     assert _compare(whole) == 0
 
     def figures(results):
         return [
-            [(e["train_loss"], e["test_loss"], e["test_accuracy"]) for e in r["epochs"]]
-            for r in results["runs"]
+            [(e.train_loss, e.test_loss, e.test_accuracy) for e in t.epochs] for t in results.trials
         ]
 
     assert figures(results) == figures(load_results(whole / "results.json"))
@@ -170,6 +181,7 @@ BAD = [
     (["--set", "rmsprop.lr=0.1"], "rmsprop is not among the optimizers compared"),
     (["--set", "adam.lr=-1"], "lr must be >= 0"),
     (["--resume", "--overwrite"], "--resume and --overwrite exclude each other"),
+    (["--jobs", "2", "--scheduler", "local:2"], "--jobs and --scheduler exclude each other"),
 ]
 
 
@@ -177,6 +189,15 @@ BAD = [
 def test_bad_compare_input_is_one_sentence_and_touches_nothing(args, message, tmp_path, capsys):
     out = tmp_path / "run"
     assert_refused(_compare(out, *args), capsys, re.escape(message))
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("jobs", ["0", "two"])
+def test_jobs_must_be_a_positive_integer(jobs, tmp_path, capsys):
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_:
+        _compare(out, "--jobs", jobs)
+    assert_refused(exit_.value.code, capsys, "--jobs: jobs must be a positive integer, not ")
     assert not out.exists()
 
 
@@ -280,3 +301,122 @@ def test_train_resumes_from_its_checkpoint_bit_for_bit(tmp_path, capsys):
     code = main([*common, "--lr", "0.5", "--epochs", "4", "--checkpoint", str(saved), "--resume"])
     assert_refused(code, capsys, "written by another setting")
     assert saved.read_bytes() == before
+
+
+def test_worker_processes_resume_from_the_checkpoints_they_wrote(tmp_path):
+    """Two worker processes write each pass's checkpoint; stopped and resumed, still bit for bit."""
+    run_experiment(_setting(), tmp_path / "whole")
+    out = tmp_path / "parallel"
+    partial = run_experiment(_setting(), out, jobs=2, stop_after=lambda p, e: (p, e) == (0, 2))
+    assert not partial.passes[0].complete
+    assert [len(t.epochs) for t in partial.trials if t.pass_index == 0] == [2, 2]
+    assert (out / "checkpoints" / "pass-0.npz").exists()
+    resumed = run_experiment(_setting(), out, jobs=2, resume=True)
+    assert resumed.complete and not (out / "checkpoints").exists()
+    figures, models = _figures_and_models(out)
+    expected_figures, expected_models = _figures_and_models(tmp_path / "whole")
+    assert figures == expected_figures
+    for params, expected in zip(models, expected_models):
+        np.testing.assert_array_equal(params, expected)
+
+
+def test_a_failing_pass_in_a_worker_process_is_reported_and_the_others_go_on(tmp_path):
+    setting = _setting(epochs=1)
+    setting.passes[0] = [Trial("momentum", {"momentum": 1.5}, 3)]  # raises in the worker
+
+    failed = []
+
+    class Failures(Reporter):
+        def pass_failed(self, index, trials, error):
+            failed.append((index, str(error)))
+
+    results = run_experiment(setting, tmp_path / "run", jobs=2, reporter=Failures())
+    assert [p.complete for p in results.passes] == [False, True]
+    assert [index for index, _ in failed] == [0] and "momentum must be in [0, 1)" in failed[0][1]
+    assert results.passes[0].error.startswith("ConfigError: momentum must be in [0, 1)")
+    assert not (tmp_path / "run" / "accuracy.png").exists()  # drawn once every pass is done
+
+
+def test_worker_processes_start_the_longest_passes_first(tmp_path):
+    from optimlab.experiment.directory import prepare
+    from optimlab.experiment.executors import Processes, estimated_cost
+    from optimlab.experiment.passes import PassTask
+
+    hyper = {"sgd": {}, "momentum": {}, "adam": {}}
+    setting = compare_setting(hyper, [0], epochs=1, limit_train=100, layers=[784, 4, 10])
+    assert sorted(range(3), key=lambda i: -estimated_cost(setting, i)) == [2, 1, 0]
+
+    class Order:
+        def __init__(self):
+            self.started, self.done = [], []
+
+        def pass_started(self, index, resumed_at):
+            self.started.append(index)
+
+        def epoch_done(self, index, epoch, seconds, histories):
+            pass
+
+        def progress(self, done, total):
+            raise AssertionError("no step counts come from worker processes")
+
+        def pass_done(self, record):
+            self.done.append(record.index)
+
+        def pass_failed(self, index, error):
+            raise error
+
+    order = Order()
+    prepare(tmp_path, resume=False, overwrite=False)
+    tasks = [PassTask(setting, i, checkpoint=str(tmp_path / f"{i}.npz")) for i in range(3)]
+    Processes(1).run(tasks, order, data=None)
+    assert order.started == [2, 1, 0] and order.done == [2, 1, 0]
+
+
+def _imports(package):
+    """Module -> the modules of ``package`` it imports, and every top-level library it does.
+
+    ``from . import name`` imports the module ``name`` if there is one, else the
+    package's ``__init__`` (the pattern of the old cycle).
+    """
+    import ast
+    from pathlib import Path
+
+    import optimlab
+
+    root = Path(optimlab.__file__).parent / package
+    prefix = f"optimlab.{package}"
+    names = {p.stem: p for p in root.glob("*.py")}
+    modules = {(prefix if stem == "__init__" else f"{prefix}.{stem}") for stem in names}
+    graph, libraries = {}, {}
+    for stem, path in names.items():
+        name = prefix if stem == "__init__" else f"{prefix}.{stem}"
+        edges, libs = set(), set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                libs.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                if node.level == 0:
+                    libs.add(node.module.split(".")[0])
+                elif node.level == 1 and node.module:
+                    edges.add(f"{prefix}.{node.module.split('.')[0]}")
+                elif node.level == 1:
+                    for alias in node.names:
+                        target = f"{prefix}.{alias.name}"
+                        edges.add(target if target in modules else prefix)
+        graph[name], libraries[name] = edges & modules, libs
+    return graph, libraries
+
+
+@pytest.mark.parametrize("package", ["experiment", "cli"])
+def test_no_module_imports_one_that_imports_it(package):
+    graph, libraries = _imports(package)
+
+    def reaches(start, goal, seen=frozenset()):
+        return any(
+            target == goal or (target not in seen and reaches(target, goal, seen | {target}))
+            for target in graph[start]
+        )
+
+    assert [name for name in graph if reaches(name, name)] == []
+    for name, libs in libraries.items():
+        assert not libs & {"torch", "cupy"}, name

@@ -9,24 +9,27 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._files import atomic_write
 from .backend import to_numpy
 
+if TYPE_CHECKING:  # the figures read results; results never need the figures
+    from .experiment.results import Results, TrialResult
+
 __all__ = ["plot_curves", "plot_misclassified", "plot_results", "plot_sensitivity"]
 
 
-def plot_results(results: dict[str, Any], out: str | os.PathLike[str]) -> list[Path]:
+def plot_results(results: Results, out: str | os.PathLike[str]) -> list[Path]:
     """Every figure of a results file into directory ``out``: curves, and a sweep's sensitivity."""
     out = Path(out)
     paths = [
         plot_curves(results, "test_accuracy", out / "accuracy.png"),
         plot_curves(results, "test_loss", out / "loss.png"),
     ]
-    if results["kind"] == "sweep":
+    if results.kind == "sweep":
         paths.append(plot_sensitivity(results, out / "sensitivity.png"))
     return paths
 
@@ -38,7 +41,7 @@ _AXES = {
 }
 
 
-def plot_curves(results: dict[str, Any], figure: str, path: str | os.PathLike[str]) -> Path:
+def plot_curves(results: Results, figure: str, path: str | os.PathLike[str]) -> Path:
     """One line per setting over the epochs: the mean over seeds, with a ±1 std band."""
     from matplotlib.figure import Figure
 
@@ -47,16 +50,16 @@ def plot_curves(results: dict[str, Any], figure: str, path: str | os.PathLike[st
     fig = Figure(figsize=(8, 5), layout="constrained")
     ax = fig.add_subplot()
     colors = _colors(len(settings))
-    seeds = max(len(runs) for runs in settings.values())
-    for color, (label, runs) in zip(colors, settings.items()):
-        length = min(len(r["epochs"]) for r in runs)
+    seeds = max(len(trials) for trials in settings.values())
+    for color, (label, trials) in zip(colors, settings.items()):
+        length = min(len(t.epochs) for t in trials)
         if length == 0:
             continue
-        values = scale * np.array([[e[figure] for e in r["epochs"][:length]] for r in runs])
+        values = scale * np.array([[getattr(e, figure) for e in t.epochs[:length]] for t in trials])
         epochs = np.arange(1, length + 1)
         mean = values.mean(axis=0)
         ax.plot(epochs, mean, color=color, label=label, linewidth=1.6)
-        if len(runs) > 1:
+        if len(trials) > 1:
             std = values.std(axis=0)
             ax.fill_between(epochs, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
     from matplotlib.ticker import MaxNLocator
@@ -70,7 +73,7 @@ def plot_curves(results: dict[str, Any], figure: str, path: str | os.PathLike[st
     return _save(fig, path)
 
 
-def plot_sensitivity(results: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+def plot_sensitivity(results: Results, path: str | os.PathLike[str]) -> Path:
     """Final test accuracy against the learning rate (log scale), mean ± std over seeds."""
     from matplotlib.figure import Figure
 
@@ -78,14 +81,14 @@ def plot_sensitivity(results: dict[str, Any], path: str | os.PathLike[str]) -> P
     ax = fig.add_subplot()
     by_optimizer: dict[str, list[tuple[float, float, float]]] = {}
     seeds = 1
-    for runs in _by_setting(results).values():
-        finals = [100 * r["epochs"][-1]["test_accuracy"] for r in runs if r["epochs"]]
+    for trials in _by_setting(results).values():
+        finals = [100 * t.epochs[-1].test_accuracy for t in trials if t.epochs]
         finals = [f for f in finals if math.isfinite(f)]
         if not finals:
             continue
-        seeds = max(seeds, len(runs))
-        lr = runs[0]["hyperparameters"]["lr"]
-        by_optimizer.setdefault(runs[0]["optimizer"], []).append(
+        seeds = max(seeds, len(trials))
+        lr = trials[0].hyperparameters["lr"]
+        by_optimizer.setdefault(trials[0].optimizer, []).append(
             (lr, float(np.mean(finals)), float(np.std(finals)))
         )
     for color, (name, points) in zip(_colors(len(by_optimizer)), by_optimizer.items()):
@@ -130,23 +133,22 @@ def plot_misclassified(
     return _save(fig, path)
 
 
-def _by_setting(results: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    settings: dict[str, list[dict[str, Any]]] = {}
-    for run in results["runs"]:
-        hyper = ", ".join(f"{k}={v:g}" for k, v in run["hyperparameters"].items())
-        settings.setdefault(f"{run['optimizer']} ({hyper})", []).append(run)
+def _by_setting(results: Results) -> dict[str, list[TrialResult]]:
+    settings: dict[str, list[TrialResult]] = {}
+    for trial in results.trials:
+        settings.setdefault(trial.label, []).append(trial)
     return settings
 
 
-def _title(results: dict[str, Any], seeds: int) -> str:
-    s = results["setting"]
-    network = "-".join(map(str, s["layers"]))
+def _title(results: Results, seeds: int) -> str:
+    s = results.setting
+    network = "-".join(map(str, s.layers))
     spread = f"{seeds} seeds, mean ± std" if seeds > 1 else "1 seed"
-    data = results["data"]
-    name = "MNIST" if data["name"] == "mnist" else data["name"]
+    data = results.data
+    name = "MNIST" if data.name == "mnist" else data.name
     return (
-        f"{name} test set ({data['test_samples']} images; trained on {data['train_samples']})\n"
-        f"{network} {s['activation']}/{s['output']}, batch {s['batch_size']}, {s['dtype']}, "
+        f"{name} test set ({data.test_samples} images; trained on {data.train_samples})\n"
+        f"{network} {s.activation}/{s.output}, batch {s.batch_size}, {s.dtype}, "
         f"{spread}"
     )
 

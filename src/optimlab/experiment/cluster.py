@@ -1,8 +1,8 @@
 """Experiments on a Dask cluster: each pass of an experiment is one task.
 
-A pass (:func:`optimlab.experiment.run_pass`) is a pure function of the
+A pass (:func:`optimlab.experiment.passes.run_pass`) is a pure function of the
 experiment's setting and the pass's index; a worker runs exactly what the local
-path runs, loading the data set itself (the packaged MNIST, or a ``--data-dir``
+executors run, loading the data set itself (the packaged MNIST, or a ``--data-dir``
 that must exist on every worker), and sends back the record: the histories and
 the trained parameters. Nothing about Dask is imported unless this module is
 used (``pip install 'optimlab[distributed]'``).
@@ -15,16 +15,17 @@ Addresses: ``tcp://host:8786`` for a running scheduler (``dask scheduler`` and
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..errors import ConfigError, DeviceError
-from . import Setting, run_pass
+from .data import worker_data
+from .passes import PassRecord, run_pass
+from .settings import Setting
 
-__all__ = ["check", "connect", "run_passes"]
+__all__ = ["check", "connect", "local_workers", "run_passes"]
 
 
 #: Seconds to wait for a scheduler before giving up.
@@ -49,12 +50,8 @@ def connect(address: str, timeout: float | None = None) -> Iterator[Any]:
         raise DeviceError(
             "--scheduler needs Dask's distributed package: pip install 'optimlab[distributed]'"
         ) from None
-    if address.startswith("local:"):
-        count = address.partition(":")[2]
-        if not count.isdigit() or int(count) < 1:
-            raise ConfigError(
-                f"--scheduler local:N needs a positive number of workers, not {address!r}"
-            )
+    count = local_workers(address)
+    if count is not None:
         # One thread per worker: the passes are single-threaded NumPy loops. Dask starts
         # workers with MALLOC_TRIM_THRESHOLD_ set, which stops glibc from raising its mmap
         # threshold: every temporary over 128 KiB is then mapped and faulted in afresh,
@@ -62,7 +59,7 @@ def connect(address: str, timeout: float | None = None) -> Iterator[Any]:
         with (
             dask.config.set({_MMAP: 1 << 25}),
             LocalCluster(
-                n_workers=int(count),
+                n_workers=count,
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
@@ -83,31 +80,45 @@ def connect(address: str, timeout: float | None = None) -> Iterator[Any]:
 def check(address: str) -> None:
     """Raise the error :func:`connect` would, without keeping a connection (before any
     file is written). ``local:N`` needs only Dask to be installed."""
-    if address.startswith("local:"):
-        with contextlib.suppress(ImportError):
-            import distributed  # noqa: F401
-
-            count = address.partition(":")[2]
-            if not count.isdigit() or int(count) < 1:
-                raise ConfigError(
-                    f"--scheduler local:N needs a positive number of workers, not {address!r}"
-                )
-            return
+    if local_workers(address) is None:
+        with connect(address):
+            pass
+        return
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
         raise DeviceError(
             "--scheduler needs Dask's distributed package: pip install 'optimlab[distributed]'"
+        ) from None
+
+
+def local_workers(address: str) -> int | None:
+    """N for an address ``local:N`` (a cluster of N processes here); None for another.
+
+    Raises
+    ------
+    ConfigError
+        ``local:N`` with N not a positive integer.
+    """
+    if not address.startswith("local:"):
+        return None
+    count = address.partition(":")[2]
+    if not count.isdigit() or int(count) < 1:
+        raise ConfigError(
+            f"--scheduler local:N needs a positive number of workers, not {address!r}"
         )
-    with connect(address):
-        pass
+    return int(count)
 
 
 def run_passes(
     setting: Setting, indices: Sequence[int], address: str
-) -> Iterator[tuple[int, dict[str, Any] | None, BaseException | None]]:
+) -> Iterator[tuple[int, PassRecord | None, BaseException | None]]:
     """Run the passes ``indices`` of ``setting`` on the cluster at ``address``.
 
-    Yields ``(index, record, None)`` for each pass as it finishes, in the order they
-    finish, or ``(index, None, error)`` for one that raised. A lost worker's passes
-    are run again on the others by Dask.
+    The passes are submitted in the order of ``indices``, the first with the highest
+    priority. Yields ``(index, record, None)`` for each pass as it finishes, in the
+    order they finish, or ``(index, None, error)`` for one that raised. A lost
+    worker's passes are run again on the others by Dask.
 
     Raises
     ------
@@ -132,9 +143,10 @@ def run_passes(
                 spec,
                 index,
                 pure=False,
+                priority=len(indices) - rank,
                 key=f"optimlab-pass-{index}-{os.getpid()}-{id(setting)}",
             ): index
-            for index in indices
+            for rank, index in enumerate(indices)
         }
         for future in as_completed(futures):
             index = futures[future]
@@ -147,22 +159,7 @@ def run_passes(
 _MMAP = "distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_"
 
 
-def _run_pass(spec: dict[str, Any], index: int) -> dict[str, Any]:
-    """What a worker runs: the local path's function, from a plain specification."""
+def _run_pass(spec: dict[str, Any], index: int) -> PassRecord:
+    """What a worker runs: the local executors' function, from a plain specification."""
     setting = Setting.from_dict(spec)
-    key = (setting.data, setting.device, setting.library, setting.dtype, setting.limit_train)
-    return run_pass(setting, index, data=_data(*key))
-
-
-@functools.lru_cache(maxsize=2)
-def _data(
-    path: str | None, device: str, library: str | None, dtype: str, limit: int | None
-) -> tuple[Any, Any]:
-    """The data set, loaded once per worker process and kept for its next passes."""
-    from ..backend import resolve
-    from . import _load_data
-
-    setting = Setting(
-        "compare", [], data=path, device=device, library=library, dtype=dtype, limit_train=limit
-    )
-    return _load_data(setting, resolve(device, library=library))
+    return run_pass(setting, index, data=worker_data(setting))

@@ -1,0 +1,143 @@
+"""``optimlab compare``, ``sweep`` and ``plot``: experiments and their figures."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from .. import optimizers
+from ..backend import resolve
+from ..errors import ConfigError
+from ..experiment import (
+    Setting,
+    compare_setting,
+    load_results,
+    run_experiment,
+    summarize,
+    sweep_setting,
+)
+from ..experiment.executors import usable_cores
+from ..plotting import plot_results
+from .display import ExperimentDisplay, print_table
+from .parser import HYPERPARAMETERS, setting_options
+
+__all__ = ["compare_command", "plot_command", "sweep_command"]
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    """The chosen optimizers side by side, one pass each."""
+    unknown = [n for n in args.optimizers if n not in optimizers.OPTIMIZERS]
+    if unknown or not args.optimizers:
+        raise ConfigError(
+            f"unknown optimizer {unknown[0] if unknown else '(none)'!r}: "
+            f"choose from {', '.join(optimizers.OPTIMIZERS)}"
+        )
+    overrides: dict[str, dict[str, float]] = {name: {} for name in args.optimizers}
+    for item in args.set:
+        name, param, value = _parse_set(item)
+        if name not in optimizers.OPTIMIZERS:
+            raise ConfigError(
+                f"--set {item}: unknown optimizer {name!r}: choose from "
+                f"{', '.join(optimizers.OPTIMIZERS)}"
+            )
+        if name not in overrides:
+            raise ConfigError(
+                f"--set {item}: {name} is not among the optimizers compared "
+                f"({', '.join(args.optimizers)})"
+            )
+        overrides[name][param] = value
+    hyper = {name: optimizers.get(name, **o).hyperparameters for name, o in overrides.items()}
+    setting = compare_setting(
+        hyper, list(range(args.seeds)), one_pass=args.one_pass, **setting_options(args)
+    )
+    return _experiment(args, setting)
+
+
+def sweep_command(args: argparse.Namespace) -> int:
+    """One optimizer over learning rates x seeds."""
+    fixed = {
+        k: getattr(args, k) for k in HYPERPARAMETERS if k != "lr" and getattr(args, k) is not None
+    }
+    for lr in args.lr:  # validate every combination before any training
+        optimizers.get(args.optimizer, **fixed, lr=lr)
+    hyper = optimizers.get(args.optimizer, **fixed).hyperparameters
+    setting = sweep_setting(
+        args.optimizer,
+        hyper,
+        args.lr,
+        list(range(args.seeds)),
+        max_members=args.max_members,
+        **setting_options(args),
+    )
+    return _experiment(args, setting)
+
+
+def plot_command(args: argparse.Namespace) -> int:
+    """Draw a results file's figures again."""
+    results = load_results(args.results)
+    out = Path(args.out) if args.out else Path(args.results).parent
+    if not out.is_dir():
+        raise ConfigError(f"cannot draw into {out}: it is not a directory")
+    for path in plot_results(results, out):
+        print(f"drew {path}")
+    return 0
+
+
+def _experiment(args: argparse.Namespace, setting: Setting) -> int:
+    """Run ``setting`` with a live display; print the table; 1 if a pass failed."""
+    if args.scheduler is not None and args.jobs is not None:
+        raise ConfigError(
+            "--jobs and --scheduler exclude each other: with --scheduler the cluster's "
+            "workers run the passes (local:N starts N of them)"
+        )
+    # a missing GPU or library is reported before the directory is touched
+    resolve(setting.device, library=setting.library)
+    jobs = usable_cores() if args.jobs is None else args.jobs
+    parallel = args.scheduler is not None or min(jobs, len(setting.passes)) > 1
+    display = ExperimentDisplay(args.quiet, setting, parallel=parallel)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # statuses are in the table
+            results = run_experiment(
+                setting,
+                args.out,
+                resume=args.resume,
+                overwrite=args.overwrite,
+                reporter=display,
+                jobs=jobs,
+                scheduler=args.scheduler,
+            )
+    except KeyboardInterrupt:
+        display.close()
+        print(
+            f"optimlab {args.command}: interrupted; the epochs completed are saved in "
+            f"{args.out}: run the same command with --resume to continue",
+            file=sys.stderr,
+        )
+        return 130
+    display.close()
+    print_table(summarize(results), results)
+    print(f"results, figures and models in {args.out}")
+    failed = [i for i, p in enumerate(results.passes) if not p.complete]
+    if failed:
+        print(
+            f"optimlab {args.command}: {len(failed)} pass(es) failed (see above and "
+            f"results.json); run the same command with --resume to run them again",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _parse_set(item: str) -> tuple[str, str, float]:
+    key, equals, value = item.partition("=")
+    name, dot, param = key.partition(".")
+    if not equals or not dot or not name or not param:
+        raise ConfigError(f"--set takes NAME.PARAM=VALUE such as adam.lr=0.001, not {item!r}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"--set {item}: {value!r} is not a number") from None
+    return name.strip().lower(), param.strip(), number

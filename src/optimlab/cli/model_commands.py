@@ -1,0 +1,179 @@
+"""``optimlab train`` and ``optimlab evaluate``: one network at a time."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+from .. import optimizers
+from .._files import check_writable
+from ..backend import resolve
+from ..datasets import Dataset
+from ..errors import ConfigError
+from ..experiment.data import load_data
+from ..experiment.resume import require_same_setting
+from ..nn import MLP
+from ..train import History, Trainer, evaluate
+from ..train import checkpoint as checkpoints
+from .display import Bar
+from .parser import HYPERPARAMETERS, setting_options
+
+__all__ = ["evaluate_command", "train_command"]
+
+
+def train_command(args: argparse.Namespace) -> int:
+    """Train one network; print each epoch and the final figures; save if asked."""
+    # Everything that can be wrong with the input is checked before training starts.
+    hyper = {k: getattr(args, k) for k in HYPERPARAMETERS if getattr(args, k) is not None}
+    optimizer = optimizers.get(args.optimizer, **hyper)
+    _check_files(args)
+    backend = resolve(args.device, library=args.backend)
+    model = MLP(
+        args.layers,
+        args.activation,
+        args.output,
+        seed=args.seed,
+        device=backend.device,
+        xp=backend.xp,
+        dtype=args.dtype,
+    )
+    train, test = load_data(backend, args.dtype, args.data_dir, args.limit_train)
+    trainer = Trainer(model, optimizer, train, batch_size=args.batch_size, seed=args.seed)
+    # What a checkpoint must match to be continued: everything but the epochs.
+    setting = {
+        "optimizer": optimizer.name,
+        "hyperparameters": optimizer.hyperparameters,
+        **setting_options(args),
+        "seed": args.seed,
+    }
+    setting.pop("epochs")
+    histories = _resume(args, trainer, setting) if args.resume else None
+    header = (
+        f"{optimizer} on {backend.name}, "
+        f"{args.dtype}: {'-'.join(map(str, model.layers))} "
+        f"{model.activation.name}/{model.output.name}, batch {args.batch_size}, "
+        f"{train.n} training and {test.n} test samples"
+    )
+    history = _train(args, trainer, test, histories, setting, Bar(args.quiet, header))
+    if history is None:
+        return 130
+    if history.diverged:
+        print(f"optimlab train: {history.status}", file=sys.stderr)
+        if args.save:
+            print(f"optimlab train: the model was not saved to {args.save}", file=sys.stderr)
+        return 1
+    last = history.epochs[-1]
+    print(
+        f"{optimizer.name}: test accuracy {last.test_accuracy:.2%}, test loss "
+        f"{last.test_loss:.4f} after {len(history.epochs)} epoch(s), "
+        f"{sum(history.seconds):.1f} s of training"
+    )
+    if args.save:
+        model.save(args.save)
+        print(f"model saved to {args.save}")
+    return 0
+
+
+def _check_files(args: argparse.Namespace) -> None:
+    """The model and checkpoint files can be written, and a checkpoint is not lost."""
+    if args.save:
+        check_writable(args.save)
+    if args.resume and not args.checkpoint:
+        raise ConfigError("--resume continues from a --checkpoint FILE: name it")
+    if args.checkpoint:
+        check_writable(args.checkpoint)
+        if Path(args.checkpoint).exists() and not args.resume:
+            raise ConfigError(
+                f"checkpoint {args.checkpoint} exists: pass --resume to continue "
+                "from it, or remove it"
+            )
+
+
+def _resume(args: argparse.Namespace, trainer: Trainer, setting: dict[str, Any]) -> list[History]:
+    """Restore ``trainer`` from ``--checkpoint``; return the histories so far."""
+    saved = checkpoints.load(args.checkpoint)
+    require_same_setting(
+        saved["info"].get("setting"),
+        setting,
+        f"checkpoint {args.checkpoint}",
+        "run the same command with --resume",
+    )
+    trainer.restore(saved["trainer"])
+    histories = saved["histories"]
+    if not args.quiet:
+        for record in histories[0].epochs:
+            print(
+                f"epoch {record.epoch:3d}/{args.epochs}  test accuracy "
+                f"{record.test_accuracy:7.2%}  test loss {record.test_loss:.4f}  "
+                f"(from {args.checkpoint})"
+            )
+    return histories
+
+
+def _train(
+    args: argparse.Namespace,
+    trainer: Trainer,
+    test: Dataset,
+    histories: list[History] | None,
+    setting: dict[str, Any],
+    bar: Bar,
+) -> History | None:
+    """Run the epochs with a line and a checkpoint after each; None if interrupted."""
+
+    def after_epoch(histories: list[History]) -> None:
+        record = histories[0].epochs[-1]
+        bar.line(
+            f"epoch {record.epoch:3d}/{args.epochs}  "
+            f"test accuracy {record.test_accuracy:7.2%}  test loss {record.test_loss:.4f}  "
+            f"train loss {record.train_loss:.4f}  {record.seconds:6.2f} s"
+        )
+        bar.describe(f"epoch {record.epoch + 1}/{args.epochs}")
+        if args.checkpoint:
+            checkpoints.save(args.checkpoint, trainer, histories, {"setting": setting})
+
+    bar.describe(f"epoch {trainer.epoch + 1}/{args.epochs}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # the status is printed after
+            history = trainer.run(
+                args.epochs,
+                monitor=test,
+                progress=bar.progress,
+                histories=histories,
+                after_epoch=after_epoch,
+            )[0]
+    except KeyboardInterrupt:
+        bar.close()
+        where = (
+            f"; the epochs completed are in {args.checkpoint}: run the same command "
+            "with --resume to continue"
+            if args.checkpoint
+            else ""
+        )
+        print(f"optimlab train: interrupted{where}", file=sys.stderr)
+        return None
+    bar.close()
+    return history
+
+
+def evaluate_command(args: argparse.Namespace) -> int:
+    """Score a saved model (every member of one) on the test set."""
+    backend = resolve(args.device, library=args.backend)
+    model = MLP.load(args.model, device=backend.device, xp=backend.xp)
+    _, test = load_data(backend, model.dtype_name, args.data_dir)
+    result = evaluate(model, test)
+    if model.members is None:
+        print(
+            f"{args.model}: test accuracy {result.accuracy:.2%}, test loss {result.loss:.4f} "
+            f"({test.n} test samples)"
+        )
+    else:
+        for k, (accuracy, loss) in enumerate(zip(result.accuracy, result.loss)):
+            print(
+                f"{args.model} member {k} (seed {model.seeds[k]}): test accuracy "
+                f"{accuracy:.2%}, test loss {loss:.4f}"
+            )
+    return 0

@@ -1,0 +1,330 @@
+"""The command line's arguments: one parser with a sub-command each.
+
+Argument types check their value with the library's own checks
+(:mod:`optimlab._checks`) and turn a refusal into argparse's error: one sentence,
+exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+from .. import __version__, optimizers
+from .._checks import positive_int, seeds
+from ..errors import ConfigError
+from ..nn import activations, losses
+
+__all__ = ["HYPERPARAMETERS", "build_parser", "setting_options"]
+
+#: Every hyper-parameter of the registered optimizers, in order of first appearance.
+HYPERPARAMETERS = tuple(
+    dict.fromkeys(name for kind in optimizers.OPTIMIZERS for name in optimizers.defaults(kind))
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive(name: str) -> Callable[[str], int]:
+    """An argument type: a positive integer, checked as the library checks ``name``."""
+
+    def parse(text: str) -> int:
+        try:
+            value: Any = int(text)
+        except ValueError:
+            value = text
+        try:
+            return positive_int(name, value)
+        except ConfigError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
+
+
+def _seed(text: str) -> int:
+    try:
+        value: Any = int(text)
+    except ValueError:
+        value = text
+    try:
+        return seeds(value, None, "seeds")[0]
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _layers(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--layers takes comma-separated integers such as 784,30,10, not {text!r}"
+        ) from None
+
+
+def _numbers(text: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers such as 0.001,0.01, not {text!r}"
+        ) from None
+
+
+def _names(text: str) -> list[str]:
+    return [part.strip().lower() for part in text.split(",") if part.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``optimlab`` parser; ``args.command`` names the sub-command chosen."""
+    parser = _Parser(
+        prog="optimlab",
+        description="Compare neural-network optimizers on MNIST, on NumPy (cpu) or CuPy (cuda).",
+    )
+    parser.add_argument("--version", action="version", version=f"optimlab {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_train(commands)
+    _add_compare(commands)
+    _add_sweep(commands)
+    _add_plot(commands)
+    _add_evaluate(commands)
+    return parser
+
+
+_NAMES = ", ".join(optimizers.OPTIMIZERS)
+
+
+def _add_train(commands: Any) -> None:
+    train = commands.add_parser(
+        "train",
+        help="train one network with one optimizer",
+        description="Train one MLP with one optimizer and report test accuracy and loss per "
+        "epoch. The defaults are the lab report's setting: 784-30-10 sigmoid network, batch 10, "
+        "40 epochs.",
+    )
+    _add_setting(train)
+    train.add_argument(
+        "--optimizer", default="sgd", type=str.lower, help=f"one of {_NAMES}; default sgd"
+    )
+    _add_hyperparameters(
+        train, "Unset ones take the report's values for the chosen optimizer.", HYPERPARAMETERS
+    )
+    train.add_argument(
+        "--seed", type=_seed, default=0, help="seed of initialization and shuffles (0)"
+    )
+    train.add_argument("--save", metavar="FILE", help="write the trained model (.npz, or .json)")
+    train.add_argument(
+        "--checkpoint", metavar="FILE", help="save where training stands after every epoch (.npz)"
+    )
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from --checkpoint FILE, bit for bit, up to --epochs",
+    )
+    train.add_argument(
+        "--limit-train",
+        type=_positive("limit_train"),
+        metavar="N",
+        help="train on the first N training samples only",
+    )
+    train.add_argument("--quiet", action="store_true", help="print only the final figures")
+
+
+def _add_compare(commands: Any) -> None:
+    compare = commands.add_parser(
+        "compare",
+        help="the report's experiment: several optimizers side by side",
+        description="Train every chosen optimizer (default: all seven with the report's "
+        "hyper-parameters) for several seeds, and write results.json, results.csv, "
+        "accuracy.png, loss.png and misclassified.png into DIR. The seeds of one optimizer "
+        "train together as the members of one pass; the passes run in parallel on every "
+        "usable core (--jobs).",
+    )
+    _add_setting(compare)
+    compare.add_argument(
+        "--optimizers",
+        type=_names,
+        default=list(optimizers.OPTIMIZERS),
+        help=f"comma-separated, from {_NAMES} (all)",
+    )
+    compare.add_argument(
+        "--seeds",
+        type=_positive("seeds"),
+        default=1,
+        help="seeds per optimizer: 0, 1, ..., N-1 (1)",
+    )
+    compare.add_argument(
+        "--one-pass",
+        action="store_true",
+        help="train every optimizer and seed as members of one pass (fastest on a GPU; the "
+        "optimizers then share one wall time)",
+    )
+    compare.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME.PARAM=VALUE",
+        help="override one hyper-parameter, e.g. adam.lr=0.001 (repeatable)",
+    )
+    _add_output(compare)
+
+
+def _add_sweep(commands: Any) -> None:
+    sweep = commands.add_parser(
+        "sweep",
+        help="one optimizer over a grid of learning rates and seeds",
+        description="Train one optimizer for every learning rate and seed, all as members of "
+        "one pass (in chunks of --max-members), and report the mean and spread per learning "
+        "rate, the best one first. Writes what compare writes, plus sensitivity.png.",
+    )
+    _add_setting(sweep)
+    sweep.add_argument("--optimizer", required=True, type=str.lower, help=f"one of {_NAMES}")
+    sweep.add_argument(
+        "--lr", type=_numbers, required=True, metavar="X,Y,...", help="learning rates to try"
+    )
+    _add_hyperparameters(
+        sweep,
+        "Fixed for every trial; unset ones take the report's values.",
+        [name for name in HYPERPARAMETERS if name != "lr"],
+    )
+    sweep.add_argument(
+        "--seeds",
+        type=_positive("seeds"),
+        default=5,
+        help="seeds per learning rate: 0, ..., N-1 (5)",
+    )
+    sweep.add_argument(
+        "--max-members",
+        type=_positive("max_members"),
+        default=128,
+        help="most trials trained in one pass (128); a smaller value makes more passes to "
+        "spread over --jobs",
+    )
+    _add_output(sweep)
+
+
+def _add_plot(commands: Any) -> None:
+    plot = commands.add_parser(
+        "plot",
+        help="draw the figures of a results.json again, without training",
+        description="Draw accuracy.png and loss.png (and a sweep's sensitivity.png) from a "
+        "results.json written by compare or sweep.",
+    )
+    plot.add_argument("results", metavar="RESULTS", help="a results.json")
+    plot.add_argument("--out", metavar="DIR", help="where to draw (default: beside RESULTS)")
+
+
+def _add_evaluate(commands: Any) -> None:
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="score a saved model on the test set",
+        description="Score a model saved by train --save or compare (the portable .npz "
+        "format, or the report's JSON format) on the test set.",
+    )
+    evaluate.add_argument("model", metavar="MODEL", help="a .npz or .json model file")
+    evaluate.add_argument("--device", default="cpu", help="cpu or cuda (cpu)")
+    evaluate.add_argument("--backend", choices=["numpy", "cupy", "torch"], help="array library")
+    evaluate.add_argument("--data-dir", metavar="DIR", help="IDX directory instead of MNIST")
+
+
+def _add_setting(parser: argparse.ArgumentParser) -> None:
+    """The options every training command shares; defaults are the report's setting."""
+    parser.add_argument(
+        "--backend",
+        choices=["numpy", "cupy", "torch"],
+        help="array library (default: numpy on cpu, cupy on cuda; torch on cuda replays "
+        "each training step as a captured CUDA graph)",
+    )
+    parser.add_argument("--device", default="cpu", help="cpu (NumPy) or cuda (CuPy); default cpu")
+    parser.add_argument(
+        "--epochs", type=_positive("epochs"), default=40, help="passes over the training set (40)"
+    )
+    parser.add_argument(
+        "--batch-size", type=_positive("batch_size"), default=10, help="samples per step (10)"
+    )
+    parser.add_argument(
+        "--layers", type=_layers, default=[784, 30, 10], help="layer sizes (784,30,10)"
+    )
+    parser.add_argument(
+        "--activation",
+        default="sigmoid",
+        choices=list(activations.ACTIVATIONS),
+        help="hidden activation (sigmoid)",
+    )
+    parser.add_argument(
+        "--output",
+        default="sigmoid",
+        choices=list(losses.OUTPUTS),
+        help="output layer and cost: sigmoid + binary cross-entropy (the report's) or softmax",
+    )
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="directory with the four IDX files (train-images-idx3-ubyte[.gz], "
+        "...) instead of the packaged MNIST",
+    )
+
+
+def _add_hyperparameters(parser: argparse.ArgumentParser, title: str, names: Any) -> None:
+    group = parser.add_argument_group("hyper-parameters", title)
+    for name in names:
+        group.add_argument(f"--{name}", type=float, metavar="X")
+
+
+def _add_output(parser: argparse.ArgumentParser) -> None:
+    """The options of the experiment commands: where the passes run, where results go."""
+    parser.add_argument(
+        "--jobs",
+        type=_positive("jobs"),
+        metavar="N",
+        help="worker processes that run the passes here (default: one per usable core); "
+        "--jobs 1 runs them one after the other in this process. The figures are the same",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the passes on a Dask cluster instead: tcp://host:8786, or local:N for N "
+        "Dask worker processes here (pip install 'optimlab[distributed]'); excludes --jobs",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        required=True,
+        help="directory for results.json, results.csv, figures and models",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the experiment in DIR from the last complete epoch of each pass",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an experiment already in DIR"
+    )
+    parser.add_argument(
+        "--limit-train",
+        type=_positive("limit_train"),
+        metavar="N",
+        help="train on the first N training samples only (quick looks, tests)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="print only the final table")
+
+
+def setting_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options every training command shares, as a setting's fields."""
+    return {
+        "layers": args.layers,
+        "activation": args.activation,
+        "output": args.output,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "dtype": args.dtype,
+        "device": args.device,
+        "library": args.backend,
+        "limit_train": args.limit_train,
+        "data": str(Path(args.data_dir).resolve()) if args.data_dir else None,
+    }

@@ -1,0 +1,67 @@
+"""The data a setting trains and tests on, loaded in one place for every command.
+
+``train``, ``evaluate``, ``compare`` and ``sweep`` and the worker processes all
+load their data set through :func:`load_data`: the packaged MNIST or an IDX
+directory, on the backend's device, in the setting's dtype, optionally cut to
+the first training samples.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from .. import datasets
+from ..backend import Backend, resolve
+from .settings import Setting
+
+__all__ = ["load_data", "setting_data", "worker_data"]
+
+
+def load_data(
+    backend: Backend,
+    dtype: str,
+    directory: str | os.PathLike[str] | None = None,
+    limit_train: int | None = None,
+) -> tuple[datasets.Dataset, datasets.Dataset]:
+    """The training and test sets: the packaged MNIST, or the IDX files in ``directory``.
+
+    ``limit_train`` keeps the first that many training samples only.
+
+    Raises
+    ------
+    DataError
+        A file is missing, corrupt or of the wrong kind (named in the message).
+    """
+    if directory is None:
+        train, test = datasets.load_mnist(device=backend.device, xp=backend.xp, dtype=dtype)
+    else:
+        train, test = datasets.load_idx_dir(
+            directory, device=backend.device, xp=backend.xp, dtype=dtype
+        )
+    if limit_train is not None:
+        train = train.head(limit_train)
+    return train, test
+
+
+def setting_data(setting: Setting, backend: Backend) -> tuple[datasets.Dataset, datasets.Dataset]:
+    """:func:`load_data` for an experiment's ``setting``."""
+    return load_data(backend, setting.dtype, setting.data, setting.limit_train)
+
+
+def worker_data(setting: Setting) -> tuple[datasets.Dataset, datasets.Dataset]:
+    """The setting's data, loaded once per process and kept for its next passes.
+
+    What a worker process (local or Dask) calls: loading MNIST takes about a second,
+    a pass many.
+    """
+    return _cached(
+        setting.data, setting.device, setting.library, setting.dtype, setting.limit_train
+    )
+
+
+@functools.lru_cache(maxsize=2)
+def _cached(
+    directory: str | None, device: str, library: str | None, dtype: str, limit: int | None
+) -> tuple[datasets.Dataset, datasets.Dataset]:
+    return load_data(resolve(device, library=library), dtype, directory, limit)

@@ -1,0 +1,209 @@
+"""Running an experiment: its passes on an executor, every result saved as it arrives."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from .. import datasets
+from .._checks import positive_int
+from ..backend import Backend, resolve
+from ..nn import MLP
+from ..train import History
+from . import directory, executors
+from .data import setting_data
+from .passes import PassRecord, PassTask
+from .provenance import Environment
+from .reporter import Reporter
+from .results import DataInfo, Results, load_results
+from .resume import require_same_setting
+from .settings import Setting
+from .summary import summarize
+
+__all__ = ["run_experiment"]
+
+
+def run_experiment(
+    setting: Setting,
+    out: str | os.PathLike[str],
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    reporter: Reporter | None = None,
+    stop_after: Callable[[int, int], bool] | None = None,
+    jobs: int | None = 1,
+    scheduler: str | None = None,
+) -> Results:
+    """Run (or continue) ``setting``, writing everything into the directory ``out``.
+
+    Parameters
+    ----------
+    resume
+        Continue the experiment already in ``out`` from the last complete epoch of
+        each pass; the setting must be the same.
+    overwrite
+        Replace an experiment already in ``out``. Without ``resume`` or ``overwrite``,
+        a directory that holds anything is refused.
+    stop_after
+        ``stop_after(pass_index, epoch)`` returning True stops the experiment after that
+        epoch has been saved, as an interruption would (for tests and time limits).
+    jobs
+        Worker processes on this machine: 1 (default) runs the passes one after the
+        other in this process, None one per usable core. Every number gives the same
+        figures.
+    scheduler
+        Run the passes as tasks on a Dask cluster instead: a scheduler address
+        (``tcp://host:8786``), or ``local:N`` for N Dask worker processes on this
+        machine (see :mod:`optimlab.experiment.cluster`).
+
+    Returns
+    -------
+    Results
+        What ``results.json`` holds. With worker processes or Dask, a pass that raised
+        is recorded with its error and the others go on; ``results.complete`` tells.
+    """
+    reporter = reporter or Reporter()
+    if jobs is not None:
+        positive_int("jobs", jobs)
+    if scheduler is not None:  # an unreachable scheduler is reported before any file is written
+        from .cluster import check
+
+        check(scheduler)
+    out = directory.prepare(Path(out), resume=resume, overwrite=overwrite)
+    backend = resolve(setting.device, library=setting.library)
+    train, test = setting_data(setting, backend)
+    results = _open(out, setting, backend, train, test, resume)
+    tasks = [
+        _task(out, setting, results, i) for i, p in enumerate(results.passes) if not p.complete
+    ]
+    journal = _Journal(out, setting, results, reporter, stop_after)
+    try:
+        executors.choose(jobs, scheduler, len(tasks)).run(tasks, journal, (train, test))
+    except _Stop:
+        return results
+    if results.complete:
+        _finish(out, setting, results, backend, test)
+    return results
+
+
+class _Stop(Exception):
+    """Raised by ``stop_after`` to end the experiment after a saved epoch."""
+
+
+def _open(
+    out: Path,
+    setting: Setting,
+    backend: Backend,
+    train: datasets.Dataset,
+    test: datasets.Dataset,
+    resume: bool,
+) -> Results:
+    """The results so far (resuming), or new ones, saved at once."""
+    if resume:
+        results = load_results(out / "results.json")
+        require_same_setting(
+            results.setting.to_dict(),
+            setting.to_dict(),
+            f"the experiment in {out}",
+            "run the same command to resume it, or pass --overwrite to replace it",
+        )
+        return results
+    data = DataInfo(train.name or "idx", train.n, test.n)
+    results = Results.start(setting, data, Environment.collect(backend))
+    directory.save_results(out, results)
+    return results
+
+
+def _task(out: Path, setting: Setting, results: Results, index: int) -> PassTask:
+    """Pass ``index`` as a task: checkpointed into its own file, continued from it."""
+    path = directory.checkpoint_file(out, index)
+    resume_from = path if path.exists() else directory.legacy_checkpoint(out, index)
+    return PassTask(
+        setting,
+        index,
+        checkpoint=str(path),
+        resume_from=None if resume_from is None else str(resume_from),
+        seconds_so_far=results.passes[index].seconds,
+    )
+
+
+class _Journal:
+    """The executor's listener: saves every piece of news, then tells the reporter."""
+
+    def __init__(
+        self,
+        out: Path,
+        setting: Setting,
+        results: Results,
+        reporter: Reporter,
+        stop_after: Callable[[int, int], bool] | None,
+    ) -> None:
+        self.out, self.setting, self.results = out, setting, results
+        self.reporter, self.stop_after = reporter, stop_after
+
+    def progress(self, done: int, total: int) -> None:
+        self.reporter.progress(done, total)
+
+    def pass_started(self, index: int, resumed_at: int) -> None:
+        self.reporter.pass_started(index, self.setting.passes[index], resumed_at)
+
+    def epoch_done(self, index: int, epoch: int, seconds: float, histories: list[History]) -> None:
+        self.results.passes[index].seconds = seconds
+        self.results.record(index, histories)
+        directory.save_results(self.out, self.results)
+        last = [
+            (trial, h.epochs[-1])
+            for trial, h in zip(self.setting.passes[index], histories)
+            if h.epochs and h.epochs[-1].epoch == epoch
+        ]
+        self.reporter.epoch_done(index, epoch, last)
+        if self.stop_after is not None and self.stop_after(index, epoch):
+            raise _Stop
+
+    def pass_done(self, record: PassRecord) -> None:
+        index = record.index
+        directory.save_model(self.out, self.setting, record)
+        passed = self.results.passes[index]
+        passed.seconds, passed.complete, passed.error = record.seconds, True, None
+        self.results.record(index, record.histories)
+        directory.save_results(self.out, self.results)
+        directory.remove_checkpoints(self.out, index)
+        self.reporter.pass_done(index, record.seconds)
+
+    def pass_failed(self, index: int, error: BaseException) -> None:
+        self.results.passes[index].error = f"{type(error).__name__}: {error}"
+        directory.save_results(self.out, self.results)
+        self.reporter.pass_failed(index, self.setting.passes[index], error)
+
+
+def _finish(
+    out: Path, setting: Setting, results: Results, backend: Backend, test: datasets.Dataset
+) -> None:
+    """Every pass is done: the total, the figures, and the best setting's mistakes."""
+    from .. import plotting
+
+    results.wall_seconds = sum(p.seconds for p in results.passes)
+    directory.save_results(out, results)
+    plotting.plot_results(results, out)
+    best = summarize(results)[0]
+    index, member = next(
+        (i, k)
+        for i, trials in enumerate(setting.passes)
+        for k, trial in enumerate(trials)
+        if trial.label == best.label
+    )
+    model = MLP.load(
+        out / "models" / f"{setting.model_name(index)}.npz",
+        device=backend.device,
+        xp=backend.xp,
+    )
+    plotting.plot_misclassified(
+        model.member(member),
+        test,
+        out / "misclassified.png",
+        title=f"{best.label}, seed {setting.passes[index][member].seed}",
+    )
+    with_checkpoints = out / "checkpoints"
+    if with_checkpoints.is_dir() and not any(with_checkpoints.iterdir()):
+        with_checkpoints.rmdir()

@@ -1,0 +1,125 @@
+"""What an experiment trains: its trials, grouped into passes, and the common setting.
+
+A *trial* is one optimizer with its hyper-parameters and a seed. A *pass* is a
+group of trials trained side by side as the members of one model (one array of
+parameters per member, one step for all); it is the unit an executor runs.
+``compare`` makes one pass per optimizer, its seeds being the members, so each
+optimizer's wall time is its own; ``sweep`` packs a grid of learning rates and
+seeds into passes of at most ``max_members`` members.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .. import optimizers
+
+__all__ = ["Setting", "Trial", "compare_setting", "sweep_setting"]
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One trained network: an optimizer (registry name), its hyper-parameters and a seed.
+
+    The seed initializes the network and draws its shuffles.
+    """
+
+    optimizer: str
+    hyperparameters: dict[str, float]
+    seed: int
+
+    def make(self) -> optimizers.Optimizer:
+        """The optimizer this trial trains with."""
+        return optimizers.get(self.optimizer, **self.hyperparameters)
+
+    @property
+    def label(self) -> str:
+        """``"adam (lr=0.01, beta1=0.9, ...)"``: the setting, without the seed."""
+        return optimizers.describe(self.optimizer, self.hyperparameters)
+
+
+@dataclass
+class Setting:
+    """Everything that determines an experiment's results (so: what a resume must match)."""
+
+    kind: str
+    passes: list[list[Trial]]
+    layers: list[int] = field(default_factory=lambda: [784, 30, 10])
+    activation: str = "sigmoid"
+    output: str = "sigmoid"
+    epochs: int = 40
+    batch_size: int = 10
+    dtype: str = "float32"
+    device: str = "cpu"
+    library: str | None = None  # None: NumPy on cpu, CuPy on cuda
+    data: str | None = None  # an IDX directory; None: the packaged MNIST
+    limit_train: int | None = None
+
+    @property
+    def trials(self) -> list[Trial]:
+        """Every trial, pass after pass."""
+        return [trial for trials in self.passes for trial in trials]
+
+    def model_name(self, index: int) -> str:
+        """The file name (without ``.npz``) of pass ``index``'s trained model.
+
+        A comparison's pass of one optimizer is named after it (``adam``); any
+        other pass is ``pass-<index>``.
+        """
+        names = {trial.optimizer for trial in self.passes[index]}
+        if self.kind == "compare" and len(names) == 1:
+            return names.pop()
+        return f"pass-{index}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain Python values, ready for JSON (the ``setting`` of ``results.json``)."""
+        d = asdict(self)
+        d["passes"] = [[asdict(trial) for trial in trials] for trials in self.passes]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Setting:
+        """The setting :meth:`to_dict` described."""
+        d = dict(d)
+        d["passes"] = [[Trial(**trial) for trial in trials] for trials in d["passes"]]
+        return cls(**d)
+
+
+def compare_setting(
+    hyperparameters: dict[str, dict[str, float]],
+    seeds: Sequence[int],
+    *,
+    one_pass: bool = False,
+    **common: Any,
+) -> Setting:
+    """One pass per optimizer (``name -> its hyper-parameters``), its seeds as the members.
+
+    With ``one_pass``, every optimizer and seed are the members of a single pass: the
+    fastest on a GPU, where a step costs little more for 35 members than for one,
+    but then the optimizers share one wall time.
+    """
+    passes = [
+        [Trial(name, dict(hyper), int(s)) for s in seeds] for name, hyper in hyperparameters.items()
+    ]
+    if one_pass:
+        passes = [[trial for trials in passes for trial in trials]]
+    return Setting("compare", passes, **common)
+
+
+def sweep_setting(
+    optimizer: str,
+    hyperparameters: dict[str, float],
+    lrs: Sequence[float],
+    seeds: Sequence[int],
+    *,
+    max_members: int = 128,
+    **common: Any,
+) -> Setting:
+    """Every learning rate x seed as members of as few passes as ``max_members`` allows."""
+    trials = [
+        Trial(optimizer, {**hyperparameters, "lr": float(lr)}, int(s)) for lr in lrs for s in seeds
+    ]
+    passes = [trials[i : i + max_members] for i in range(0, len(trials), max_members)]
+    return Setting("sweep", passes, **common)
