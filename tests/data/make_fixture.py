@@ -46,9 +46,7 @@ def _figures(out: Path) -> dict:
                 ],
             }
         )
-    models = {
-        p.name: _digest(p) for p in sorted((out / "models").glob("*.npz"))
-    }
+    models = {p.name: _digest(p) for p in sorted((out / "models").glob("*.npz"))}
     return {"runs": runs, "models": models}
 
 

@@ -1,0 +1,46 @@
+"""The redesign changed no figure: the stored fixture is reproduced bit for bit on NumPy.
+
+``tests/data/fixture.json`` was written by ``tests/data/make_fixture.py`` from the
+code before "The step as the unit" (commit f6b2400): compare and sweep in float32
+and float64, and a train interrupted by ``--checkpoint``/``--resume``. Every test
+accuracy, test and training loss per epoch and the SHA-256 of every saved
+parameter vector must be equal.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+DATA = Path(__file__).with_name("data")
+sys.path.insert(0, str(DATA))
+import make_fixture  # noqa: E402
+
+STORED = json.loads((DATA / "fixture.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def reproduced() -> dict:
+    if np.__version__.split(".")[:2] != STORED["numpy"].split(".")[:2]:
+        pytest.skip(f"the fixture was stored with NumPy {STORED['numpy']}")
+    return make_fixture.make(jobs=True)
+
+
+@pytest.mark.parametrize("name", [*make_fixture.COMMANDS, "train"])
+def test_the_redesign_reproduces_the_stored_figures(reproduced: dict, name: str) -> None:
+    assert reproduced[name] == STORED[name]
+
+
+def test_the_resumed_train_equals_the_uninterrupted_one() -> None:
+    assert STORED["train"]["resumed"] == STORED["train"]["uninterrupted"]
+
+
+def test_worker_processes_reproduce_the_serial_figures(tmp_path: Path) -> None:
+    """``--jobs 2`` (two worker processes) gives the serial figures of ``--jobs 1``."""
+    argv = make_fixture.COMMANDS["compare-float32"].replace("--jobs 1", "--jobs 2")
+    assert make_fixture.run(f"{argv} --out {tmp_path}") == 0
+    assert make_fixture._figures(tmp_path) == STORED["compare-float32"]
