@@ -32,7 +32,7 @@ def mnist():
     return train.head(400), test.head(300)
 
 
-@pytest.mark.parametrize("name", list(optimizers.OPTIMIZERS))
+@pytest.mark.parametrize("name", list(optimizers.REPORT))
 def test_numpy_loop_follows_optimlab_step_for_step(name, mnist):
     train, _ = mnist
     model = MLP([784, 30, 10], seed=3, dtype="float64")

@@ -99,8 +99,92 @@ CASES = [
         one_step=[0.99, -1.99],
         first_state={"mean": [0.05, -0.025], "mean_square": [0.00025, 0.0000625]},
     ),
+    # Adam's first step, after w *= 1 - lr wd: 0.999 w - lr sign(g)
+    Case(
+        "adamw",
+        {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.1},
+        lambda p, h: _torch().optim.AdamW(p, **_torch_adam(h)),
+        {"mean": ("exp_avg", 1.0), "mean_square": ("exp_avg_sq", 1.0)},
+        one_step=[0.989, -1.988],
+        first_state={"mean": [0.05, -0.025], "mean_square": [0.00025, 0.0000625]},
+    ),
+    Case(
+        "amsgrad",
+        {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-8, "weight_decay": 0.05},
+        lambda p, h: _torch().optim.Adam(p, amsgrad=True, **_torch_adam(h)),
+        {
+            "mean": ("exp_avg", 1.0),
+            "mean_square": ("exp_avg_sq", 1.0),
+            "max_mean_square": ("max_exp_avg_sq", 1.0),
+        },
+    ),
+    Case(
+        "nadam",
+        {
+            "lr": 0.01,
+            "beta1": 0.9,
+            "beta2": 0.99,
+            "eps": 1e-8,
+            "weight_decay": 0.05,
+            "momentum_decay": 0.01,
+        },
+        lambda p, h: _torch().optim.NAdam(p, momentum_decay=h["momentum_decay"], **_torch_adam(h)),
+        {
+            "mean": ("exp_avg", 1.0),
+            "mean_square": ("exp_avg_sq", 1.0),
+            "mu_product": ("mu_product", 1.0),
+        },
+    ),
+    Case(
+        "nadamw",
+        {
+            "lr": 0.01,
+            "beta1": 0.9,
+            "beta2": 0.99,
+            "eps": 1e-8,
+            "weight_decay": 0.05,
+            "momentum_decay": 0.01,
+        },
+        lambda p, h: _torch().optim.NAdam(
+            p, momentum_decay=h["momentum_decay"], decoupled_weight_decay=True, **_torch_adam(h)
+        ),
+        {
+            "mean": ("exp_avg", 1.0),
+            "mean_square": ("exp_avg_sq", 1.0),
+            "mu_product": ("mu_product", 1.0),
+        },
+    ),
+    Case(
+        "radam",
+        {"lr": 0.01, "beta1": 0.9, "beta2": 0.9, "eps": 1e-8, "weight_decay": 0.05},
+        lambda p, h: _torch().optim.RAdam(p, **_torch_adam(h)),
+        {"mean": ("exp_avg", 1.0), "mean_square": ("exp_avg_sq", 1.0)},
+    ),
+    Case(
+        "adamax",
+        {"lr": 0.01, "beta1": 0.9, "beta2": 0.99, "eps": 1e-8, "weight_decay": 0.05},
+        lambda p, h: _torch().optim.Adamax(p, **_torch_adam(h)),
+        {"mean": ("exp_avg", 1.0), "max_norm": ("exp_inf", 1.0)},
+    ),
+    # w - lr sign(0.1 g); M = 0.01 g
+    Case(
+        "lion",
+        {"lr": 0.01, "beta1": 0.9, "beta2": 0.99, "weight_decay": 0.0},
+        lambda p, h: pytest.importorskip("lion_pytorch").Lion(
+            p, lr=h["lr"], betas=(h["beta1"], h["beta2"]), weight_decay=h["weight_decay"]
+        ),
+        {"mean": ("exp_avg", 1.0)},
+        one_step=[0.99, -1.99],
+        first_state={"mean": [0.005, -0.0025]},
+    ),
 ]
 IDS = [c.name for c in CASES]
+
+
+def _torch_adam(h):
+    """torch's Adam-family keywords for our hyper-parameters."""
+    keys = {"lr", "eps", "weight_decay"} & set(h)
+    return {"betas": (h["beta1"], h["beta2"]), **{k: h[k] for k in keys}}
 
 
 def _torch():
@@ -111,7 +195,10 @@ def test_registry_covers_every_optimizer():
     assert sorted(optimizers.OPTIMIZERS) == sorted(IDS)
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+BY_HAND = [c for c in CASES if c.one_step]
+
+
+@pytest.mark.parametrize("case", BY_HAND, ids=[c.name for c in BY_HAND])
 def test_one_step_by_hand(case, backend):
     dtype = backend.xp.float64
     opt = optimizers.get(case.name, **case.hyper)
@@ -144,13 +231,19 @@ def test_fifty_steps_match_torch_optim(case, backend):
     params, curvature, centre, noise = _trajectory_inputs()
 
     # The oracle: g = curvature * (w - centre) + noise, a noisy quadratic.
-    tparams = [torch.tensor(p, requires_grad=True) for p in params]
-    topt = case.torch_optim(tparams, case.hyper)
-    for step_noise in noise:
-        with torch.no_grad():
-            for p, a, c, n in zip(tparams, curvature, centre, step_noise):
-                p.grad = torch.tensor(a) * (p - torch.tensor(c)) + torch.tensor(n)
-        topt.step()
+    # Scalar state (NAdam's mu_product) takes torch's default dtype: float64 here too.
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        tparams = [torch.tensor(p, requires_grad=True) for p in params]
+        topt = case.torch_optim(tparams, case.hyper)
+        for step_noise in noise:
+            with torch.no_grad():
+                for p, a, c, n in zip(tparams, curvature, centre, step_noise):
+                    p.grad = torch.tensor(a) * (p - torch.tensor(c)) + torch.tensor(n)
+            topt.step()
+    finally:
+        torch.set_default_dtype(default)
 
     f64 = backend.xp.float64
     put = lambda arrays: [backend.asarray(a, dtype=f64) for a in arrays]  # noqa: E731
@@ -169,7 +262,8 @@ def test_fifty_steps_match_torch_optim(case, backend):
     for field_name, (key, factor) in case.torch_state.items():
         for mine, p in zip(getattr(state, field_name), tparams):
             assert_on(backend, mine, f64)
-            assert_close(mine, factor * topt.state[p][key].numpy(), rtol=1e-12, atol=1e-14)
+            theirs = factor * topt.state[p][key].numpy()  # a scalar for NAdam's mu_product
+            assert_close(mine, np.broadcast_to(theirs, mine.shape), rtol=1e-12, atol=1e-14)
 
 
 def test_nesterov_single_gradient_equals_the_reports_look_ahead_form(numpy_backend):
@@ -221,7 +315,9 @@ def test_step_leaves_its_arguments_alone_unless_inplace(case, backend):
     state = opt.init(params)
     for _ in range(2):  # the second step starts from a state that is not zero
         params, state = opt.step(params, grads, state)
-    before = [to_numpy(a).copy() for a in [*params, *(a for slot in state.slots.values() for a in slot)]]
+    before = [
+        to_numpy(a).copy() for a in [*params, *(a for slot in state.slots.values() for a in slot)]
+    ]
     pure_params, pure_state = opt.step(params, grads, state)
     after = [to_numpy(a) for a in [*params, *(a for slot in state.slots.values() for a in slot)]]
     for b, a in zip(before, after):
@@ -244,9 +340,36 @@ REPORT_DEFAULTS = {  # DESIGN.md's table of the report's settings
 }
 
 
-@pytest.mark.parametrize("name", IDS)
+@pytest.mark.parametrize("name", list(REPORT_DEFAULTS))
 def test_defaults_are_the_reports(name):
     assert optimizers.get(name).hyperparameters == REPORT_DEFAULTS[name]
+
+
+def test_the_report_names_its_seven():
+    assert optimizers.REPORT == tuple(REPORT_DEFAULTS)
+
+
+def _oracle_defaults(name):
+    """The oracle constructor's defaults, in our names (betas split)."""
+    import inspect
+
+    oracle = {
+        "adamw": lambda: _torch().optim.AdamW,
+        "amsgrad": lambda: _torch().optim.Adam,
+        "nadam": lambda: _torch().optim.NAdam,
+        "nadamw": lambda: _torch().optim.NAdam,
+        "radam": lambda: _torch().optim.RAdam,
+        "adamax": lambda: _torch().optim.Adamax,
+        "lion": lambda: pytest.importorskip("lion_pytorch").Lion,
+    }[name]()
+    found = {k: v.default for k, v in inspect.signature(oracle).parameters.items()}
+    found["beta1"], found["beta2"] = found.pop("betas")
+    return {k: float(found[k]) for k in optimizers.defaults(name)}
+
+
+@pytest.mark.parametrize("name", [n for n in IDS if n not in REPORT_DEFAULTS])
+def test_defaults_are_the_oracles(name):
+    assert optimizers.get(name).hyperparameters == _oracle_defaults(name)
 
 
 BAD_VALUES = {
@@ -256,12 +379,14 @@ BAD_VALUES = {
     "beta1": [-0.1, 1.0, math.inf],
     "beta2": [-1e-3, 1.0, math.nan],
     "eps": [0.0, -1e-8, math.nan],
+    "weight_decay": [-0.1, math.inf, True],
+    "momentum_decay": [-1e-3, math.nan],
 }
 
 
 @pytest.mark.parametrize(
     ("name", "param", "value"),
-    [(n, p, v) for n in IDS for p in REPORT_DEFAULTS[n] for v in BAD_VALUES[p]],
+    [(n, p, v) for n in IDS for p in optimizers.defaults(n) for v in BAD_VALUES[p]],
 )
 def test_impossible_hyperparameter_raises_value_error_naming_it(name, param, value):
     with pytest.raises(ValueError, match=rf"^{param} must") as info:
@@ -270,8 +395,8 @@ def test_impossible_hyperparameter_raises_value_error_naming_it(name, param, val
 
 
 def test_unknown_optimizer_lists_the_valid_names():
-    with pytest.raises(ConfigError, match="unknown optimizer 'adamw'") as info:
-        optimizers.get("adamw")
+    with pytest.raises(ConfigError, match="unknown optimizer 'adamv'") as info:
+        optimizers.get("adamv")
     for name in IDS:
         assert name in str(info.value)
 

@@ -40,4 +40,7 @@ def test_the_model_uses_them_on_torch_only():
     model = MLP([4, 3, 2], seed=0, xp=xp, device=torch.device("cpu"))
     assert model.passes.chains.sigmoid_ is sigmoid_
     assert MLP([4, 3, 2], seed=0).passes.chains is None  # NumPy: the portable code
-    assert MLP([4, 3, 2], "tanh", seed=0, xp=xp, device=torch.device("cpu")).passes.fused_hidden is False
+    assert (
+        MLP([4, 3, 2], "tanh", seed=0, xp=xp, device=torch.device("cpu")).passes.fused_hidden
+        is False
+    )

@@ -17,18 +17,28 @@ from __future__ import annotations
 import inspect
 
 from ..errors import ConfigError
+from .adaptive import Adamax, AdamW, AMSGrad, NAdam, NAdamW, RAdam
 from .base import Optimizer, State, describe, member_hyperparameters, parameter_names
 from .rules import SGD, AdaDelta, AdaGrad, Adam, Momentum, Nesterov, RMSprop
+from .sign import Lion
 
 __all__ = [
     "OPTIMIZERS",
+    "REPORT",
     "SGD",
+    "AMSGrad",
     "AdaDelta",
     "AdaGrad",
     "Adam",
+    "AdamW",
+    "Adamax",
+    "Lion",
     "Momentum",
+    "NAdam",
+    "NAdamW",
     "Nesterov",
     "Optimizer",
+    "RAdam",
     "RMSprop",
     "State",
     "defaults",
@@ -37,10 +47,16 @@ __all__ = [
     "member_hyperparameters",
 ]
 
-#: Registry name -> optimizer class, in the report's order.
+#: Registry name -> optimizer class: the report's seven first, in its order.
 OPTIMIZERS: dict[str, type[Optimizer]] = {
-    cls.name: cls for cls in (SGD, Momentum, Nesterov, AdaGrad, RMSprop, AdaDelta, Adam)
+    cls.name: cls
+    for cls in (
+        *(SGD, Momentum, Nesterov, AdaGrad, RMSprop, AdaDelta, Adam),
+        *(AdamW, AMSGrad, NAdam, NAdamW, RAdam, Adamax, Lion),
+    )
 }
+#: The report's seven optimizers: what ``compare`` trains by default.
+REPORT: tuple[str, ...] = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam")
 
 
 def get(name: str, **hyperparameters: float) -> Optimizer:

@@ -70,6 +70,8 @@ class Optimizer:
     name: ClassVar[str]
     #: The accumulators' names, in the order :meth:`update` takes them.
     slots: ClassVar[tuple[str, ...]] = ()
+    #: Starting values of accumulators that do not start at zero (e.g. a product).
+    initial: ClassVar[Mapping[str, float]] = {}
     #: The rule treats every coordinate alone, so a training loop may give it all
     #: parameters as one flat vector; a rule that needs the layers' shapes (a matrix
     #: rule) sets this to False and receives the weight matrices and bias vectors.
@@ -94,7 +96,10 @@ class Optimizer:
                 f"{self.name} needs the hyper-parameters {', '.join(self.hyperparameters)}, "
                 f"not {', '.join(hyper) or 'none'}"
             )
-        slots = {name: [_zeros_like(p) for p in params] for name in self.slots}
+        slots = {
+            name: [_full_like(p, self.initial.get(name, 0.0)) for p in params]
+            for name in self.slots
+        }
         return State(0, slots, hyper)
 
     def step(
@@ -261,5 +266,16 @@ def epsilon(value: Any, name: str = "eps") -> float:
     return value
 
 
-def _zeros_like(p: Any) -> Any:
-    return array_api_compat.array_namespace(p).zeros_like(p)
+def assign(target: Any, value: Any) -> Any:
+    """``target[...] = value`` where arrays are mutable (so a captured CUDA graph sees the
+    new values in place); ``value`` itself on libraries whose arrays are not."""
+    try:
+        target[...] = value
+    except (TypeError, ValueError, NotImplementedError):
+        return value
+    return target
+
+
+def _full_like(p: Any, value: float) -> Any:
+    xp = array_api_compat.array_namespace(p)
+    return xp.zeros_like(p) if value == 0.0 else xp.full_like(p, value)

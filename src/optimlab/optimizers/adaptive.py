@@ -1,0 +1,237 @@
+"""Adam's family after the report: AdamW, AMSGrad, NAdam, NAdamW, RAdam and Adamax.
+
+Each equals its ``torch.optim`` counterpart with the same hyper-parameter names
+and defaults (``betas`` split into ``beta1``/``beta2``). In the formulas ``g`` is
+the gradient (plus ``weight_decay * w`` where the decay is L2, as torch adds it),
+``t`` the step count from 1, and ``c1 = 1 - beta1**t``, ``c2 = 1 - beta2**t`` the
+bias corrections.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+from .base import Optimizer, assign, epsilon, fraction, rate
+
+__all__ = ["AMSGrad", "AdamW", "Adamax", "NAdam", "NAdamW", "RAdam"]
+
+
+def _l2(w: Any, g: Any, weight_decay: Any) -> Any:
+    """``g + weight_decay * w`` (a new array: the caller's gradient is left alone)."""
+    if isinstance(weight_decay, float) and weight_decay == 0.0:
+        return g
+    return g + weight_decay * w
+
+
+def _decay(w: Any, lr: Any, weight_decay: Any) -> Any:
+    """Decoupled weight decay, ``w *= 1 - lr * weight_decay``, in place."""
+    if not (isinstance(weight_decay, float) and weight_decay == 0.0):
+        w *= 1.0 - lr * weight_decay
+    return w
+
+
+class _AdamLike(Optimizer):
+    """The hyper-parameters Adam's family shares, validated once."""
+
+    def __init__(
+        self,
+        lr: float = 0.001,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        self.lr = rate("lr", lr)
+        self.beta1 = fraction("beta1", beta1)
+        self.beta2 = fraction("beta2", beta2)
+        self.eps = epsilon(eps)
+        self.weight_decay = rate("weight_decay", weight_decay)
+
+
+def _moments(g: Any, M: Any, N: Any, beta1: Any, beta2: Any) -> None:
+    """``M = beta1 M + (1 - beta1) g`` and ``N = beta2 N + (1 - beta2) g**2``, in place."""
+    M *= beta1
+    M += (1.0 - beta1) * g
+    N *= beta2
+    N += (1.0 - beta2) * (g * g)
+
+
+class AdamW(_AdamLike):
+    """AdamW (Loshchilov & Hutter, 2019): Adam with decoupled weight decay.
+
+    ``w *= 1 - lr * weight_decay``, then Adam's step
+    ``w -= lr * (M / c1) / (sqrt(N / c2) + eps)``. Equals ``torch.optim.AdamW``.
+    """
+
+    name = "adamw"
+    slots = ("mean", "mean_square")
+
+    def __init__(
+        self,
+        lr: float = 0.001,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+    ) -> None:
+        super().__init__(lr, beta1, beta2, eps, weight_decay)
+
+    @staticmethod
+    def update(xp, w, g, M, N, *, t, lr, beta1, beta2, eps, weight_decay):
+        w = _decay(w, lr, weight_decay)
+        _moments(g, M, N, beta1, beta2)
+        denominator = xp.sqrt(N)
+        denominator *= 1.0 / (1.0 - beta2**t) ** 0.5
+        denominator += eps
+        w -= (lr / (1.0 - beta1**t)) * M / denominator
+        return w, (M, N)
+
+
+class AMSGrad(_AdamLike):
+    """AMSGrad (Reddi, Kale & Kumar, 2018): Adam whose denominator never shrinks.
+
+    ``V = max(V, N)``, then ``w -= lr * (M / c1) / (sqrt(V / c2) + eps)``. Equals
+    ``torch.optim.Adam(amsgrad=True)``; ``weight_decay`` is L2.
+    """
+
+    name = "amsgrad"
+    slots = ("mean", "mean_square", "max_mean_square")
+
+    @staticmethod
+    def update(xp, w, g, M, N, V, *, t, lr, beta1, beta2, eps, weight_decay):
+        g = _l2(w, g, weight_decay)
+        _moments(g, M, N, beta1, beta2)
+        V = assign(V, xp.maximum(V, N))
+        denominator = xp.sqrt(V)
+        denominator *= 1.0 / (1.0 - beta2**t) ** 0.5
+        denominator += eps
+        w -= (lr / (1.0 - beta1**t)) * M / denominator
+        return w, (M, N, V)
+
+
+class NAdam(_AdamLike):
+    """NAdam (Dozat, 2016): Adam with Nesterov momentum and a momentum schedule.
+
+    ::
+
+        mu_t = beta1 * (1 - 0.5 * 0.96**(t * momentum_decay)),  P = P * mu_t  (P starts at 1)
+        M, N as Adam's;  D = sqrt(N / c2) + eps
+        w -= lr * (1 - mu_t) / (1 - P) * g / D + lr * mu_{t+1} / (1 - P * mu_{t+1}) * M / D
+
+    Equals ``torch.optim.NAdam`` (``weight_decay`` L2), with its ``mu_product`` ``P``
+    kept per coordinate.
+    """
+
+    name = "nadam"
+    slots = ("mean", "mean_square", "mu_product")
+    initial: ClassVar[dict[str, float]] = {"mu_product": 1.0}
+    decoupled: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        lr: float = 0.002,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum_decay: float = 0.004,
+    ) -> None:
+        super().__init__(lr, beta1, beta2, eps, weight_decay)
+        self.momentum_decay = rate("momentum_decay", momentum_decay)
+
+    @classmethod
+    def update(cls, xp, w, g, M, N, P, *, t, lr, beta1, beta2, eps, weight_decay, momentum_decay):
+        if cls.decoupled:
+            w = _decay(w, lr, weight_decay)
+        else:
+            g = _l2(w, g, weight_decay)
+        mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
+        mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
+        P *= mu
+        _moments(g, M, N, beta1, beta2)
+        denominator = xp.sqrt(N / (1.0 - beta2**t))
+        denominator += eps
+        w -= lr * (1.0 - mu) / (1.0 - P) * g / denominator
+        w -= lr * mu_next / (1.0 - P * mu_next) * M / denominator
+        return w, (M, N, P)
+
+
+class NAdamW(NAdam):
+    """NAdam with decoupled weight decay, ``w *= 1 - lr * weight_decay`` first.
+
+    Equals ``torch.optim.NAdam(decoupled_weight_decay=True)``.
+    """
+
+    name = "nadamw"
+    decoupled = True
+
+
+class RAdam(_AdamLike):
+    """RAdam (Liu et al., 2020): Adam whose adaptive step is rectified while its variance
+    estimate is unreliable.
+
+    ::
+
+        rho_inf = 2 / (1 - beta2) - 1,   rho_t = rho_inf - 2 t beta2**t / c2
+        rho_t > 5:   r = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))
+                     w -= lr * (M / c1) * r * sqrt(c2) / (sqrt(N) + eps)
+        otherwise:   w -= lr * (M / c1)
+
+    Equals ``torch.optim.RAdam`` (``weight_decay`` L2).
+    """
+
+    name = "radam"
+    slots = ("mean", "mean_square")
+
+    @staticmethod
+    def update(xp, w, g, M, N, *, t, lr, beta1, beta2, eps, weight_decay):
+        g = _l2(w, g, weight_decay)
+        _moments(g, M, N, beta1, beta2)
+        c2 = 1.0 - beta2**t
+        rho_inf = 2.0 / (1.0 - beta2) - 1.0
+        rho_t = rho_inf - 2.0 * t * beta2**t / c2
+        momentum = M * (lr / (1.0 - beta1**t))
+        adaptive = c2**0.5 / (xp.sqrt(N) + eps)
+        if isinstance(rho_t, float):  # constant hyper-parameters, a Python count
+            if rho_t > 5.0:
+                rect = math.sqrt(
+                    (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+                )
+                momentum *= adaptive * rect
+        else:  # device values (a graph's count, members' betas): choose on the device
+            ratio = (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+            rect = xp.sqrt(xp.where(rho_t > 5.0, ratio, 1.0))
+            momentum = xp.where(rho_t > 5.0, momentum * adaptive * rect, momentum)
+        w -= momentum
+        return w, (M, N)
+
+
+class Adamax(_AdamLike):
+    """Adamax (Kingma & Ba, 2015): Adam with the infinity norm in the denominator.
+
+    ``M`` as Adam's; ``U = max(beta2 * U, |g| + eps)``; ``w -= lr / c1 * M / U``.
+    Equals ``torch.optim.Adamax`` (``weight_decay`` L2).
+    """
+
+    name = "adamax"
+    slots = ("mean", "max_norm")
+
+    def __init__(
+        self,
+        lr: float = 0.002,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(lr, beta1, beta2, eps, weight_decay)
+
+    @staticmethod
+    def update(xp, w, g, M, U, *, t, lr, beta1, beta2, eps, weight_decay):
+        g = _l2(w, g, weight_decay)
+        M *= beta1
+        M += (1.0 - beta1) * g
+        U = assign(U, xp.maximum(U * beta2, xp.abs(g) + eps))
+        w -= (lr / (1.0 - beta1**t)) * M / U
+        return w, (M, U)
