@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import re
 import struct
 from importlib import resources
@@ -279,6 +280,56 @@ def test_flipped_byte_in_real_mnist_file_fails_checksum(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte\.gz fails its checksum") as e:
         load_idx_dir(tmp_path, sha256=MNIST_SHA256)
     assert MNIST_SHA256["t10k-labels-idx1-ubyte"] in str(e.value)
+
+
+LOAD_PACKAGED = """
+import sys
+import optimlab
+
+assert optimlab.__file__.startswith(sys.argv[1]), optimlab.__file__
+try:
+    optimlab.load_mnist()
+except optimlab.DataError as error:
+    print(error)
+    sys.exit(3)
+print("loaded")
+"""
+
+
+def test_load_mnist_refuses_a_packaged_file_with_one_flipped_byte(tmp_path: Path) -> None:
+    """``load_mnist`` itself checks the packaged files (issue 17, row 8).
+
+    A copy of the installed package, one label of its test set changed (still a valid
+    label, recompressed: only the checksum can tell), imported in a child process.
+    """
+    import shutil
+    import subprocess
+    import sys
+
+    import optimlab
+
+    site = tmp_path / "site"
+    package = Path(optimlab.__file__).parent
+    shutil.copytree(package, site / "optimlab", ignore=shutil.ignore_patterns("__pycache__"))
+    path = site / "optimlab" / "data" / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    content = bytearray(gzip.decompress(path.read_bytes()))
+    content[100] = (content[100] + 1) % 10
+    path.write_bytes(gzip.compress(bytes(content)))
+    environment = dict(os.environ, PYTHONPATH=str(site))  # the copy, not the checkout
+    run = subprocess.run(
+        [sys.executable, "-c", LOAD_PACKAGED, str(site)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+    )
+    assert run.returncode == 3, (run.returncode, run.stdout, run.stderr)
+    message = run.stdout.strip()
+    assert re.fullmatch(
+        r"packaged MNIST file t10k-labels-idx1-ubyte\.gz fails its checksum: .* is [0-9a-f]{64}, "
+        + f"expected {MNIST_SHA256['t10k-labels-idx1-ubyte']}",
+        message,
+    ), message
 
 
 # ---------------------------------------------------------------- corruptions
