@@ -133,11 +133,6 @@ def test_a_second_epoch_is_not_the_first_one_again(train):
     assert not np.array_equal(to_numpy(rewound.model.params), two_epochs)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Trainer.restore keeps the TrainerState's NumPy arrays (backend.asarray does not "
-    "copy them), so training the restored Trainer overwrites the state it was given",
-)
 def test_restoring_a_state_leaves_it_as_it_was(train):
     """A TrainerState restored twice starts two equal runs (it is not trained in place)."""
     trainer = Trainer(MLP([784, 4, 10], seed=0, dtype="float64"), "adam", train, seed=0)

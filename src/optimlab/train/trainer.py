@@ -188,12 +188,13 @@ class Trainer:
             or [len(s) for s in state.slots] != [len(g.optimizer.slots) for g in self.groups]
         ):
             raise ConfigError("the checkpoint was written for another model or other members")
-        model.params = model.backend.asarray(state.params, dtype=model.dtype)
+        # Copies: training updates them in place, and the state must stay as it was.
+        own = lambda a: model.backend.asarray(np.array(a, copy=True), dtype=model.dtype)  # noqa: E731
+        model.params = own(state.params)
         self.groups = _groups(model, self.optimizers)
         for group, slots in zip(self.groups, state.slots):
             arrays = {
-                name: [model.backend.asarray(a, dtype=model.dtype) for a in slot]
-                for name, slot in zip(group.optimizer.slots, slots)
+                name: [own(a) for a in slot] for name, slot in zip(group.optimizer.slots, slots)
             }
             group.state = group.state._replace(count=int(state.count), slots=arrays)
         for rng, saved in zip(self.rngs, state.rngs):
