@@ -49,12 +49,17 @@ class _AdamLike(Optimizer):
         self.weight_decay = rate("weight_decay", weight_decay)
 
 
-def _moments(g: Any, M: Any, N: Any, beta1: Any, beta2: Any) -> None:
-    """``M = beta1 M + (1 - beta1) g`` and ``N = beta2 N + (1 - beta2) g**2``, in place."""
+def _moments(g: Any, M: Any, N: Any, beta1: Any, beta2: Any) -> tuple[Any, Any]:
+    """``M = beta1 M + (1 - beta1) g`` and ``N = beta2 N + (1 - beta2) g**2``.
+
+    In place where arrays are mutable; use the returned arrays (on the others the
+    operators rebind).
+    """
     M *= beta1
     M += (1.0 - beta1) * g
     N *= beta2
     N += (1.0 - beta2) * (g * g)
+    return M, N
 
 
 class AdamW(_AdamLike):
@@ -80,7 +85,7 @@ class AdamW(_AdamLike):
     @staticmethod
     def update(xp, w, g, M, N, *, t, lr, beta1, beta2, eps, weight_decay):
         w = _decay(w, lr, weight_decay)
-        _moments(g, M, N, beta1, beta2)
+        M, N = _moments(g, M, N, beta1, beta2)
         denominator = xp.sqrt(N)
         denominator *= 1.0 / (1.0 - beta2**t) ** 0.5
         denominator += eps
@@ -101,7 +106,7 @@ class AMSGrad(_AdamLike):
     @staticmethod
     def update(xp, w, g, M, N, V, *, t, lr, beta1, beta2, eps, weight_decay):
         g = _l2(w, g, weight_decay)
-        _moments(g, M, N, beta1, beta2)
+        M, N = _moments(g, M, N, beta1, beta2)
         V = assign(V, xp.maximum(V, N))
         denominator = xp.sqrt(V)
         denominator *= 1.0 / (1.0 - beta2**t) ** 0.5
@@ -149,7 +154,7 @@ class NAdam(_AdamLike):
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
         P *= mu
-        _moments(g, M, N, beta1, beta2)
+        M, N = _moments(g, M, N, beta1, beta2)
         denominator = xp.sqrt(N / (1.0 - beta2**t))
         denominator += eps
         w -= lr * (1.0 - mu) / (1.0 - P) * g / denominator
@@ -187,7 +192,7 @@ class RAdam(_AdamLike):
     @staticmethod
     def update(xp, w, g, M, N, *, t, lr, beta1, beta2, eps, weight_decay):
         g = _l2(w, g, weight_decay)
-        _moments(g, M, N, beta1, beta2)
+        M, N = _moments(g, M, N, beta1, beta2)
         c2 = 1.0 - beta2**t
         rho_inf = 2.0 / (1.0 - beta2) - 1.0
         rho_t = rho_inf - 2.0 * t * beta2**t / c2
