@@ -21,6 +21,7 @@ nox.options.default_venv_backend = "venv"
 BACKENDS = {
     "numpy": ([], "numpy"),
     "array-api-strict": ([], "strict,strict-device1"),
+    "jax": (["jax"], "jax"),  # immutable arrays: the step's path for them
     "torch": (["torch==2.13.0"], "torch,torch-cuda"),  # torch-cuda: where a GPU is present
     "cupy": ([os.environ.get("OPTIMLAB_CUPY", "cupy-cuda12x")], "cupy"),
 }

@@ -5,20 +5,32 @@ default device and on ``Device("device1")``, so any array created without
 ``device=`` fails loudly on a CPU-only machine. PyTorch runs on the CPU where it is
 importable and on CUDA (with CUDA-graph training steps) where a GPU is present,
 and CuPy where a CUDA GPU is present; otherwise they are skipped with the
-reason. ``pytest --backends numpy,torch`` restricts the matrix (the nox
-sessions use it).
+reason. JAX runs where it is installed (CPU, float64 enabled): its arrays cannot
+be updated in place, so it takes the training step's path for such libraries,
+which no other CPU backend takes. ``pytest --backends numpy,torch`` restricts the
+matrix (the nox sessions use it).
+
+Hypothesis runs a modest number of examples per property (``dev`` profile), the
+same ones on every run under CI (``ci``: derandomized); ``HYPOTHESIS_PROFILE``
+chooses another. Its example database is ``.hypothesis/``, which ignores itself.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 
 import array_api_compat
 import pytest
+from hypothesis import settings
 
 from optimlab.backend import Backend, resolve
 
-ALL_BACKENDS = ("numpy", "strict", "strict-device1", "torch", "cupy", "torch-cuda")
+ALL_BACKENDS = ("numpy", "strict", "strict-device1", "jax", "torch", "cupy", "torch-cuda")
+
+settings.register_profile("dev", max_examples=25, deadline=None)
+settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,6 +48,15 @@ def _make_backend(name: str) -> Backend:
         strict = pytest.importorskip("array_api_strict", reason="array-api-strict is not installed")
         device = strict.Device("device1") if name == "strict-device1" else strict.Device()
         return Backend(strict, device)
+    if name == "jax":  # immutable arrays: the non-in-place path of the training step
+        if importlib.util.find_spec("jax") is None:
+            pytest.skip("JAX is not installed (pip install jax): the immutable-array backend")
+        import jax
+
+        jax.config.update("jax_enable_x64", True)  # float64 as on every other backend
+        import jax.numpy as jnp
+
+        return Backend(jnp, jax.devices("cpu")[0])
     if name.startswith("torch"):
         if importlib.util.find_spec("torch") is None:
             pytest.skip("PyTorch is not installed (pip install torch)")
