@@ -46,6 +46,8 @@ def test_cuda_without_cupy_or_gpu_says_what_is_missing():
 
 def test_matmul_into_equals_the_portable_assignment(backend):
     """The fast path (matmul with out= on NumPy, CuPy, PyTorch) against ``out[...] = a @ b``."""
+    if not backend.views_follow_updates:
+        pytest.skip(f"{backend.name}: arrays are immutable; the step writes no buffer there")
     rng = np.random.default_rng(0)
     f64 = backend.xp.float64
     a = backend.asarray(rng.normal(size=(2, 5, 3)), dtype=f64)
@@ -73,6 +75,8 @@ def test_take_rows_equals_take(backend):
 @pytest.mark.parametrize("members", [None, 3])
 def test_gradient_into_a_buffer_equals_the_concatenated_one(members, backend):
     """The training loop's in-place gradient against the portable reference."""
+    if not backend.views_follow_updates:
+        pytest.skip(f"{backend.name}: arrays are immutable; the step writes no buffer there")
     model = MLP(
         [6, 5, 4, 3],
         "tanh",

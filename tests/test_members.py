@@ -54,7 +54,8 @@ def test_members_together_equal_members_one_by_one(backend, mnist64):
     for k, (opt, seed) in enumerate(zip(MIXED, SEEDS)):
         alone = MLP(LAYERS, seed=seed, dtype="float64", xp=xp, device=backend.device)
         expected = fit(alone, opt, train, epochs=2, batch_size=10, monitor=test, seed=seed)
-        assert_close(model.params[k, ...], alone.params, rtol=1e-10, atol=1e-13)
+        # 1e-11: JAX's products round the stack and the single run differently (2.5e-12)
+        assert_close(model.params[k, ...], alone.params, rtol=1e-10, atol=1e-11)
         assert histories[k].optimizer == opt.name
         assert histories[k].hyperparameters == opt.hyperparameters
         assert histories[k].test_accuracy == pytest.approx(expected.test_accuracy, abs=1e-12)

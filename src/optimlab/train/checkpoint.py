@@ -70,6 +70,8 @@ def load(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise DataError(f"{path} is not an optimlab checkpoint")
     try:
         with np.load(path, allow_pickle=False) as f:
+            if "meta" not in f.files:  # e.g. a model file
+                raise DataError(f"{path} is not an optimlab checkpoint")
             meta = json.loads(str(f["meta"]))
             if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
                 raise DataError(f"{path} is not an optimlab checkpoint")
