@@ -19,6 +19,7 @@ import pickle
 import queue
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -223,6 +224,11 @@ def _work(inbox: Any, events: Any) -> None:
     # On terminate(), unwind as an exception does, so atomic writes remove their
     # temporary files.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    # A parent killed outright (SIGTERM, SIGKILL) cannot end its workers: they end
+    # themselves when it is gone, instead of training for nobody.
+    threading.Thread(
+        target=_end_with, args=(multiprocessing.parent_process(),), daemon=True
+    ).start()
     forward = _Forward(events)
     while (task := inbox.get()) is not None:
         events.put(("taken", forward.pid, task.index, None))
@@ -232,6 +238,11 @@ def _work(inbox: Any, events: Any) -> None:
             events.put(("failed", forward.pid, task.index, _sendable(error)))
         else:
             events.put(("done", forward.pid, task.index, record))
+
+
+def _end_with(parent: Any) -> None:
+    parent.join()
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _sendable(error: Exception) -> Exception:
