@@ -169,3 +169,13 @@ def test_loaded_subset_matches_the_packaged_data(data_dir):
     full, _ = load_mnist()
     np.testing.assert_array_equal(train.images, full.images[:2000])
     np.testing.assert_array_equal(train.labels, full.labels[:2000])
+
+
+def test_every_hyperparameter_of_every_optimizer_is_an_option():
+    from optimlab import optimizers
+    from optimlab.cli.parser import build_parser
+
+    for name in optimizers.OPTIMIZERS:
+        for k in optimizers.defaults(name):
+            args = build_parser().parse_args(["train", f"--{k.replace('_', '-')}", "0.5"])
+            assert getattr(args, k) == 0.5, (name, k)

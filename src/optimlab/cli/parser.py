@@ -272,8 +272,8 @@ def _add_setting(parser: argparse.ArgumentParser) -> None:
 
 def _add_hyperparameters(parser: argparse.ArgumentParser, title: str, names: Any) -> None:
     group = parser.add_argument_group("hyper-parameters", title)
-    for name in names:
-        group.add_argument(f"--{name}", type=float, metavar="X")
+    for name in names:  # weight_decay is --weight-decay, as options are spelled
+        group.add_argument(f"--{name.replace('_', '-')}", dest=name, type=float, metavar="X")
 
 
 def _add_output(parser: argparse.ArgumentParser) -> None:
