@@ -79,7 +79,7 @@ def test_train_json_save_is_the_reports_format(data_dir, tmp_path, capsys):
 
 
 BAD = [
-    (["--optimizer", "adamw"], "unknown optimizer 'adamw': choose one of sgd, momentum, nesterov"),
+    (["--optimizer", "adamz"], "unknown optimizer 'adamz': choose one of sgd, momentum, nesterov"),
     (["--lr", "-1"], "lr must be >= 0"),
     (["--lr", "nan"], "lr must be finite"),
     (["--optimizer", "momentum", "--momentum", "1"], r"momentum must be in \[0, 1\)"),

@@ -13,6 +13,7 @@ import pytest
 from helpers import assert_refused
 from optimlab import MLP, DataError
 from optimlab.cli import main
+from optimlab.datasets import MNIST_SHA256
 from optimlab.experiment import (
     Reporter,
     Trial,
@@ -46,7 +47,9 @@ def test_compare_writes_every_file_and_they_reload(tmp_path, capsys):
         ("adam", 1, "completed"),
     ]
     assert results.trials[2].hyperparameters["lr"] == 0.005
-    assert asdict(results.data) == {"name": "mnist", "train_samples": 1000, "test_samples": 10000}
+    data = asdict(results.data)
+    assert data.pop("files") == {f"mnist/{k}": v for k, v in MNIST_SHA256.items()}
+    assert data == {"name": "mnist", "train_samples": 1000, "test_samples": 10000}
     env = results.environment
     assert env.versions["numpy"] == np.__version__ and env.device_name and env.date
     for trial in results.trials:
@@ -174,7 +177,7 @@ def test_cli_resume_continues_where_the_run_stopped(tmp_path, capsys):
 
 
 BAD = [
-    (["--optimizers", "sgd,adamw"], "unknown optimizer 'adamw': choose from sgd, momentum"),
+    (["--optimizers", "sgd,adamz"], "unknown optimizer 'adamz': choose from sgd, momentum"),
     (["--set", "adam-lr=0.1"], "--set takes NAME.PARAM=VALUE"),
     (["--set", "adam.lr=fast"], "'fast' is not a number"),
     (["--set", "adam.momentum=0.9"], "adam has no hyper-parameter 'momentum'"),
@@ -205,8 +208,8 @@ def test_an_existing_directory_is_never_overwritten_silently(tmp_path, capsys):
     out = tmp_path / "run"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    assert_refused(_compare(out), capsys, "already holds files; pass --resume")
-    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+    assert_refused(_compare(out), capsys, r"already holds files \(notes.txt\); choose an empty")
+    assert [p.name for p in out.iterdir() if p.name != ".optimlab.lock"] == ["notes.txt"]
     # --overwrite replaces an experiment of ours, but never a results file that is not ours.
     (out / "results.json").write_text('{"something": "else"}')
     assert_refused(_compare(out, "--overwrite"), capsys, "is not an optimlab results file")
@@ -235,14 +238,18 @@ def test_resume_refuses_another_setting_and_an_empty_directory(tmp_path, capsys)
         "--resume",
         "--quiet",
     ]
-    assert_refused(main(["compare", *longer]), capsys, "another setting")
+    assert_refused(
+        main(["compare", *longer]),
+        capsys,
+        "was written with epochs = 2, and this command has epochs = 3: run the same command",
+    )
     assert (out / "results.json").read_bytes() == before
 
 
 def test_an_unwritable_output_directory_is_refused(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    assert_refused(_compare(blocker / "run"), capsys, "does not exist")
+    assert_refused(_compare(blocker / "run"), capsys, "file is not a directory")
 
 
 def test_plot_refuses_a_results_file_that_is_not_ours(tmp_path, capsys):
@@ -299,7 +306,7 @@ def test_train_resumes_from_its_checkpoint_bit_for_bit(tmp_path, capsys):
     code = main([*common, "--epochs", "3", "--resume"])
     assert_refused(code, capsys, "--resume continues from a --checkpoint FILE")
     code = main([*common, "--lr", "0.5", "--epochs", "4", "--checkpoint", str(saved), "--resume"])
-    assert_refused(code, capsys, "written by another setting")
+    assert_refused(code, capsys, "written with hyperparameters = .*, and this command has")
     assert saved.read_bytes() == before
 
 
@@ -366,7 +373,7 @@ def test_worker_processes_start_the_longest_passes_first(tmp_path):
             raise error
 
     order = Order()
-    prepare(tmp_path, resume=False, overwrite=False)
+    prepare(tmp_path, setting, resume=False, overwrite=False)
     tasks = [PassTask(setting, i, checkpoint=str(tmp_path / f"{i}.npz")) for i in range(3)]
     Processes(1).run(tasks, order, data=None)
     assert order.started == [2, 1, 0] and order.done == [2, 1, 0]

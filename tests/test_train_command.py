@@ -235,9 +235,9 @@ def test_a_checkpoint_of_another_setting_is_refused(data_dir, real_checkpoint, c
     assert_refused(
         code,
         capsys,
-        rf"^optimlab train: error: checkpoint {_re(real_checkpoint)} was written by another "
-        "setting: "
-        "run the same command with --resume$",
+        rf"^optimlab train: error: checkpoint {_re(real_checkpoint)} was written with "
+        r'hyperparameters = \{"lr": 0.5\}, and this command has hyperparameters = '
+        r'\{"lr": 0.1\}: run the same command with --resume$',
     )
     assert real_checkpoint.read_bytes() == before
 

@@ -155,7 +155,10 @@ def print_table(rows: list[Summary], results: Results) -> None:
         loss = f"{row.loss_mean:.4f}" + (f" ± {row.loss_std:.4f}" if spread else "")
         best = f"{100 * row.best_accuracy:.2f}% ({row.best_epoch})"
         target = str(row.epoch_to_target) if row.epoch_to_target else "—"
-        note = f"  {row.diverged} diverged" if row.diverged else ""
+        note = ""
+        if row.diverged:
+            some = f"{row.diverged} of {row.seeds} " if row.seeds > 1 else ""
+            note = f"  {some}diverged at epoch {row.diverged_at}"
         print(
             f"{row.label[:52]:<52} {acc:>17} {loss:>17} {best:>13} {target:>6} "
             f"{row.seconds:8.1f}{note}"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .. import optimizers
 from ..backend import resolve
-from ..errors import ConfigError
+from ..errors import ConfigError, OptimlabError
 from ..experiment import (
     Setting,
     compare_setting,
@@ -111,11 +111,7 @@ def _experiment(args: argparse.Namespace, setting: Setting) -> int:
             )
     except KeyboardInterrupt:
         display.close()
-        print(
-            f"optimlab {args.command}: interrupted; the epochs completed are saved in "
-            f"{args.out}: run the same command with --resume to continue",
-            file=sys.stderr,
-        )
+        print(f"optimlab {args.command}: interrupted; {_saved(Path(args.out))}", file=sys.stderr)
         return 130
     display.close()
     print_table(summarize(results), results)
@@ -128,7 +124,27 @@ def _experiment(args: argparse.Namespace, setting: Setting) -> int:
             file=sys.stderr,
         )
         return 1
+    if all(t.diverged for t in results.trials):
+        print(
+            f"optimlab {args.command}: every run diverged (see the table); "
+            "try smaller learning rates",
+            file=sys.stderr,
+        )
+        return 1
     return 0
+
+
+def _saved(out: Path) -> str:
+    """What an interrupted experiment left, and what to run next."""
+    try:
+        results = load_results(out / "results.json")
+    except OptimlabError:
+        results = None
+    if results is None or not any(t.epochs for t in results.trials):
+        return "no epoch was complete, so nothing is saved: run the same command to start again"
+    return (
+        f"the epochs completed are saved in {out}: run the same command with --resume to continue"
+    )
 
 
 def _parse_set(item: str) -> tuple[str, str, float]:

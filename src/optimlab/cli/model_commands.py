@@ -13,8 +13,8 @@ from .._files import check_writable
 from ..backend import resolve
 from ..datasets import Dataset
 from ..errors import ConfigError
-from ..experiment.data import load_data
-from ..experiment.resume import require_same_setting
+from ..experiment.data import data_files, load_data
+from ..experiment.resume import require_same_data, require_same_setting
 from ..nn import MLP
 from ..train import History, Trainer, evaluate
 from ..train import checkpoint as checkpoints
@@ -41,6 +41,7 @@ def train_command(args: argparse.Namespace) -> int:
         dtype=args.dtype,
     )
     train, test = load_data(backend, args.dtype, args.data_dir, args.limit_train)
+    files = data_files(args.data_dir)
     trainer = Trainer(model, optimizer, train, batch_size=args.batch_size, seed=args.seed)
     # What a checkpoint must match to be continued: everything but the epochs.
     setting = {
@@ -50,19 +51,20 @@ def train_command(args: argparse.Namespace) -> int:
         "seed": args.seed,
     }
     setting.pop("epochs")
-    histories = _resume(args, trainer, setting) if args.resume else None
+    histories = _resume(args, trainer, setting, files) if args.resume else None
     header = (
         f"{optimizer} on {backend.name}, "
         f"{args.dtype}: {'-'.join(map(str, model.layers))} "
         f"{model.activation.name}/{model.output.name}, batch {args.batch_size}, "
         f"{train.n} training and {test.n} test samples"
     )
-    history = _train(args, trainer, test, histories, setting, Bar(args.quiet, header))
+    info = {"setting": setting, "data": files}
+    history = _train(args, trainer, test, histories, info, Bar(args.quiet, header))
     if history is None:
         return 130
     if history.diverged:
         print(f"optimlab train: {history.status}", file=sys.stderr)
-        if args.save:
+        if args.save is not None:
             print(f"optimlab train: the model was not saved to {args.save}", file=sys.stderr)
         return 1
     last = history.epochs[-1]
@@ -71,7 +73,7 @@ def train_command(args: argparse.Namespace) -> int:
         f"{last.test_loss:.4f} after {len(history.epochs)} epoch(s), "
         f"{sum(history.seconds):.1f} s of training"
     )
-    if args.save:
+    if args.save is not None:
         model.save(args.save)
         print(f"model saved to {args.save}")
     return 0
@@ -79,11 +81,20 @@ def train_command(args: argparse.Namespace) -> int:
 
 def _check_files(args: argparse.Namespace) -> None:
     """The model and checkpoint files can be written, and a checkpoint is not lost."""
-    if args.save:
+    for option, value in (("--save", args.save), ("--checkpoint", args.checkpoint)):
+        if value is not None and not value.strip():
+            raise ConfigError(f"{option} is empty: name the file")
+    if args.save is not None:
         check_writable(args.save)
-    if args.resume and not args.checkpoint:
+    if args.resume and args.checkpoint is None:
         raise ConfigError("--resume continues from a --checkpoint FILE: name it")
-    if args.checkpoint:
+    if args.save is not None and args.checkpoint is not None:
+        if Path(args.save).resolve() == Path(args.checkpoint).resolve():
+            raise ConfigError(
+                f"--save and --checkpoint both name {args.save}: the model would replace "
+                "the checkpoint; give them different files"
+            )
+    if args.checkpoint is not None:
         check_writable(args.checkpoint)
         if Path(args.checkpoint).exists() and not args.resume:
             raise ConfigError(
@@ -92,15 +103,23 @@ def _check_files(args: argparse.Namespace) -> None:
             )
 
 
-def _resume(args: argparse.Namespace, trainer: Trainer, setting: dict[str, Any]) -> list[History]:
+def _resume(
+    args: argparse.Namespace, trainer: Trainer, setting: dict[str, Any], files: dict[str, str]
+) -> list[History]:
     """Restore ``trainer`` from ``--checkpoint``; return the histories so far."""
     saved = checkpoints.load(args.checkpoint)
+    source = f"checkpoint {args.checkpoint}"
     require_same_setting(
-        saved["info"].get("setting"),
-        setting,
-        f"checkpoint {args.checkpoint}",
-        "run the same command with --resume",
+        saved["info"].get("setting"), setting, source, "run the same command with --resume"
     )
+    require_same_data(
+        saved["info"].get("data", {}), files, source, "restore the files, or start again"
+    )
+    if saved["trainer"].epoch > args.epochs:
+        raise ConfigError(
+            f"{source} holds {saved['trainer'].epoch} epochs, more than --epochs "
+            f"{args.epochs}: pass --epochs {saved['trainer'].epoch} or more to continue it"
+        )
     trainer.restore(saved["trainer"])
     histories = saved["histories"]
     if not args.quiet:
@@ -118,7 +137,7 @@ def _train(
     trainer: Trainer,
     test: Dataset,
     histories: list[History] | None,
-    setting: dict[str, Any],
+    info: dict[str, Any],
     bar: Bar,
 ) -> History | None:
     """Run the epochs with a line and a checkpoint after each; None if interrupted."""
@@ -132,7 +151,7 @@ def _train(
         )
         bar.describe(f"epoch {record.epoch + 1}/{args.epochs}")
         if args.checkpoint:
-            checkpoints.save(args.checkpoint, trainer, histories, {"setting": setting})
+            checkpoints.save(args.checkpoint, trainer, histories, info)
 
     bar.describe(f"epoch {trainer.epoch + 1}/{args.epochs}")
     try:
@@ -150,7 +169,9 @@ def _train(
         where = (
             f"; the epochs completed are in {args.checkpoint}: run the same command "
             "with --resume to continue"
-            if args.checkpoint
+            if args.checkpoint is not None and Path(args.checkpoint).is_file()
+            else "; no epoch was complete, so nothing is saved"
+            if args.checkpoint is not None
             else ""
         )
         print(f"optimlab train: interrupted{where}", file=sys.stderr)

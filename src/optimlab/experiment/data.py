@@ -9,13 +9,37 @@ the first training samples.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
+from pathlib import Path
 
 from .. import datasets
 from ..backend import Backend, resolve
 from .settings import Setting
 
-__all__ = ["load_data", "setting_data", "worker_data"]
+__all__ = ["data_files", "load_data", "setting_data", "worker_data"]
+
+
+def data_files(directory: str | os.PathLike[str] | None) -> dict[str, str]:
+    """The SHA-256 of each data file, by name: what a resume checks is unchanged.
+
+    For the packaged MNIST, the known digests of its uncompressed files
+    (:data:`optimlab.datasets.MNIST_SHA256`, verified whenever it is loaded); for an
+    IDX directory, the digest of each file as it lies on disk (raw or ``.gz``).
+    """
+    if directory is None:
+        return {f"mnist/{name}": digest for name, digest in datasets.MNIST_SHA256.items()}
+    found = {}
+    for name in datasets.IDX_NAMES:
+        for candidate in (Path(directory) / name, Path(directory) / f"{name}.gz"):
+            if candidate.is_file():
+                digest = hashlib.sha256()
+                with open(candidate, "rb") as f:
+                    for block in iter(lambda: f.read(1 << 20), b""):
+                        digest.update(block)
+                found[candidate.name] = digest.hexdigest()
+                break
+    return found
 
 
 def load_data(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -23,6 +23,7 @@ from ..nn import MLP
 from ..train import History, Trainer
 from ..train import checkpoint as checkpoints
 from .data import setting_data
+from .resume import require_same_data
 from .settings import Setting
 
 __all__ = ["PassListener", "PassRecord", "PassTask", "run_pass", "run_task"]
@@ -53,6 +54,7 @@ class PassTask:
     checkpoint: str | None = None
     resume_from: str | None = None
     seconds_so_far: float = 0.0
+    data_files: dict[str, str] = field(default_factory=dict)
 
 
 class PassListener(Protocol):
@@ -139,11 +141,17 @@ def run_task(
     seconds_so_far = task.seconds_so_far
     if saved is not None:
         seconds_so_far = float(saved["info"].get("seconds", seconds_so_far))
+        require_same_data(
+            saved["info"].get("data", {}),
+            task.data_files,
+            f"checkpoint {task.resume_from}",
+            "restore the files, or start the experiment again with --overwrite",
+        )
     listener.pass_started(index, saved["trainer"].epoch if saved is not None else 0)
 
     def after_epoch(trainer: Trainer, histories: list[History], seconds: float) -> None:
         if task.checkpoint is not None:
-            info = {"pass": index, "seconds": seconds}
+            info = {"pass": index, "seconds": seconds, "data": task.data_files}
             checkpoints.save(task.checkpoint, trainer, histories, info)
         listener.epoch_done(index, trainer.epoch, seconds, histories)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import ConfigError
 
-__all__ = ["canonical", "require_same_setting"]
+__all__ = ["canonical", "require_same_data", "require_same_setting"]
 
 
 def canonical(value: Any) -> Any:
@@ -39,7 +39,48 @@ def require_same_setting(
     Raises
     ------
     ConfigError
-        ``"<source> was written by another setting: <remedy>"``.
+        ``"<source> was written with <field> = <stored>, and this command has <field> =
+        <current>: <remedy>"`` (the first field that differs).
     """
-    if stored is None or canonical(stored) != canonical(current):
-        raise ConfigError(f"{source} was written by another setting: {remedy}")
+    if stored is None:
+        raise ConfigError(f"{source} does not record its setting: {remedy}")
+    old, new = canonical(dict(stored)), canonical(dict(current))
+    for name in [*old, *(k for k in new if k not in old)]:
+        if old.get(name) != new.get(name):
+            raise ConfigError(
+                f"{source} was written with {name} = {_shown(old.get(name))}, and this "
+                f"command has {name} = {_shown(new.get(name))}: {remedy}"
+            )
+
+
+def require_same_data(
+    stored: Mapping[str, str], current: Mapping[str, str], source: str, remedy: str
+) -> None:
+    """Raise unless the data files' digests are those ``source`` was written with.
+
+    A record without digests (written before optimlab kept them) is not checked.
+
+    Raises
+    ------
+    ConfigError
+        Naming the first file that changed, appeared or is gone.
+    """
+    if not stored:
+        return
+    for name in sorted(set(stored) | set(current)):
+        if stored.get(name) != current.get(name):
+            if name not in current:
+                change = "is gone"
+            elif name not in stored:
+                change = "was not there"
+            else:
+                change = "has changed (its SHA-256 differs)"
+            raise ConfigError(
+                f"data file {name} {change} since {source} was written: resuming would "
+                f"train on other data; {remedy}"
+            )
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 120 else text[:117] + "..."

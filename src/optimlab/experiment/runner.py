@@ -9,15 +9,17 @@ from pathlib import Path
 from .. import datasets
 from .._checks import positive_int
 from ..backend import Backend, resolve
+from ..errors import ConfigError
 from ..nn import MLP
 from ..train import History
+from ..train.evaluation import check_data
 from . import directory, executors
-from .data import setting_data
+from .data import data_files, setting_data
 from .passes import PassRecord, PassTask
 from .provenance import Environment
 from .reporter import Reporter
 from .results import DataInfo, Results, load_results
-from .resume import require_same_setting
+from .resume import require_same_data, require_same_setting
 from .settings import Setting
 from .summary import summarize
 
@@ -66,25 +68,60 @@ def run_experiment(
     reporter = reporter or Reporter()
     if jobs is not None:
         positive_int("jobs", jobs)
-    if scheduler is not None:  # an unreachable scheduler is reported before any file is written
+    if resume and overwrite:
+        raise ConfigError("--resume and --overwrite exclude each other")
+    # Everything that can be checked is checked before the directory is touched.
+    out = directory.check_out(out)
+    backend = resolve(setting.device, library=setting.library)
+    train, test = setting_data(setting, backend)
+    _check_fits(setting, backend, train, test)
+    files = data_files(setting.data)
+    if scheduler is not None:
         from .cluster import check
 
         check(scheduler)
-    out = directory.prepare(Path(out), resume=resume, overwrite=overwrite)
-    backend = resolve(setting.device, library=setting.library)
-    train, test = setting_data(setting, backend)
-    results = _open(out, setting, backend, train, test, resume)
-    tasks = [
-        _task(out, setting, results, i) for i, p in enumerate(results.passes) if not p.complete
-    ]
-    journal = _Journal(out, setting, results, reporter, stop_after)
     try:
-        executors.choose(jobs, scheduler, len(tasks)).run(tasks, journal, (train, test))
-    except _Stop:
-        return results
-    if results.complete:
-        _finish(out, setting, results, backend, test)
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"cannot create {out}: {error.strerror or error}") from None
+    with directory.lock(out):
+        resuming = directory.prepare(out, setting, resume=resume, overwrite=overwrite)
+        results = _open(out, setting, backend, train, test, files, resuming)
+        tasks = [
+            _task(out, setting, results, i, files)
+            for i, p in enumerate(results.passes)
+            if not p.complete
+        ]
+        journal = _Journal(out, setting, results, reporter, stop_after)
+        try:
+            executors.choose(jobs, scheduler, len(tasks)).run(tasks, journal, (train, test))
+        except _Stop:
+            return results
+        if results.complete:
+            _finish(out, setting, results, backend, test)
     return results
+
+
+def _check_fits(
+    setting: Setting, backend: Backend, train: datasets.Dataset, test: datasets.Dataset
+) -> None:
+    """A :class:`ConfigError` unless the data fits the setting's network (a one-member
+    network of the setting, checked as training would check it).
+
+    The hyper-parameters are the caller's to check (the command line builds every
+    optimizer first); one that cannot be built fails its pass alone, as on a worker.
+    """
+    model = MLP(
+        setting.layers,
+        setting.activation,
+        setting.output,
+        seed=setting.trials[0].seed,
+        device=backend.device,
+        xp=backend.xp,
+        dtype=setting.dtype,
+    )
+    check_data(model, train, "the training set")
+    check_data(model, test, "the test set")
 
 
 class _Stop(Exception):
@@ -97,25 +134,27 @@ def _open(
     backend: Backend,
     train: datasets.Dataset,
     test: datasets.Dataset,
+    files: dict[str, str],
     resume: bool,
 ) -> Results:
     """The results so far (resuming), or new ones, saved at once."""
     if resume:
         results = load_results(out / "results.json")
+        remedy = "run the same command to resume it, or pass --overwrite to replace it"
         require_same_setting(
-            results.setting.to_dict(),
-            setting.to_dict(),
-            f"the experiment in {out}",
-            "run the same command to resume it, or pass --overwrite to replace it",
+            results.setting.to_dict(), setting.to_dict(), f"the experiment in {out}", remedy
         )
+        require_same_data(results.data.files, files, f"the experiment in {out}", remedy)
         return results
-    data = DataInfo(train.name or "idx", train.n, test.n)
+    data = DataInfo(train.name or "idx", train.n, test.n, files)
     results = Results.start(setting, data, Environment.collect(backend))
     directory.save_results(out, results)
     return results
 
 
-def _task(out: Path, setting: Setting, results: Results, index: int) -> PassTask:
+def _task(
+    out: Path, setting: Setting, results: Results, index: int, files: dict[str, str]
+) -> PassTask:
     """Pass ``index`` as a task: checkpointed into its own file, continued from it."""
     path = directory.checkpoint_file(out, index)
     resume_from = path if path.exists() else directory.legacy_checkpoint(out, index)
@@ -125,6 +164,7 @@ def _task(out: Path, setting: Setting, results: Results, index: int) -> PassTask
         checkpoint=str(path),
         resume_from=None if resume_from is None else str(resume_from),
         seconds_so_far=results.passes[index].seconds,
+        data_files=files,
     )
 
 
@@ -163,10 +203,12 @@ class _Journal:
 
     def pass_done(self, record: PassRecord) -> None:
         index = record.index
-        directory.save_model(self.out, self.setting, record)
         passed = self.results.passes[index]
         passed.seconds, passed.complete, passed.error = record.seconds, True, None
         self.results.record(index, record.histories)
+        if not all(t.diverged for t in self.results.trials_of(index)):
+            # a pass whose every member diverged trained nothing: no model is saved
+            directory.save_model(self.out, self.setting, record)
         directory.save_results(self.out, self.results)
         directory.remove_checkpoints(self.out, index)
         self.reporter.pass_done(index, record.seconds)
@@ -187,11 +229,13 @@ def _finish(
     directory.save_results(out, results)
     plotting.plot_results(results, out)
     best = summarize(results)[0]
+    if best.diverged == best.seeds:  # every setting diverged: no mistakes to show
+        return _drop_empty(out)
     index, member = next(
         (i, k)
         for i, trials in enumerate(setting.passes)
         for k, trial in enumerate(trials)
-        if trial.label == best.label
+        if trial.label == best.label and not results.trials_of(i)[k].diverged
     )
     model = MLP.load(
         out / "models" / f"{setting.model_name(index)}.npz",
@@ -204,6 +248,10 @@ def _finish(
         out / "misclassified.png",
         title=f"{best.label}, seed {setting.passes[index][member].seed}",
     )
+    _drop_empty(out)
+
+
+def _drop_empty(out: Path) -> None:
     with_checkpoints = out / "checkpoints"
     if with_checkpoints.is_dir() and not any(with_checkpoints.iterdir()):
         with_checkpoints.rmdir()

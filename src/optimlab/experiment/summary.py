@@ -18,7 +18,8 @@ class Summary:
 
     ``epoch_to_target`` is the first epoch whose mean accuracy reaches the target
     (None if none does); ``seconds`` the wall time of the passes that trained it;
-    ``shared_pass`` whether one of those passes also trained other settings.
+    ``shared_pass`` whether one of those passes also trained other settings;
+    ``diverged`` how many seeds diverged, ``diverged_at`` the first epoch one did.
     """
 
     label: str
@@ -36,10 +37,13 @@ class Summary:
     epoch_to_target: int | None
     seconds: float
     shared_pass: bool
+    diverged_at: int | None = None
 
 
 def summarize(results: Results, target: float = 0.95) -> list[Summary]:
     """Per setting, the figures of the final table, sorted by final mean accuracy, best first.
+
+    A setting with a diverged seed comes after every other, whatever its accuracy.
 
     Over the seeds: final test accuracy and loss (mean and standard deviation), the
     best mean accuracy and its epoch, the first epoch whose mean accuracy reaches
@@ -49,7 +53,12 @@ def summarize(results: Results, target: float = 0.95) -> list[Summary]:
     for trial in results.trials:
         groups.setdefault(trial.label, []).append(trial)
     rows = [_row(results, label, trials, target) for label, trials in groups.items()]
-    return sorted(rows, key=lambda row: -row.accuracy_mean if row.epochs else math.inf)
+    return sorted(rows, key=_rank)
+
+
+def _rank(row: Summary) -> tuple[bool, float]:
+    accuracy = row.accuracy_mean if row.epochs and math.isfinite(row.accuracy_mean) else -math.inf
+    return row.diverged > 0, -accuracy
 
 
 def _row(results: Results, label: str, trials: list[TrialResult], target: float) -> Summary:
@@ -66,7 +75,8 @@ def _row(results: Results, label: str, trials: list[TrialResult], target: float)
         hyperparameters=trials[0].hyperparameters,
         seeds=len(trials),
         epochs=length,
-        diverged=sum(t.status not in ("completed", "running") for t in trials),
+        diverged=sum(t.diverged for t in trials),
+        diverged_at=min((t.diverged_epoch for t in trials if t.diverged), default=None),
         accuracy_mean=float(mean[-1]),
         accuracy_std=float(curves[:, -1].std()) if length else math.nan,
         loss_mean=float(losses[:, -1].mean()) if length else math.nan,
