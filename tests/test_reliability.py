@@ -331,3 +331,107 @@ def test_the_lock_is_released_after_a_run(done):
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     finally:
         os.close(fd)
+
+
+# ------------------------------------------------------------------ 9, 11. one sentence
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["compare", "--optimizers", ",,"], "expected comma-separated names such as sgd,adam"),
+        (["compare", "--optimizers", "sgd,SGD"], "sgd is given twice in 'sgd,SGD'"),
+        (["sweep", "--optimizer", "sgd", "--lr", "0.01,1e-2"], "0.01 is given twice"),
+    ],
+    ids=["no-name", "twice", "lr-twice"],
+)
+def test_lists_that_name_nothing_or_one_thing_twice_are_refused(command, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--out", str(tmp_path / "run")])
+    assert_refused(exit_.value.code, capsys, message)
+
+
+def test_a_run_too_big_for_memory_is_refused_before_allocating(tmp_path, capsys, monkeypatch):
+    # A machine of 64 MiB (the test never allocates what it would need).
+    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": 64 * 256}
+    monkeypatch.setattr(os, "sysconf", lambda name: pages[name])
+    out = tmp_path / "run"
+    quick = ["--epochs", "1", "--limit-train", "100"]
+    code = main(["compare", *quick, "--seeds", "200", "--optimizers", "sgd", "--out", str(out)])
+    assert_refused(code, capsys, r"200 member\(s\) of a 784-30-10 network need about 0.1 GiB")
+    assert not out.exists()
+    code = main(["train", *quick, "--layers", "784,5000,10"])
+    assert_refused(code, capsys, "network need about .* GiB to train, and this machine has 0.1")
+
+
+def test_a_name_too_long_for_the_file_system_is_one_sentence(tmp_path, capsys):
+    long = "n" * 300
+    assert_refused(_compare(tmp_path / long), capsys, "is 300 bytes long; this file system")
+    code = main(["train", "--save", str(tmp_path / f"{long}.npz")])
+    assert_refused(code, capsys, "is 304 bytes long")
+
+
+_LIMITED = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))
+from optimlab.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_file_size_limit_during_compare_is_one_sentence(tmp_path):
+    out = tmp_path / "run"
+    command = [sys.executable, "-c", _LIMITED, "compare", *SMALL, "--optimizers", "sgd"]
+    done = subprocess.run(
+        [*command, "--jobs", "1", "--quiet", "--out", str(out)], capture_output=True, text=True
+    )
+    err = done.stderr.strip()
+    assert done.returncode == 2, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert "cannot write" in err and "File too large" in err
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_train_keeps_the_model_when_save_fails(tmp_path, capsys, monkeypatch):
+    import errno
+
+    from optimlab import MLP
+
+    wanted = tmp_path / "model.npz"
+    real = MLP.save
+
+    def full_disk(self, path):
+        if str(path) == str(wanted):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(self, path)
+
+    monkeypatch.setattr(MLP, "save", full_disk)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "fallback"))
+    (tmp_path / "fallback").mkdir()
+    train = ["train", "--limit-train", "300", "--layers", "784,8,10", "--epochs", "1"]
+    code = main([*train, "--quiet", "--save", str(wanted)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "No space left on device" in err and "the trained model is saved in" in err
+    (saved,) = (tmp_path / "fallback").iterdir()
+    assert str(saved) in err and MLP.load(saved).layers == (784, 8, 10)
+
+
+def test_plot_refuses_a_results_file_with_a_broken_structure(done, capsys):
+    d = json.loads((done / "results.json").read_text())
+    d["runs"][0]["optimizer"] = 5
+    (done / "results.json").write_text(json.dumps(d))
+    code = main(["plot", str(done / "results.json")])
+    assert_refused(code, capsys, "is a damaged optimlab results file: run optimizer 5 is unknown")
+
+
+def test_compare_resume_refuses_a_train_checkpoint_in_the_directory(tmp_path, capsys):
+    setting = compare_setting({"sgd": {}}, [0], epochs=2, limit_train=300, layers=[784, 8, 10])
+    out = tmp_path / "run"
+    run_experiment(setting, out, stop_after=_stop_at_first_epoch)
+    pass_checkpoint = out / "checkpoints" / "pass-0.npz"
+    pass_checkpoint.unlink()
+    train = ["train", "--limit-train", "300", "--layers", "784,8,10", "--epochs", "1"]
+    assert main([*train, "--quiet", "--checkpoint", str(pass_checkpoint)]) == 0
+    with pytest.raises(ConfigError, match="is not pass 0's checkpoint of this experiment"):
+        run_experiment(setting, out, resume=True)

@@ -38,9 +38,12 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
             os.fsync(f.fileno())
         os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(error, OSError) and error.errno is not None and error.filename is None:
+            # a full disk or a file-size limit: name the file the user knows
+            raise OSError(error.errno, error.strerror, str(path)) from error
         raise
 
 
@@ -50,6 +53,7 @@ def check_writable(path: str | os.PathLike[str]) -> Path:
     Called before long work, so that a bad path fails at once.
     """
     path = Path(path)
+    check_name_lengths(path)
     parent = path.parent
     if path.is_dir():
         raise ConfigError(f"{path} is a directory, not a file name")
@@ -57,4 +61,34 @@ def check_writable(path: str | os.PathLike[str]) -> Path:
         raise ConfigError(f"cannot write {path}: directory {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise ConfigError(f"cannot write {path}: directory {parent} is not writable")
+    return path
+
+
+#: What an atomic write adds to a file's name for its temporary file (``.NAME.XXXXXXXX.tmp``).
+_TEMPORARY_EXTRA = 14
+
+
+def check_name_lengths(path: str | os.PathLike[str]) -> Path:
+    """Raise :class:`ConfigError` if a name in ``path`` is too long for its file system.
+
+    The limit is the file system's, less what the temporary file of an atomic
+    write adds, so that every file optimlab writes there can be written.
+    """
+    path = Path(path)
+    existing = path.absolute()
+    while not os.path.isdir(existing) and existing.parent != existing:  # never raises
+        existing = existing.parent
+    try:
+        limit = os.pathconf(existing, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        limit = 255
+    for part in path.parts:
+        size = len(os.fsencode(part))
+        if size > limit - _TEMPORARY_EXTRA:
+            raise ConfigError(
+                f"the name {part[:20]}...{part[-10:]} is {size} bytes long; this file system "
+                f"takes names of at most {limit} bytes, and optimlab needs "
+                f"{_TEMPORARY_EXTRA} of them for its temporary files: "
+                f"use at most {limit - _TEMPORARY_EXTRA}"
+            )
     return path

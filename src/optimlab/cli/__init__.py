@@ -2,7 +2,9 @@
 
 Bad input (an unknown name, an impossible hyper-parameter, a corrupt file, a
 device that is not there) is reported as one sentence on standard error with
-exit code 2, before any long work starts and without a traceback.
+exit code 2, before any long work starts and without a traceback; so are a lack
+of memory and a file the system refuses to write (a full disk, a file-size
+limit), whenever they happen.
 
 * :mod:`.parser` — the arguments of every command;
 * :mod:`.model_commands` — ``train`` and ``evaluate``;
@@ -40,6 +42,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except OptimlabError as error:
         print(f"optimlab {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except MemoryError as error:
+        print(
+            f"optimlab {args.command}: error: not enough memory ({error or 'MemoryError'}): "
+            "use fewer seeds or smaller layers",
+            file=sys.stderr,
+        )
+        return 2
+    except OSError as error:  # a full disk, a file-size limit: what the system said
+        where = f" {error.filename}" if error.filename else ""
+        print(
+            f"optimlab {args.command}: error: cannot write{where}: {error.strerror or error}",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print(f"optimlab {args.command}: interrupted", file=sys.stderr)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -12,9 +14,10 @@ from .. import optimizers
 from .._files import check_writable
 from ..backend import resolve
 from ..datasets import Dataset
-from ..errors import ConfigError
+from ..errors import ConfigError, OptimlabError
 from ..experiment.data import data_files, load_data
 from ..experiment.resume import require_same_data, require_same_setting
+from ..experiment.settings import check_memory
 from ..nn import MLP
 from ..train import History, Trainer, evaluate
 from ..train import checkpoint as checkpoints
@@ -31,6 +34,7 @@ def train_command(args: argparse.Namespace) -> int:
     optimizer = optimizers.get(args.optimizer, **hyper)
     _check_files(args)
     backend = resolve(args.device, library=args.backend)
+    check_memory(args.layers, 1, args.dtype, args.device)
     model = MLP(
         args.layers,
         args.activation,
@@ -74,8 +78,34 @@ def train_command(args: argparse.Namespace) -> int:
         f"{sum(history.seconds):.1f} s of training"
     )
     if args.save is not None:
-        model.save(args.save)
-        print(f"model saved to {args.save}")
+        return _save(model, args.save)
+    return 0
+
+
+def _save(model: MLP, path: str) -> int:
+    """Save the trained model to ``path``, or, if the system refuses (a full disk, a
+    file-size limit), to a file in the temporary directory, and say where."""
+    try:
+        model.save(path)
+    except (OSError, OptimlabError) as error:
+        why = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        fallback = Path(tempfile.gettempdir()) / f"optimlab-model-{os.getpid()}{Path(path).suffix}"
+        try:
+            model.save(fallback)
+        except (OSError, OptimlabError) as second:
+            print(
+                f"optimlab train: cannot write {path} ({why}) nor {fallback} "
+                f"({getattr(second, 'strerror', None) or second}): the trained model is lost",
+                file=sys.stderr,
+            )
+            return 1
+        print(
+            f"optimlab train: cannot write {path} ({why}); the trained model is saved "
+            f"in {fallback} instead",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"model saved to {path}")
     return 0
 
 

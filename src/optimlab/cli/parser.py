@@ -68,15 +68,30 @@ def _layers(text: str) -> list[int]:
 
 def _numbers(text: str) -> list[float]:
     try:
-        return [float(part) for part in text.split(",")]
+        numbers = [float(part) for part in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated numbers such as 0.001,0.01, not {text!r}"
         ) from None
+    return _unique(numbers, text)
 
 
 def _names(text: str) -> list[str]:
-    return [part.strip().lower() for part in text.split(",") if part.strip()]
+    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated names such as sgd,adam, not {text!r}"
+        )
+    return _unique(names, text)
+
+
+def _unique(values: list[Any], text: str) -> list[Any]:
+    """``values``, refused if one is given twice (it would count as another trial)."""
+    for k, value in enumerate(values):
+        if value in values[:k]:
+            shown = format(value, "g") if isinstance(value, float) else value
+            raise argparse.ArgumentTypeError(f"{shown} is given twice in {text!r}")
+    return values
 
 
 def build_parser() -> argparse.ArgumentParser:

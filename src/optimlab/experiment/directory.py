@@ -35,7 +35,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from .._files import atomic_write
+from .._files import atomic_write, check_name_lengths
 from ..errors import ConfigError, DataError
 from ..nn import MLP
 from ..train import checkpoint as checkpoints
@@ -113,7 +113,7 @@ def check_out(out: str | os.PathLike[str]) -> Path:
     """``out`` as a path, refused if empty or if it cannot become a directory."""
     if not str(out).strip():
         raise ConfigError("--out is empty: name the directory for the experiment")
-    out = Path(out)
+    out = check_name_lengths(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out} exists and is not a directory")
     ancestor = out

@@ -19,6 +19,7 @@ from threadpoolctl import threadpool_limits
 
 from .. import datasets
 from ..backend import resolve, to_numpy
+from ..errors import ConfigError
 from ..nn import MLP
 from ..train import History, Trainer
 from ..train import checkpoint as checkpoints
@@ -140,6 +141,11 @@ def run_task(
     saved = checkpoints.load(task.resume_from) if task.resume_from is not None else None
     seconds_so_far = task.seconds_so_far
     if saved is not None:
+        if saved["info"].get("pass") != index:
+            raise ConfigError(
+                f"{task.resume_from} is not pass {index}'s checkpoint of this experiment "
+                "(a train checkpoint?): move it away, or pass --overwrite to start again"
+            )
         seconds_so_far = float(saved["info"].get("seconds", seconds_so_far))
         require_same_data(
             saved["info"].get("data", {}),

@@ -250,6 +250,35 @@ def load_results(path: str | os.PathLike[str]) -> Results:
             f"this optimlab reads up to {_VERSION}"
         )
     try:
-        return Results.from_dict(d)
-    except (KeyError, TypeError, ValueError) as error:
-        raise DataError(f"{path} is a damaged optimlab results file: {error!r}") from None
+        results = Results.from_dict(d)
+        _validate(results)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+        raise DataError(f"{path} is a damaged optimlab results file: {error}") from None
+    return results
+
+
+def _validate(results: Results) -> None:
+    """Raise ``ValueError`` where the results' structure is not what optimlab writes."""
+    setting = results.setting
+    if not setting.passes or len(results.passes) != len(setting.passes):
+        raise ValueError("its passes do not match its setting")
+    if not all(isinstance(n, int) and n > 0 for n in setting.layers) or len(setting.layers) < 2:
+        raise ValueError(f"layers {setting.layers!r} are not positive integers")
+    for trial in results.trials:
+        if trial.optimizer not in optimizers.OPTIMIZERS:
+            raise ValueError(f"run optimizer {trial.optimizer!r} is unknown")
+        if not isinstance(trial.hyperparameters, dict) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool)
+            for v in trial.hyperparameters.values()
+        ):
+            raise ValueError(f"run hyperparameters {trial.hyperparameters!r} are not numbers")
+        if not isinstance(trial.pass_index, int) or not 0 <= trial.pass_index < len(results.passes):
+            raise ValueError(f"run pass {trial.pass_index!r} is not one of its passes")
+        if not isinstance(trial.status, str) or not isinstance(trial.seed, int):
+            raise ValueError("a run's status or seed is of the wrong type")
+        for e in trial.epochs:
+            if not isinstance(e.epoch, int) or not all(
+                isinstance(v, (int, float))
+                for v in (e.train_loss, e.test_accuracy, e.test_loss, e.seconds)
+            ):
+                raise ValueError(f"run epoch {e!r} holds something other than numbers")

@@ -20,7 +20,7 @@ from .provenance import Environment
 from .reporter import Reporter
 from .results import DataInfo, Results, load_results
 from .resume import require_same_data, require_same_setting
-from .settings import Setting
+from .settings import Setting, check_memory
 from .summary import summarize
 
 __all__ = ["run_experiment"]
@@ -111,6 +111,8 @@ def _check_fits(
     The hyper-parameters are the caller's to check (the command line builds every
     optimizer first); one that cannot be built fails its pass alone, as on a worker.
     """
+    members = max(len(trials) for trials in setting.passes)
+    check_memory(setting.layers, members, setting.dtype, setting.device)
     model = MLP(
         setting.layers,
         setting.activation,

@@ -10,13 +10,20 @@ seeds into passes of at most ``max_members`` members.
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .. import optimizers
+from ..errors import ConfigError
 
-__all__ = ["Setting", "Trial", "compare_setting", "sweep_setting"]
+__all__ = ["Setting", "Trial", "check_memory", "compare_setting", "sweep_setting"]
+
+#: Arrays of a network's size one member keeps while it trains: the parameters, the
+#: gradient, up to three optimizer accumulators, and one temporary.
+_COPIES = 6
 
 
 @dataclass(frozen=True)
@@ -123,3 +130,32 @@ def sweep_setting(
     ]
     passes = [trials[i : i + max_members] for i in range(0, len(trials), max_members)]
     return Setting("sweep", passes, **common)
+
+
+def check_memory(layers: Sequence[int], members: int, dtype: str, device: str) -> None:
+    """Refuse, before anything is allocated, a pass that cannot fit in this machine's memory.
+
+    The estimate is ``members x parameters x itemsize x 6`` (parameters, gradient,
+    up to three optimizer accumulators, one temporary), against the physical memory
+    (on the CPU only: a GPU's memory is the library's to report).
+
+    Raises
+    ------
+    ConfigError
+        With the bytes needed and the bytes the machine has.
+    """
+    if device != "cpu" or not hasattr(os, "sysconf"):
+        return
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return
+    parameters = sum((a + 1) * b for a, b in itertools.pairwise(layers))
+    needed = members * parameters * (8 if dtype == "float64" else 4) * _COPIES
+    if needed > physical:
+        raise ConfigError(
+            f"{members} member(s) of a {'-'.join(map(str, layers))} network need about "
+            f"{needed / 2**30:.1f} GiB to train, and this machine has "
+            f"{physical / 2**30:.1f} GiB: "
+            + ("use smaller layers" if members == 1 else "use fewer seeds or smaller layers")
+        )
