@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -435,3 +436,23 @@ def test_compare_resume_refuses_a_train_checkpoint_in_the_directory(tmp_path, ca
     assert main([*train, "--quiet", "--checkpoint", str(pass_checkpoint)]) == 0
     with pytest.raises(ConfigError, match="is not pass 0's checkpoint of this experiment"):
         run_experiment(setting, out, resume=True)
+
+
+def test_sigterm_stops_compare_with_a_word_and_the_epochs_saved(tmp_path):
+    out = tmp_path / "run"
+    cli = "import sys; from optimlab.cli import main; sys.exit(main(sys.argv[1:]))"
+    command = [sys.executable, "-c", cli, "compare", "--epochs", "2000", "--limit-train", "300"]
+    command += ["--layers", "784,8,10", "--optimizers", "sgd", "--jobs", "1", "--quiet"]
+    run = subprocess.Popen(
+        [*command, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if (out / "results.json").is_file() and load_results(out / "results.json").trials[0].epochs:
+            break
+        time.sleep(0.05)
+    run.terminate()
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 143, err
+    assert "Traceback" not in err and "stopped by SIGTERM" in err
+    assert "run the same command with --resume" in err

@@ -15,7 +15,9 @@ limit), whenever they happen.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 
 from ..errors import OptimlabError
@@ -35,9 +37,38 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the command is, so that it stops as Ctrl-C stops it."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
+
+    SIGTERM stops a command as Ctrl-C does (what is complete is saved, and the
+    command says so), with exit code 143 instead of 130.
+    """
     args = build_parser().parse_args(argv)
+    terminated = []
+
+    def note(signum: int, frame: object) -> None:
+        terminated.append(signum)
+        raise Terminated
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, note)
+    try:
+        code = _command(args)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    if terminated and code == 130:
+        print(f"optimlab {args.command}: stopped by SIGTERM", file=sys.stderr)
+        return 143
+    return code
+
+
+def _command(args: argparse.Namespace) -> int:
     try:
         return COMMANDS[args.command](args)
     except OptimlabError as error:
