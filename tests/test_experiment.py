@@ -219,6 +219,7 @@ def test_an_existing_directory_is_never_overwritten_silently(tmp_path, capsys):
 def test_resume_refuses_another_setting_and_an_empty_directory(tmp_path, capsys):
     out = tmp_path / "run"
     assert_refused(_compare(tmp_path / "empty", "--resume"), capsys, "nothing to resume")
+    assert not (tmp_path / "empty").exists()
     assert _compare(out) == 0
     capsys.readouterr()
     before = (out / "results.json").read_bytes()

@@ -80,6 +80,8 @@ def run_experiment(
         from .cluster import check
 
         check(scheduler)
+    if resume and not (out / "results.json").is_file():
+        raise ConfigError(f"there is nothing to resume in {out} (no results.json)")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
