@@ -456,3 +456,13 @@ def test_sigterm_stops_compare_with_a_word_and_the_epochs_saved(tmp_path):
     assert run.returncode == 143, err
     assert "Traceback" not in err and "stopped by SIGTERM" in err
     assert "run the same command with --resume" in err
+
+
+def test_a_sweep_whose_every_rate_diverged_names_no_best_rate_and_exits_1(tmp_path, capsys):
+    out = tmp_path / "run"
+    sweep = ["sweep", "--optimizer", "sgd", "--lr", "1e300,1e299", *SMALL, "--quiet"]
+    code = main([*sweep, "--jobs", "1", "--out", str(out)])
+    printed = capsys.readouterr()
+    assert code == 1, printed.err
+    assert "best learning rate for sgd: none, every rate diverged" in printed.out
+    _strict((out / "results.json").read_text())

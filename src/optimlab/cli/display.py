@@ -166,6 +166,9 @@ def print_table(rows: list[Summary], results: Results) -> None:
     if results.kind == "sweep":
         for name in dict.fromkeys(row.optimizer for row in rows):
             best_row = next(row for row in rows if row.optimizer == name)
+            if best_row.diverged:
+                print(f"best learning rate for {name}: none, every rate diverged")
+                continue
             print(
                 f"best learning rate for {name}: {best_row.hyperparameters['lr']:g} "
                 f"({100 * best_row.accuracy_mean:.2f}% final test accuracy)"
