@@ -87,7 +87,7 @@ BAD = [
     (["--optimizer", "rmsprop", "--eps", "0"], "eps must be > 0"),
     (["--layers", "784,x,10"], "--layers takes comma-separated integers"),
     (["--layers", "100,10"], "784 features per sample but the network's input layer has 100"),
-    (["--layers", "784,30,5"], "10 classes but the network's output layer has 5"),
+    (["--layers", "784,30,5"], "10 classes .* but the network's output layer has 5"),
     (["--device", "tpu"], "unknown device 'tpu'"),
     (["--epochs", "0"], "--epochs: epochs must be a positive integer, not 0"),
     (["--batch-size", "-3"], "--batch-size: batch_size must be a positive integer, not -3"),

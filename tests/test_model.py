@@ -282,3 +282,12 @@ def test_to_moves_a_model_to_another_backend(backend):
     assert_close(moved.params, model.params, rtol=0)
     single = model.to("cpu", dtype="float32")
     assert single.params.dtype == np.float32
+
+
+def test_a_model_file_whose_layers_are_not_a_list_is_refused(tmp_path):
+    MLP([4, 3, 2]).save(tmp_path / "m.npz")
+    fields = dict(np.load(tmp_path / "m.npz"))
+    fields["layers"] = np.array([[4, 3, 2]])
+    np.savez(tmp_path / "bad.npz", **fields)
+    with pytest.raises(ModelFileError, match=r"holds layers of shape \(1, 3\), not a list"):
+        MLP.load(tmp_path / "bad.npz")

@@ -48,7 +48,7 @@ def _snapshot(out):
     ("bad", "message"),
     [
         (["--data-dir", "/nonexistent/idx"], "IDX directory /nonexistent/idx does not exist"),
-        (["--layers", "784,30,5"], "has 10 classes but the network's output layer has 5"),
+        (["--layers", "784,30,5"], "has 10 classes .* but the network's output layer has 5"),
         (["--layers", "700,30,10"], "has 784 features per sample but the network's input"),
     ],
     ids=["missing-data", "too-few-outputs", "wrong-inputs"],

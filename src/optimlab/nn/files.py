@@ -143,7 +143,7 @@ def _read_npz(path: Path) -> tuple[dict[str, Any], np.ndarray]:
                 )
             params = f["params"]
             config = {
-                "layers": [int(n) for n in f["layers"]],
+                "layers": [int(n) for n in _vector(path, f["layers"])],
                 "activation": str(f["activation"]),
                 "output": str(f["output"]),
                 "dtype": str(params.dtype),
@@ -165,3 +165,9 @@ def _read_npz(path: Path) -> tuple[dict[str, Any], np.ndarray]:
             f"model file {path} holds parameters of shape {params.shape}, dtype {params.dtype}"
         )
     return config, params
+
+
+def _vector(path: Path, layers: np.ndarray) -> np.ndarray:
+    if layers.ndim != 1:
+        raise ModelFileError(f"model file {path} holds layers of shape {layers.shape}, not a list")
+    return layers

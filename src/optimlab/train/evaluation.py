@@ -102,7 +102,8 @@ def check_data(model: MLP, data: Dataset, name: str) -> None:
         )
     if data.num_classes > model.layers[-1]:
         raise ConfigError(
-            f"{name} has {data.num_classes} classes but the network's output layer has "
+            f"{name} has {data.num_classes} classes (the largest label of its data set's "
+            f"training and test labels, plus one) but the network's output layer has "
             f"{model.layers[-1]}"
         )
     if not model.backend.holds(data.images):
