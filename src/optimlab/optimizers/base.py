@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
 
@@ -133,10 +134,11 @@ class Optimizer:
         t = state.count + 1
         update = implementations.rule(type(self), xp)
         if len(params) == 1:  # the flat vector of an elementwise rule: the hot path
-            w, accumulators = update(
-                xp, params[0], grads[0], *[slots[k][0] for k in names], t=t, **hyper
-            )
-            return [w], State(t, {k: [a] for k, a in zip(names, accumulators)}, hyper)
+            current = [slots[k][0] for k in names]
+            w, accumulators = update(xp, params[0], grads[0], *current, t=t, **hyper)
+            if not all(map(operator.is_, accumulators, current)):  # not updated in place
+                slots = {k: [a] for k, a in zip(names, accumulators)}
+            return [w], State(t, slots, hyper)
         new_params, new_slots = [], {k: [] for k in names}
         for i, (w, g) in enumerate(zip(params, grads)):
             w, accumulators = update(xp, w, g, *[slots[k][i] for k in names], t=t, **hyper)
