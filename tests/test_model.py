@@ -291,3 +291,8 @@ def test_a_model_file_whose_layers_are_not_a_list_is_refused(tmp_path):
     np.savez(tmp_path / "bad.npz", **fields)
     with pytest.raises(ModelFileError, match=r"holds layers of shape \(1, 3\), not a list"):
         MLP.load(tmp_path / "bad.npz")
+
+
+def test_a_directory_given_as_a_model_file_is_named_a_directory(tmp_path):
+    with pytest.raises(ModelFileError, match="is a directory, not a model file"):
+        MLP.load(tmp_path)
