@@ -13,6 +13,7 @@ import math
 from typing import Any, ClassVar
 
 from .base import Optimizer, assign, epsilon, fraction, rate
+from .rules import adam_step, moments
 
 __all__ = ["AMSGrad", "AdamW", "Adamax", "NAdam", "NAdamW", "RAdam"]
 
@@ -49,19 +50,6 @@ class _AdamLike(Optimizer):
         self.weight_decay = rate("weight_decay", weight_decay)
 
 
-def _moments(g: Any, M: Any, N: Any, beta1: Any, beta2: Any) -> tuple[Any, Any]:
-    """``M = beta1 M + (1 - beta1) g`` and ``N = beta2 N + (1 - beta2) g**2``.
-
-    In place where arrays are mutable; use the returned arrays (on the others the
-    operators rebind).
-    """
-    M *= beta1
-    M += (1.0 - beta1) * g
-    N *= beta2
-    N += (1.0 - beta2) * (g * g)
-    return M, N
-
-
 class AdamW(_AdamLike):
     """AdamW (Loshchilov & Hutter, 2019): Adam with decoupled weight decay.
 
@@ -85,11 +73,8 @@ class AdamW(_AdamLike):
     @staticmethod
     def update(xp, w, g, M, N, *, t, lr, beta1, beta2, eps, weight_decay):
         w = _decay(w, lr, weight_decay)
-        M, N = _moments(g, M, N, beta1, beta2)
-        denominator = xp.sqrt(N)
-        denominator *= 1.0 / (1.0 - beta2**t) ** 0.5
-        denominator += eps
-        w -= (lr / (1.0 - beta1**t)) * M / denominator
+        M, N = moments(g, M, N, beta1, beta2)
+        w = adam_step(xp, w, M, N, t=t, lr=lr, beta1=beta1, beta2=beta2, eps=eps)
         return w, (M, N)
 
 
@@ -106,12 +91,9 @@ class AMSGrad(_AdamLike):
     @staticmethod
     def update(xp, w, g, M, N, V, *, t, lr, beta1, beta2, eps, weight_decay):
         g = _l2(w, g, weight_decay)
-        M, N = _moments(g, M, N, beta1, beta2)
+        M, N = moments(g, M, N, beta1, beta2)
         V = assign(V, xp.maximum(V, N))
-        denominator = xp.sqrt(V)
-        denominator *= 1.0 / (1.0 - beta2**t) ** 0.5
-        denominator += eps
-        w -= (lr / (1.0 - beta1**t)) * M / denominator
+        w = adam_step(xp, w, M, V, t=t, lr=lr, beta1=beta1, beta2=beta2, eps=eps)
         return w, (M, N, V)
 
 
@@ -154,7 +136,7 @@ class NAdam(_AdamLike):
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
         P *= mu
-        M, N = _moments(g, M, N, beta1, beta2)
+        M, N = moments(g, M, N, beta1, beta2)
         denominator = xp.sqrt(N / (1.0 - beta2**t))
         denominator += eps
         w -= lr * (1.0 - mu) / (1.0 - P) * g / denominator
@@ -192,7 +174,7 @@ class RAdam(_AdamLike):
     @staticmethod
     def update(xp, w, g, M, N, *, t, lr, beta1, beta2, eps, weight_decay):
         g = _l2(w, g, weight_decay)
-        M, N = _moments(g, M, N, beta1, beta2)
+        M, N = moments(g, M, N, beta1, beta2)
         c2 = 1.0 - beta2**t
         rho_inf = 2.0 / (1.0 - beta2) - 1.0
         rho_t = rho_inf - 2.0 * t * beta2**t / c2

@@ -12,6 +12,8 @@ validates its hyper-parameters, and an ``update`` that reads like its formula.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .base import Optimizer, epsilon, fraction, rate
 
 __all__ = ["SGD", "AdaDelta", "AdaGrad", "Adam", "Momentum", "Nesterov", "RMSprop"]
@@ -243,13 +245,31 @@ class Adam(Optimizer):
 
     @staticmethod
     def update(xp, w, g, M, N, *, t, lr, beta1, beta2, eps):
-        M *= beta1
-        M += (1.0 - beta1) * g
-        N *= beta2
-        N += (1.0 - beta2) * (g * g)
-        # sqrt(N / (1 - beta2**t)) + eps, built in one temporary
-        denominator = xp.sqrt(N)
-        denominator *= 1.0 / (1.0 - beta2**t) ** 0.5
-        denominator += eps
-        w -= (lr / (1.0 - beta1**t)) * M / denominator
+        M, N = moments(g, M, N, beta1, beta2)
+        w = adam_step(xp, w, M, N, t=t, lr=lr, beta1=beta1, beta2=beta2, eps=eps)
         return w, (M, N)
+
+
+def moments(g: Any, M: Any, N: Any, beta1: Any, beta2: Any) -> tuple[Any, Any]:
+    """``M = beta1 M + (1 - beta1) g`` and ``N = beta2 N + (1 - beta2) g**2``.
+
+    In place where arrays are mutable; use the returned arrays (on the others the
+    operators rebind).
+    """
+    M *= beta1
+    M += (1.0 - beta1) * g
+    N *= beta2
+    N += (1.0 - beta2) * (g * g)
+    return M, N
+
+
+def adam_step(
+    xp: Any, w: Any, M: Any, N: Any, *, t: Any, lr: Any, beta1: Any, beta2: Any, eps: Any
+) -> Any:
+    """``w -= lr * (M / (1 - beta1**t)) / (sqrt(N / (1 - beta2**t)) + eps)``; returns ``w``."""
+    # sqrt(N / (1 - beta2**t)) + eps, built in one temporary
+    denominator = xp.sqrt(N)
+    denominator *= 1.0 / (1.0 - beta2**t) ** 0.5
+    denominator += eps
+    w -= (lr / (1.0 - beta1**t)) * M / denominator
+    return w
