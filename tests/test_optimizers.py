@@ -37,13 +37,18 @@ W0, G = [1.0, -2.0], [0.5, -0.25]
 CASES = [
     # w - lr g
     Case(
-        "sgd", {"lr": 0.1}, lambda p, h: _torch().optim.SGD(p, lr=h["lr"]), one_step=[0.95, -1.975]
+        "sgd",
+        {"lr": 0.1},
+        lambda p, h: _torch().optim.SGD(p, lr=h["lr"], weight_decay=_wd(h)),
+        one_step=[0.95, -1.975],
     ),
     # v = lr g; w - v
     Case(
         "momentum",
         {"lr": 0.1, "momentum": 0.8},
-        lambda p, h: _torch().optim.SGD(p, lr=h["lr"], momentum=h["momentum"]),
+        lambda p, h: _torch().optim.SGD(
+            p, lr=h["lr"], momentum=h["momentum"], weight_decay=_wd(h)
+        ),
         {"velocity": ("momentum_buffer", 0.1)},
         one_step=[0.95, -1.975],
         first_state={"velocity": [0.05, -0.025]},
@@ -52,7 +57,9 @@ CASES = [
     Case(
         "nesterov",
         {"lr": 0.1, "momentum": 0.8},
-        lambda p, h: _torch().optim.SGD(p, lr=h["lr"], momentum=h["momentum"], nesterov=True),
+        lambda p, h: _torch().optim.SGD(
+            p, lr=h["lr"], momentum=h["momentum"], nesterov=True, weight_decay=_wd(h)
+        ),
         {"velocity": ("momentum_buffer", 0.1)},
         one_step=[0.91, -1.955],
         first_state={"velocity": [0.05, -0.025]},
@@ -61,7 +68,7 @@ CASES = [
     Case(
         "adagrad",
         {"lr": 0.1, "eps": 1e-10},
-        lambda p, h: _torch().optim.Adagrad(p, lr=h["lr"], eps=h["eps"]),
+        lambda p, h: _torch().optim.Adagrad(p, lr=h["lr"], eps=h["eps"], weight_decay=_wd(h)),
         {"sum_squares": ("sum", 1.0)},
         one_step=[0.9, -1.9],
         first_state={"sum_squares": [0.25, 0.0625]},
@@ -70,7 +77,9 @@ CASES = [
     Case(
         "rmsprop",
         {"lr": 0.01, "decay": 0.9, "eps": 1e-10},
-        lambda p, h: _torch().optim.RMSprop(p, lr=h["lr"], alpha=h["decay"], eps=h["eps"]),
+        lambda p, h: _torch().optim.RMSprop(
+            p, lr=h["lr"], alpha=h["decay"], eps=h["eps"], weight_decay=_wd(h)
+        ),
         {"mean_square": ("square_avg", 1.0)},
         one_step=[0.968377223398, -1.968377223398],
         first_state={"mean_square": [0.025, 0.00625]},
@@ -80,7 +89,9 @@ CASES = [
     Case(
         "adadelta",
         {"lr": 1.0, "decay": 0.9, "eps": 1e-6},
-        lambda p, h: _torch().optim.Adadelta(p, lr=h["lr"], rho=h["decay"], eps=h["eps"]),
+        lambda p, h: _torch().optim.Adadelta(
+            p, lr=h["lr"], rho=h["decay"], eps=h["eps"], weight_decay=_wd(h)
+        ),
         {"mean_square": ("square_avg", 1.0), "mean_square_delta": ("acc_delta", 1.0)},
         one_step=[0.996837785583, -1.996837975292],
         first_state={
@@ -92,9 +103,7 @@ CASES = [
     Case(
         "adam",
         {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-10},
-        lambda p, h: _torch().optim.Adam(
-            p, lr=h["lr"], betas=(h["beta1"], h["beta2"]), eps=h["eps"]
-        ),
+        lambda p, h: _torch().optim.Adam(p, **_torch_adam(h)),
         {"mean": ("exp_avg", 1.0), "mean_square": ("exp_avg_sq", 1.0)},
         one_step=[0.99, -1.99],
         first_state={"mean": [0.05, -0.025], "mean_square": [0.00025, 0.0000625]},
@@ -179,6 +188,10 @@ CASES = [
     ),
 ]
 IDS = [c.name for c in CASES]
+
+
+def _wd(h):
+    return h.get("weight_decay", 0.0)
 
 
 def _torch_adam(h):
@@ -342,7 +355,9 @@ REPORT_DEFAULTS = {  # DESIGN.md's table of the report's settings
 
 @pytest.mark.parametrize("name", list(REPORT_DEFAULTS))
 def test_defaults_are_the_reports(name):
-    assert optimizers.get(name).hyperparameters == REPORT_DEFAULTS[name]
+    # the report had no weight decay: torch's default, 0
+    expected = {**REPORT_DEFAULTS[name], "weight_decay": 0.0}
+    assert optimizers.get(name).hyperparameters == expected
 
 
 def test_the_report_names_its_seven():

@@ -261,17 +261,19 @@ class _LayerwiseSGD(optimizers.SGD):
     shapes: ClassVar[list] = []
 
     @staticmethod
-    def update(xp, w, g, *, t, lr):
-        _LayerwiseSGD.shapes.append(tuple(w.shape))
+    def update(xp, w, g, *, t, lead, lr, weight_decay):
+        _LayerwiseSGD.shapes.append((lead, tuple(w.shape)))
         w -= lr * g
         return w, ()
 
 
 @pytest.mark.parametrize("members", [None, 2])
 def test_a_shape_aware_rule_gets_the_layers_and_trains_like_the_flat_one(members, backend, mnist64):
-    """Weight matrices ([K,] out, in) and bias vectors ([K,] out), as views of the flat vector."""
+    """Weight matrices ([K,] out, in) and bias vectors ([K,] out), as views of the flat vector;
+    members' learning rates broadcast over each member's matrix."""
     train = _on(backend, mnist64[0].head(40), 40)
     seeds = 0 if members is None else [0, 1]
+    rates = [0.5] if members is None else [0.5, 0.25]
 
     def run(optimizer):
         model = MLP([784, 6, 10], seed=seeds, dtype="float64", xp=backend.xp, device=backend.device)
@@ -280,8 +282,15 @@ def test_a_shape_aware_rule_gets_the_layers_and_trains_like_the_flat_one(members
         return model.params
 
     _LayerwiseSGD.shapes = []
-    layerwise, flat = run(_LayerwiseSGD(lr=0.5)), run(optimizers.SGD(lr=0.5))
+    layerwise = run([_LayerwiseSGD(lr=r) for r in rates] if members else _LayerwiseSGD(lr=0.5))
+    flat = run([optimizers.SGD(lr=r) for r in rates] if members else optimizers.SGD(lr=0.5))
     lead = () if members is None else (members,)
-    assert _LayerwiseSGD.shapes[:4] == [(*lead, 6, 784), (*lead, 6), (*lead, 10, 6), (*lead, 10)]
+    n = len(lead)
+    assert _LayerwiseSGD.shapes[:4] == [
+        (n, (*lead, 6, 784)),
+        (n, (*lead, 6)),
+        (n, (*lead, 10, 6)),
+        (n, (*lead, 10)),
+    ]
     assert len(_LayerwiseSGD.shapes) == 4 * 4  # 4 steps of 4 arrays
     np.testing.assert_array_equal(to_numpy(layerwise), to_numpy(flat))

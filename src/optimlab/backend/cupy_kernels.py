@@ -39,7 +39,9 @@ class Rule(NamedTuple):
     prepare: Callable[..., dict[str, Any]] | None = None
 
 
-def _adam_scalars(t: Any, lr: Any, beta1: Any, beta2: Any, eps: Any) -> dict[str, Any]:
+def _adam_scalars(
+    t: Any, lr: Any, beta1: Any, beta2: Any, eps: Any, weight_decay: Any
+) -> dict[str, Any]:
     # The bias corrections as in Adam.update: Python floats (or (K, 1) arrays).
     return {
         "step": lr / (1.0 - beta1**t),
@@ -47,36 +49,48 @@ def _adam_scalars(t: Any, lr: Any, beta1: Any, beta2: Any, eps: Any) -> dict[str
         "beta2": beta2,
         "root": 1.0 / (1.0 - beta2**t) ** 0.5,
         "eps": eps,
+        "weight_decay": weight_decay,
     }
 
 
+# The gradient with weight decay as an L2 term (optimizers.base.l2): q = g + weight_decay * w
+_L2 = "T q = g + weight_decay * w;"
+
 #: Optimizer name -> its fused kernel.
 RULES: dict[str, Rule] = {
-    "sgd": Rule(("lr",), ("w",), "w -= lr * g;"),
-    "momentum": Rule(("lr", "momentum"), ("w", "v"), "v = momentum * v + lr * g; w -= v;"),
-    "nesterov": Rule(
-        ("lr", "momentum"),
+    "sgd": Rule(("lr", "weight_decay"), ("w",), _L2 + "w -= lr * q;"),
+    "momentum": Rule(
+        ("lr", "momentum", "weight_decay"),
         ("w", "v"),
-        "T s = lr * g; v = momentum * v + s; w -= s + momentum * v;",
+        _L2 + "v = momentum * v + lr * q; w -= v;",
     ),
-    "adagrad": Rule(("lr", "eps"), ("w", "G"), "G += g * g; w -= lr * g / (sqrt(G) + eps);"),
+    "nesterov": Rule(
+        ("lr", "momentum", "weight_decay"),
+        ("w", "v"),
+        _L2 + "T s = lr * q; v = momentum * v + s; w -= s + momentum * v;",
+    ),
+    "adagrad": Rule(
+        ("lr", "eps", "weight_decay"),
+        ("w", "G"),
+        _L2 + "G += q * q; w -= lr * q / (sqrt(G) + eps);",
+    ),
     "rmsprop": Rule(
-        ("lr", "decay", "eps"),
+        ("lr", "decay", "eps", "weight_decay"),
         ("w", "E"),
-        "E = decay * E + (1 - decay) * (g * g); w -= lr * g / (sqrt(E) + eps);",
+        _L2 + "E = decay * E + (1 - decay) * (q * q); w -= lr * q / (sqrt(E) + eps);",
     ),
     "adadelta": Rule(
-        ("lr", "decay", "eps"),
+        ("lr", "decay", "eps", "weight_decay"),
         ("w", "E", "P"),
-        "E = decay * E + (1 - decay) * (g * g);"
-        "T D = sqrt(P + eps) / sqrt(E + eps) * g;"
+        _L2 + "E = decay * E + (1 - decay) * (q * q);"
+        "T D = sqrt(P + eps) / sqrt(E + eps) * q;"
         "P = decay * P + (1 - decay) * (D * D);"
         "w -= lr * D;",
     ),
     "adam": Rule(
-        ("step", "beta1", "beta2", "root", "eps"),
+        ("step", "beta1", "beta2", "root", "eps", "weight_decay"),
         ("w", "M", "N"),
-        "M = beta1 * M + (1 - beta1) * g; N = beta2 * N + (1 - beta2) * (g * g);"
+        _L2 + "M = beta1 * M + (1 - beta1) * q; N = beta2 * N + (1 - beta2) * (q * q);"
         "w -= step * M / (sqrt(N) * root + eps);",
         _adam_scalars,
     ),

@@ -139,8 +139,9 @@ def print_table(rows: list[Summary], results: Results) -> None:
         f"\n{results.kind}: {len(rows)} setting(s) x {seeds} seed(s), "
         f"{results.setting.epochs} epochs, {results.environment.device_name}"
     )
+    width = max(len("optimizer (hyper-parameters)"), *(len(row.label) for row in rows))
     head = (
-        f"{'optimizer (hyper-parameters)':<52} {'test accuracy':>17} {'test loss':>17} "
+        f"{'optimizer (hyper-parameters)':<{width}} {'test accuracy':>17} {'test loss':>17} "
         f"{'best (epoch)':>13} {'95% at':>6} {'seconds':>8}"
     )
     print(head)
@@ -160,7 +161,7 @@ def print_table(rows: list[Summary], results: Results) -> None:
             some = f"{row.diverged} of {row.seeds} " if row.seeds > 1 else ""
             note = f"  {some}diverged at epoch {row.diverged_at}"
         print(
-            f"{row.label[:52]:<52} {acc:>17} {loss:>17} {best:>13} {target:>6} "
+            f"{row.label:<{width}} {acc:>17} {loss:>17} {best:>13} {target:>6} "
             f"{row.seconds:8.1f}{note}"
         )
     if results.kind == "sweep":

@@ -78,6 +78,7 @@ def train_command(args: argparse.Namespace) -> int:
         f"{sum(history.seconds):.1f} s of training"
     )
     if args.save is not None:
+        model.params = trainer.eval_params()  # where it was evaluated (Schedule-Free's average)
         return _save(model, args.save)
     return 0
 
@@ -139,9 +140,15 @@ def _resume(
     """Restore ``trainer`` from ``--checkpoint``; return the histories so far."""
     saved = checkpoints.load(args.checkpoint)
     source = f"checkpoint {args.checkpoint}"
-    require_same_setting(
-        saved["info"].get("setting"), setting, source, "run the same command with --resume"
-    )
+    stored = saved["info"].get("setting")
+    if isinstance(stored, dict) and stored.get("optimizer") in optimizers.OPTIMIZERS:
+        # hyper-parameters added since the checkpoint was written take their defaults
+        given = stored.get("hyperparameters") or {}
+        stored = {
+            **stored,
+            "hyperparameters": {**optimizers.defaults(stored["optimizer"]), **given},
+        }
+    require_same_setting(stored, setting, source, "run the same command with --resume")
     require_same_data(
         saved["info"].get("data", {}), files, source, "restore the files, or start again"
     )

@@ -122,7 +122,7 @@ def run_pass(
         index,
         time.perf_counter() - started,
         histories,
-        np.array(to_numpy(model.params), copy=True),
+        np.array(to_numpy(trainer.eval_params()), copy=True),
     )
 
 

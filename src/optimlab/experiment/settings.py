@@ -37,6 +37,13 @@ class Trial:
     hyperparameters: dict[str, float]
     seed: int
 
+    def __post_init__(self) -> None:
+        # Hyper-parameters added after a setting was saved take their defaults (which
+        # keep the old rule: the seven's weight_decay is 0), so old work still resumes.
+        if self.optimizer in optimizers.OPTIMIZERS:
+            full = {**optimizers.defaults(self.optimizer), **self.hyperparameters}
+            object.__setattr__(self, "hyperparameters", full)
+
     def make(self) -> optimizers.Optimizer:
         """The optimizer this trial trains with."""
         return optimizers.get(self.optimizer, **self.hyperparameters)

@@ -71,6 +71,13 @@ class Layout:
             views.append(Layer(weights, xp.matrix_transpose(weights), biases))
         return views
 
+    def bias_mask(self) -> np.ndarray:
+        """A host vector of :attr:`size`: 1 on the bias coordinates, 0 on the weights."""
+        mask = np.zeros(self.size)
+        for s in self.slices:
+            mask[s.b : s.end] = 1.0
+        return mask
+
     def check_input(self, x: Any) -> None:
         """A :class:`ConfigError` unless ``x`` is a batch ``([K,] batch, layers[0])``."""
         if x.ndim < 2 or x.shape[-1] != self.layers[0]:

@@ -18,12 +18,13 @@ import inspect
 
 from ..errors import ConfigError
 from .adaptive import Adamax, AdamW, AMSGrad, NAdam, NAdamW, RAdam
-from .base import Optimizer, State, describe, member_hyperparameters, parameter_names
+from .base import OPTIONS, Optimizer, State, describe, member_hyperparameters, parameter_names
 from .rules import SGD, AdaDelta, AdaGrad, Adam, Momentum, Nesterov, RMSprop
 from .sign import Lion
 
 __all__ = [
     "OPTIMIZERS",
+    "OPTIONS",
     "REPORT",
     "SGD",
     "AMSGrad",
@@ -70,19 +71,20 @@ def get(name: str, **hyperparameters: float) -> Optimizer:
     """
     cls = _class(name)
     allowed = parameter_names(cls)
-    unknown = [k for k in hyperparameters if k not in allowed]
+    unknown = [k for k in hyperparameters if k not in allowed and k not in OPTIONS]
     if unknown:
         raise ConfigError(
             f"{cls.name} has no hyper-parameter {unknown[0]!r}; its hyper-parameters are "
-            f"{', '.join(allowed)}"
+            f"{', '.join(allowed)} (and the options {', '.join(OPTIONS)})"
         )
     return cls(**hyperparameters)
 
 
 def defaults(name: str) -> dict[str, float]:
     """The hyper-parameters of the optimizer registered as ``name``, with their defaults."""
-    parameters = inspect.signature(_class(name).__init__).parameters
-    return {k: v.default for k, v in parameters.items() if k != "self"}
+    cls = _class(name)
+    parameters = inspect.signature(cls.__init__).parameters
+    return {k: parameters[k].default for k in parameter_names(cls)}
 
 
 def _class(name: str) -> type[Optimizer]:

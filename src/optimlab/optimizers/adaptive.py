@@ -12,24 +12,10 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
-from .base import Optimizer, assign, epsilon, fraction, rate
+from .base import Optimizer, assign, decoupled_decay, epsilon, fraction, l2, rate
 from .rules import adam_step, moments
 
 __all__ = ["AMSGrad", "AdamW", "Adamax", "NAdam", "NAdamW", "RAdam"]
-
-
-def _l2(w: Any, g: Any, weight_decay: Any) -> Any:
-    """``g + weight_decay * w`` (a new array: the caller's gradient is left alone)."""
-    if isinstance(weight_decay, float) and weight_decay == 0.0:
-        return g
-    return g + weight_decay * w
-
-
-def _decay(w: Any, lr: Any, weight_decay: Any) -> Any:
-    """Decoupled weight decay, ``w *= 1 - lr * weight_decay``, in place."""
-    if not (isinstance(weight_decay, float) and weight_decay == 0.0):
-        w *= 1.0 - lr * weight_decay
-    return w
 
 
 class _AdamLike(Optimizer):
@@ -42,7 +28,9 @@ class _AdamLike(Optimizer):
         beta2: float = 0.999,
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        **options: Any,
     ) -> None:
+        super().__init__(**options)
         self.lr = rate("lr", lr)
         self.beta1 = fraction("beta1", beta1)
         self.beta2 = fraction("beta2", beta2)
@@ -67,12 +55,13 @@ class AdamW(_AdamLike):
         beta2: float = 0.999,
         eps: float = 1e-8,
         weight_decay: float = 0.01,
+        **options: Any,
     ) -> None:
-        super().__init__(lr, beta1, beta2, eps, weight_decay)
+        super().__init__(lr, beta1, beta2, eps, weight_decay, **options)
 
     @staticmethod
     def update(xp, w, g, M, N, *, t, lr, beta1, beta2, eps, weight_decay):
-        w = _decay(w, lr, weight_decay)
+        w = decoupled_decay(w, lr, weight_decay)
         M, N = moments(g, M, N, beta1, beta2)
         w = adam_step(xp, w, M, N, t=t, lr=lr, beta1=beta1, beta2=beta2, eps=eps)
         return w, (M, N)
@@ -90,7 +79,7 @@ class AMSGrad(_AdamLike):
 
     @staticmethod
     def update(xp, w, g, M, N, V, *, t, lr, beta1, beta2, eps, weight_decay):
-        g = _l2(w, g, weight_decay)
+        g = l2(w, g, weight_decay)
         M, N = moments(g, M, N, beta1, beta2)
         V = assign(V, xp.maximum(V, N))
         w = adam_step(xp, w, M, V, t=t, lr=lr, beta1=beta1, beta2=beta2, eps=eps)
@@ -123,16 +112,17 @@ class NAdam(_AdamLike):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
         momentum_decay: float = 0.004,
+        **options: Any,
     ) -> None:
-        super().__init__(lr, beta1, beta2, eps, weight_decay)
+        super().__init__(lr, beta1, beta2, eps, weight_decay, **options)
         self.momentum_decay = rate("momentum_decay", momentum_decay)
 
     @classmethod
     def update(cls, xp, w, g, M, N, P, *, t, lr, beta1, beta2, eps, weight_decay, momentum_decay):
         if cls.decoupled:
-            w = _decay(w, lr, weight_decay)
+            w = decoupled_decay(w, lr, weight_decay)
         else:
-            g = _l2(w, g, weight_decay)
+            g = l2(w, g, weight_decay)
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
         P *= mu
@@ -173,7 +163,7 @@ class RAdam(_AdamLike):
 
     @staticmethod
     def update(xp, w, g, M, N, *, t, lr, beta1, beta2, eps, weight_decay):
-        g = _l2(w, g, weight_decay)
+        g = l2(w, g, weight_decay)
         M, N = moments(g, M, N, beta1, beta2)
         c2 = 1.0 - beta2**t
         rho_inf = 2.0 / (1.0 - beta2) - 1.0
@@ -211,12 +201,13 @@ class Adamax(_AdamLike):
         beta2: float = 0.999,
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        **options: Any,
     ) -> None:
-        super().__init__(lr, beta1, beta2, eps, weight_decay)
+        super().__init__(lr, beta1, beta2, eps, weight_decay, **options)
 
     @staticmethod
     def update(xp, w, g, M, U, *, t, lr, beta1, beta2, eps, weight_decay):
-        g = _l2(w, g, weight_decay)
+        g = l2(w, g, weight_decay)
         M *= beta1
         M += (1.0 - beta1) * g
         U = assign(U, xp.maximum(U * beta2, xp.abs(g) + eps))

@@ -38,7 +38,7 @@ import array_api_compat
 from ..backend import implementations
 from ..errors import ConfigError
 
-__all__ = ["Optimizer", "State", "member_hyperparameters"]
+__all__ = ["OPTIONS", "Optimizer", "State", "member_hyperparameters"]
 
 
 class State(NamedTuple):
@@ -50,6 +50,12 @@ class State(NamedTuple):
     slots: dict[str, list[Any]]
     #: Hyper-parameter name -> a Python float (constant) or a device array (varying).
     hyperparameters: dict[str, Any]
+    #: Running values of the whole step (not per coordinate; e.g. Prodigy's step-size
+    #: estimate), by name: arrays of shape ``(K, 1)`` in a member stack, ``()`` else.
+    scalars: dict[str, Any] = {}  # noqa: RUF012 (replaced, never mutated)
+    #: The arrays' first axis indexes independent members (a member stack): norms and
+    #: sums are taken per member.
+    members: bool = False
 
     def __getattr__(self, name: str) -> list[Any]:
         # state.velocity reads a slot by its name
@@ -59,13 +65,35 @@ class State(NamedTuple):
         raise AttributeError(f"the state has no slot {name!r}; its slots are {list(slots)}")
 
 
+#: The options every optimizer takes besides its rule's hyper-parameters, and their defaults.
+OPTIONS: dict[str, Any] = {"schedule": None, "clip_norm": None, "decay_biases": True}
+
+
 class Optimizer:
     """Base class of the update rules: validated hyper-parameters, ``init`` and ``step``.
 
     A subclass sets :attr:`name` and :attr:`slots`, validates its hyper-parameters in
-    ``__init__`` (one keyword argument each, stored under its own name) and writes
-    :meth:`update`, the rule for one array.
+    ``__init__`` (one keyword argument each, stored under its own name), passes the
+    options (``**options``) to ``super().__init__`` and writes :meth:`update`, the
+    rule for one array.
+
+    Parameters
+    ----------
+    schedule
+        A learning-rate schedule (:mod:`optimlab.schedules`): update ``t + 1`` uses
+        ``lr * schedule(t)``, computed on the device. None (default): constant.
+    clip_norm
+        Clip the gradient to this global norm before the step (the norm of all
+        parameter arrays together, per member), as ``torch.nn.utils.clip_grad_norm_``:
+        ``g *= min(1, clip_norm / (norm + 1e-6))``. None (default): no clipping.
+    decay_biases
+        False: the bias vectors get no weight decay (``weight_decay`` applies to the
+        weight matrices only). Default True.
     """
+
+    schedule: Any = None
+    clip_norm: float | None = None
+    decay_biases: bool = True
 
     #: The registry name (``optimlab.optimizers.get(name)``).
     name: ClassVar[str]
@@ -74,34 +102,67 @@ class Optimizer:
     #: Starting values of accumulators that do not start at zero (e.g. a product).
     initial: ClassVar[Mapping[str, float]] = {}
     #: The rule treats every coordinate alone, so a training loop may give it all
-    #: parameters as one flat vector; a rule that needs the layers' shapes (a matrix
-    #: rule) sets this to False and receives the weight matrices and bias vectors.
+    #: parameters as one flat vector; a rule that needs the layers' shapes sets this to
+    #: False and receives the weight matrices and bias vectors, and ``lead=``: the
+    #: number of leading member axes of its arrays (0, or 1 in a member stack).
     elementwise: ClassVar[bool] = True
+    #: Running values of the whole step and their starting values (see :attr:`State.scalars`).
+    scalars: ClassVar[Mapping[str, float]] = {}
+
+    def __init__(
+        self, *, schedule: Any = None, clip_norm: float | None = None, decay_biases: bool = True
+    ) -> None:
+        self.schedule = _schedule(type(self), schedule)
+        self.clip_norm = None if clip_norm is None else positive("clip_norm", clip_norm)
+        if not isinstance(decay_biases, bool):
+            raise ConfigError(f"decay_biases must be True or False, not {decay_biases!r}")
+        self.decay_biases = decay_biases
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The options that differ from their defaults (see the class's parameters)."""
+        return {k: getattr(self, k) for k, v in OPTIONS.items() if getattr(self, k) != v}
 
     def init(
-        self, params: Sequence[Any], *, hyperparameters: Mapping[str, Any] | None = None
+        self,
+        params: Sequence[Any],
+        *,
+        hyperparameters: Mapping[str, Any] | None = None,
+        members: bool = False,
+        biases: Any = None,
     ) -> State:
         """The initial state: count 0, zero accumulators shaped like ``params``.
 
         ``hyperparameters`` replaces the optimizer's own values in the state (for
         member stacks, see :func:`member_hyperparameters`); by default they are
-        this optimizer's, as Python floats.
+        this optimizer's, as Python floats. ``members``: the arrays' first axis
+        indexes members (a member stack). ``biases`` says which parameters are biases
+        when ``decay_biases`` is False: one bool per array, or, for one flat vector,
+        an array of its shape (without the member axis) that is 1 on the bias
+        coordinates and 0 elsewhere; by default the arrays with one axis (besides
+        the member axis) are the biases.
         """
         if isinstance(params, (str, bytes)) or not isinstance(params, Sequence):
             raise ConfigError(
                 f"init() takes a list of parameter arrays, not {type(params).__name__}"
             )
-        hyper = dict(self.hyperparameters if hyperparameters is None else hyperparameters)
-        if set(hyper) != set(self.hyperparameters):
-            raise ConfigError(
-                f"{self.name} needs the hyper-parameters {', '.join(self.hyperparameters)}, "
-                f"not {', '.join(hyper) or 'none'}"
-            )
-        slots = {
-            name: [_full_like(p, self.initial.get(name, 0.0)) for p in params]
-            for name in self.slots
-        }
-        return State(0, slots, hyper)
+        hyper = _initial_hyperparameters(self, hyperparameters, params, members, biases)
+        lead = int(members)
+        slots = {name: [self.init_slot(name, p, lead) for p in params] for name in self.slots}
+        scalars = {name: _scalar(params[0], v, members) for name, v in self.scalars.items()}
+        return State(0, slots, hyper, scalars, bool(members))
+
+    def init_slot(self, name: str, p: Any, lead: int) -> Any:
+        """The accumulator ``name`` of the parameter array ``p`` (with ``lead`` member
+        axes): by default an array like ``p`` filled with ``initial.get(name, 0)``.
+        A rule whose accumulators have other shapes (factored moments) overrides this."""
+        return _full_like(p, self.initial.get(name, 0.0))
+
+    def eval_params(self, params: Sequence[Any], state: State) -> list[Any]:
+        """The parameters at which to evaluate the network: ``params`` themselves, except
+        for rules that train one sequence of points and evaluate another (Schedule-Free's
+        average)."""
+        return list(params)
 
     def step(
         self,
@@ -125,39 +186,60 @@ class Optimizer:
         batch-10 step).
         """
         if xp is None:  # a caller's step: check what a training loop guarantees
-            self._check(params, grads, state)
+            _check(self, params, grads, state)
             xp = array_api_compat.array_namespace(*params, *grads)
-        slots, names, hyper = state.slots, self.slots, state.hyperparameters
+        slots, names, hyper, scalars = state.slots, self.slots, state.hyperparameters, state.scalars
         if not inplace:
             params = [xp.asarray(p, copy=True) for p in params]
             slots = {k: [xp.asarray(a, copy=True) for a in v] for k, v in slots.items()}
+            scalars = {k: xp.asarray(a, copy=True) for k, a in scalars.items()}
+        if self.schedule is not None:  # on the device when the count is (a CUDA graph's)
+            hyper = {**hyper, "lr": hyper["lr"] * self.schedule(state.count, dtype=params[0].dtype)}
+        if self.clip_norm is not None:
+            grads = clip_by_norm(xp, grads, self.clip_norm, state.members)
         t = state.count + 1
-        update = implementations.rule(type(self), xp)
-        if len(params) == 1:  # the flat vector of an elementwise rule: the hot path
+        if len(params) == 1 and self.elementwise and type(self).apply is Optimizer.apply:
+            # the flat vector of an elementwise rule: the hot path
+            update = implementations.rule(type(self), xp)
             current = [slots[k][0] for k in names]
             w, accumulators = update(xp, params[0], grads[0], *current, t=t, **hyper)
             if not all(map(operator.is_, accumulators, current)):  # not updated in place
                 slots = {k: [a] for k, a in zip(names, accumulators)}
-            return [w], State(t, slots, hyper)
+            return [w], state._replace(count=t, slots=slots, scalars=scalars)
+        params, slots, scalars = self.apply(
+            xp, params, grads, slots, scalars, t=t, members=state.members, **hyper
+        )
+        return params, state._replace(count=t, slots=slots, scalars=scalars)
+
+    def apply(
+        self,
+        xp: Any,
+        params: list[Any],
+        grads: Sequence[Any],
+        slots: dict[str, list[Any]],
+        scalars: dict[str, Any],
+        *,
+        t: Any,
+        members: bool,
+        **hyperparameters: Any,
+    ) -> tuple[list[Any], dict[str, list[Any]], dict[str, Any]]:
+        """The update of every parameter array: :meth:`update` on each (or the library's
+        native implementation of it), with the hyper-parameters fitted to the array.
+
+        A rule that couples the arrays (sums over all parameters, running scalars)
+        overrides this, returning the new parameters, slots and scalars.
+        """
+        update = implementations.rule(type(self), xp)
+        names = self.slots
+        lead = {} if self.elementwise else {"lead": int(members)}
         new_params, new_slots = [], {k: [] for k in names}
         for i, (w, g) in enumerate(zip(params, grads)):
-            w, accumulators = update(xp, w, g, *[slots[k][i] for k in names], t=t, **hyper)
+            hyper = for_array(hyperparameters, i, w, members)
+            w, accumulators = update(xp, w, g, *[slots[k][i] for k in names], t=t, **lead, **hyper)
             new_params.append(w)
             for k, a in zip(names, accumulators):
                 new_slots[k].append(a)
-        return new_params, State(t, new_slots, hyper)
-
-    def _check(self, params: Sequence[Any], grads: Sequence[Any], state: State) -> None:
-        if not isinstance(state, State) or set(state.slots) != set(self.slots):
-            raise ConfigError(f"step() needs a state made by {self.name}'s init()")
-        for name, arrays in (("params", params), ("grads", grads)):
-            if isinstance(arrays, (str, bytes)) or not isinstance(arrays, Sequence):
-                raise ConfigError(f"step() takes {name} as a list of arrays")
-        if not len(params) == len(grads) == len(next(iter(state.slots.values()), params)):
-            raise ConfigError(
-                f"{len(params)} parameter arrays and {len(grads)} gradients for a state of "
-                f"{len(next(iter(state.slots.values()), params))}"
-            )
+        return new_params, new_slots, scalars
 
     @staticmethod
     def update(xp: Any, w: Any, g: Any, *accumulators: Any, t: Any, **hyperparameters: Any):
@@ -171,21 +253,22 @@ class Optimizer:
 
     @property
     def hyperparameters(self) -> dict[str, float]:
-        """The constructor's arguments and their values (Python floats)."""
+        """The rule's hyper-parameters (the constructor's arguments but the options) and
+        their values (Python floats)."""
         return {name: getattr(self, name) for name in parameter_names(type(self))}
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters.items())
-        return f"{type(self).__name__}({args})"
+        args = {**self.hyperparameters, **self.options}
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in args.items())})"
 
     def __str__(self) -> str:
-        return describe(self.name, self.hyperparameters)
+        return describe(self.name, self.hyperparameters, self.options)
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.hyperparameters == other.hyperparameters
+        return type(self) is type(other) and repr(self) == repr(other)
 
     def __hash__(self) -> int:
-        return hash((type(self), tuple(self.hyperparameters.items())))
+        return hash((type(self), repr(self)))
 
 
 def member_hyperparameters(optimizers: Sequence[Optimizer], like: Any) -> dict[str, Any]:
@@ -218,14 +301,59 @@ def member_hyperparameters(optimizers: Sequence[Optimizer], like: Any) -> dict[s
     return hyper
 
 
-def describe(name: str, hyperparameters: Mapping[str, float]) -> str:
-    """How tables and logs name a setting: ``"adam (lr=0.01, beta1=0.9, ...)"``."""
-    return f"{name} ({', '.join(f'{k}={v:g}' for k, v in hyperparameters.items())})"
+def describe(
+    name: str, hyperparameters: Mapping[str, float], options: Mapping[str, Any] | None = None
+) -> str:
+    """How tables and logs name a setting: ``"adam (lr=0.01, beta1=0.9, ...)"``, with the
+    options that are not their defaults last (``schedule=cosine(total_steps=100)``)."""
+    parts = [f"{k}={v:g}" for k, v in hyperparameters.items()]
+    parts += [f"{k}={v}" for k, v in (options or {}).items()]
+    return f"{name} ({', '.join(parts)})"
 
 
 def parameter_names(cls: type) -> list[str]:
-    """The names of ``cls``'s constructor arguments: its hyper-parameters, in order."""
-    return list(inspect.signature(cls.__init__).parameters)[1:]
+    """The names of ``cls``'s hyper-parameters, in order: its constructor's named
+    arguments, without ``self``, ``**options`` and the :data:`OPTIONS`."""
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return [
+        name
+        for name, p in list(inspect.signature(cls.__init__).parameters.items())[1:]
+        if p.kind in kinds and name not in OPTIONS
+    ]
+
+
+def for_array(hyperparameters: Mapping[str, Any], i: int, w: Any, members: bool) -> dict[str, Any]:
+    """The hyper-parameters (or scalars) as array ``i`` of a list, ``w``, uses them: a list
+    holds one value per array; a member's ``(K, 1)`` value gets an axis per extra axis
+    of ``w`` (``(K, 1, 1)`` for a stack of matrices)."""
+    out = {}
+    for k, v in hyperparameters.items():
+        if isinstance(v, list):
+            v = v[i]
+        ndim = getattr(v, "ndim", 0)
+        if members and 0 < ndim < w.ndim:
+            v = array_api_compat.array_namespace(v).reshape(v, (v.shape[0],) + (1,) * (w.ndim - 1))
+        out[k] = v
+    return out
+
+
+def member_sum(xp: Any, arrays: Sequence[Any], members: bool) -> Any:
+    """The sum of every coordinate of ``arrays`` together, per member: shape ``(K, 1)`` in
+    a member stack (the first axis of each array), ``()`` otherwise."""
+    total = None
+    for a in arrays:
+        s = xp.sum(a, axis=tuple(range(1 if members else 0, a.ndim)))
+        total = s if total is None else total + s
+    return xp.reshape(total, (-1, 1)) if members else total
+
+
+def clip_by_norm(xp: Any, grads: Sequence[Any], max_norm: float, members: bool) -> list[Any]:
+    """``g * min(1, max_norm / (norm + 1e-6))`` for every ``g``, where ``norm`` is the
+    Euclidean norm of all of ``grads`` together (per member), as
+    ``torch.nn.utils.clip_grad_norm_``; new arrays, computed on the device."""
+    norm = xp.sqrt(member_sum(xp, [g * g for g in grads], members))
+    factor = xp.minimum(max_norm / (norm + 1e-6), xp.ones_like(norm))
+    return [g * for_array({"f": factor}, 0, g, members)["f"] for g in grads]
 
 
 # -- validation of hyper-parameters: one sentence naming the parameter -------------------
@@ -260,6 +388,14 @@ def fraction(name: str, value: Any) -> float:
     return value
 
 
+def positive(name: str, value: Any) -> float:
+    """A size that must be ``> 0``."""
+    value = number(name, value)
+    if value <= 0:
+        raise ConfigError(f"{name} must be > 0, not {value}")
+    return value
+
+
 def epsilon(value: Any, name: str = "eps") -> float:
     """A guard against division by zero: ``> 0``."""
     value = number(name, value)
@@ -276,6 +412,88 @@ def assign(target: Any, value: Any) -> Any:
     except (TypeError, ValueError, NotImplementedError):
         return value
     return target
+
+
+def l2(w: Any, g: Any, weight_decay: Any) -> Any:
+    """``g + weight_decay * w``, weight decay as an L2 term in the gradient (a new array:
+    the caller's gradient is left alone)."""
+    if isinstance(weight_decay, float) and weight_decay == 0.0:
+        return g
+    return g + weight_decay * w
+
+
+def decoupled_decay(w: Any, lr: Any, weight_decay: Any) -> Any:
+    """Decoupled weight decay, ``w *= 1 - lr * weight_decay``, in place; returns ``w``."""
+    if not (isinstance(weight_decay, float) and weight_decay == 0.0):
+        w *= 1.0 - lr * weight_decay
+    return w
+
+
+def _initial_hyperparameters(
+    opt: Optimizer, given: Any, params: Sequence[Any], members: bool, biases: Any
+) -> dict[str, Any]:
+    hyper = dict(opt.hyperparameters if given is None else given)
+    if set(hyper) != set(opt.hyperparameters):
+        raise ConfigError(
+            f"{opt.name} needs the hyper-parameters {', '.join(opt.hyperparameters)}, "
+            f"not {', '.join(hyper) or 'none'}"
+        )
+    if not opt.decay_biases and "weight_decay" in hyper:
+        hyper["weight_decay"] = _without_biases(hyper["weight_decay"], params, members, biases)
+    if len(params) == 1:  # one flat vector: no per-array values to look up per step
+        hyper = {k: v[0] if isinstance(v, list) else v for k, v in hyper.items()}
+    return hyper
+
+
+def _without_biases(weight_decay: Any, params: Sequence[Any], members: bool, biases: Any) -> Any:
+    # weight_decay, zero on the biases: a value per array, or a mask for a flat vector
+    if biases is None:
+        biases = [p.ndim - int(members) == 1 for p in params]
+        if len(params) == 1:
+            raise ConfigError(
+                "decay_biases=False on one flat vector needs init(..., biases=) to say "
+                "which coordinates are biases"
+            )
+    if isinstance(biases, Sequence):
+        if len(biases) != len(params):
+            raise ConfigError(f"biases names {len(biases)} arrays for {len(params)} parameters")
+        return [0.0 * weight_decay if b else weight_decay for b in biases]
+    xp = array_api_compat.array_namespace(params[0])
+    device = array_api_compat.device(params[0])
+    keep = 1.0 - xp.asarray(biases, dtype=params[0].dtype, device=device)
+    return [weight_decay * keep]
+
+
+def _check(self: Optimizer, params: Sequence[Any], grads: Sequence[Any], state: State) -> None:
+    if not isinstance(state, State) or set(state.slots) != set(self.slots):
+        raise ConfigError(f"step() needs a state made by {self.name}'s init()")
+    for name, arrays in (("params", params), ("grads", grads)):
+        if isinstance(arrays, (str, bytes)) or not isinstance(arrays, Sequence):
+            raise ConfigError(f"step() takes {name} as a list of arrays")
+    if not len(params) == len(grads) == len(next(iter(state.slots.values()), params)):
+        raise ConfigError(
+            f"{len(params)} parameter arrays and {len(grads)} gradients for a state of "
+            f"{len(next(iter(state.slots.values()), params))}"
+        )
+
+
+def _schedule(cls: type, schedule: Any) -> Any:
+    # a Schedule, or None for a constant rate (which the step then skips)
+    if schedule is None:
+        return None
+    from .. import schedules  # only when a schedule is given
+
+    if not isinstance(schedule, schedules.Schedule):
+        raise ConfigError(f"schedule must be an optimlab.schedules.Schedule, not {schedule!r}")
+    if "lr" not in parameter_names(cls):
+        raise ConfigError(f"{cls.name} has no learning rate to schedule")
+    return None if schedule.constant else schedule
+
+
+def _scalar(like: Any, value: float, members: bool) -> Any:
+    xp = array_api_compat.array_namespace(like)
+    shape = (like.shape[0], 1) if members else ()
+    return xp.full(shape, value, dtype=like.dtype, device=array_api_compat.device(like))
 
 
 def _full_like(p: Any, value: float) -> Any:

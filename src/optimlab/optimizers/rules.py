@@ -1,6 +1,7 @@
 """The seven update rules of the report, each equal to its ``torch.optim`` counterpart.
 
-In the formulas ``g`` is the gradient, ``t`` the step count starting at 1, and the
+In the formulas ``g`` is the gradient (plus ``weight_decay * w`` where a rule is given
+a weight decay, as torch adds it), ``t`` the step count starting at 1, and the
 hyper-parameters are the rule's keyword arguments: Python floats, or arrays that
 broadcast against the parameters (one value per member). Each rule is written with
 in-place operators, in the order of operations its fused CuPy kernel
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import Optimizer, epsilon, fraction, rate
+from .base import Optimizer, epsilon, fraction, l2, rate
 
 __all__ = ["SGD", "AdaDelta", "AdaGrad", "Adam", "Momentum", "Nesterov", "RMSprop"]
 
@@ -26,16 +27,24 @@ class SGD(Optimizer):
     ----------
     lr
         Learning rate (step size per unit of gradient), ``lr >= 0``. The report uses 1.
+    weight_decay
+        L2 weight decay, added to the gradient as torch adds it: ``g + weight_decay * w``;
+        ``>= 0`` (default 0).
+    **options
+        The options every optimizer takes (``schedule``, ``clip_norm``, ``decay_biases``;
+        see :class:`~optimlab.optimizers.Optimizer`).
     """
 
     name = "sgd"
 
-    def __init__(self, lr: float = 1.0) -> None:
+    def __init__(self, lr: float = 1.0, weight_decay: float = 0.0, **options: Any) -> None:
+        super().__init__(**options)
         self.lr = rate("lr", lr)
+        self.weight_decay = rate("weight_decay", weight_decay)
 
     @staticmethod
-    def update(xp, w, g, *, t, lr):
-        w -= lr * g
+    def update(xp, w, g, *, t, lr, weight_decay):
+        w -= lr * l2(w, g, weight_decay)
         return w, ()
 
 
@@ -51,17 +60,28 @@ class Momentum(Optimizer):
         Learning rate, ``lr >= 0`` (report: 0.1).
     momentum
         Fraction of the velocity kept per step, in ``[0, 1)`` (report: 0.8).
+    weight_decay
+        L2 weight decay, added to the gradient as torch adds it: ``g + weight_decay * w``;
+        ``>= 0`` (default 0).
+    **options
+        The options every optimizer takes (``schedule``, ``clip_norm``, ``decay_biases``;
+        see :class:`~optimlab.optimizers.Optimizer`).
     """
 
     name = "momentum"
     slots = ("velocity",)
 
-    def __init__(self, lr: float = 0.1, momentum: float = 0.8) -> None:
+    def __init__(
+        self, lr: float = 0.1, momentum: float = 0.8, weight_decay: float = 0.0, **options: Any
+    ) -> None:
+        super().__init__(**options)
         self.lr = rate("lr", lr)
         self.momentum = fraction("momentum", momentum)
+        self.weight_decay = rate("weight_decay", weight_decay)
 
     @staticmethod
-    def update(xp, w, g, v, *, t, lr, momentum):
+    def update(xp, w, g, v, *, t, lr, momentum, weight_decay):
+        g = l2(w, g, weight_decay)
         v *= momentum
         v += lr * g
         w -= v
@@ -86,18 +106,28 @@ class Nesterov(Optimizer):
         Learning rate, ``lr >= 0`` (report: 0.1).
     momentum
         ``m``, in ``[0, 1)`` (report: 0.8).
+    weight_decay
+        L2 weight decay, added to the gradient as torch adds it: ``g + weight_decay * w``;
+        ``>= 0`` (default 0).
+    **options
+        The options every optimizer takes (``schedule``, ``clip_norm``, ``decay_biases``;
+        see :class:`~optimlab.optimizers.Optimizer`).
     """
 
     name = "nesterov"
     slots = ("velocity",)
 
-    def __init__(self, lr: float = 0.1, momentum: float = 0.8) -> None:
+    def __init__(
+        self, lr: float = 0.1, momentum: float = 0.8, weight_decay: float = 0.0, **options: Any
+    ) -> None:
+        super().__init__(**options)
         self.lr = rate("lr", lr)
         self.momentum = fraction("momentum", momentum)
+        self.weight_decay = rate("weight_decay", weight_decay)
 
     @staticmethod
-    def update(xp, u, g, v, *, t, lr, momentum):
-        step = lr * g
+    def update(xp, u, g, v, *, t, lr, momentum, weight_decay):
+        step = lr * l2(u, g, weight_decay)
         v *= momentum
         v += step
         step += momentum * v
@@ -116,17 +146,28 @@ class AdaGrad(Optimizer):
         Learning rate, ``lr >= 0`` (report: 0.1).
     eps
         Added to the denominator, ``eps > 0`` (report: 1e-10).
+    weight_decay
+        L2 weight decay, added to the gradient as torch adds it: ``g + weight_decay * w``;
+        ``>= 0`` (default 0).
+    **options
+        The options every optimizer takes (``schedule``, ``clip_norm``, ``decay_biases``;
+        see :class:`~optimlab.optimizers.Optimizer`).
     """
 
     name = "adagrad"
     slots = ("sum_squares",)
 
-    def __init__(self, lr: float = 0.1, eps: float = 1e-10) -> None:
+    def __init__(
+        self, lr: float = 0.1, eps: float = 1e-10, weight_decay: float = 0.0, **options: Any
+    ) -> None:
+        super().__init__(**options)
         self.lr = rate("lr", lr)
         self.eps = epsilon(eps)
+        self.weight_decay = rate("weight_decay", weight_decay)
 
     @staticmethod
-    def update(xp, w, g, G, *, t, lr, eps):
+    def update(xp, w, g, G, *, t, lr, eps, weight_decay):
+        g = l2(w, g, weight_decay)
         G += g * g
         denominator = xp.sqrt(G)
         denominator += eps
@@ -148,18 +189,34 @@ class RMSprop(Optimizer):
         Fraction of the average kept per step, in ``[0, 1)`` (report: 0.9).
     eps
         Added to the denominator, ``eps > 0`` (report: 1e-10).
+    weight_decay
+        L2 weight decay, added to the gradient as torch adds it: ``g + weight_decay * w``;
+        ``>= 0`` (default 0).
+    **options
+        The options every optimizer takes (``schedule``, ``clip_norm``, ``decay_biases``;
+        see :class:`~optimlab.optimizers.Optimizer`).
     """
 
     name = "rmsprop"
     slots = ("mean_square",)
 
-    def __init__(self, lr: float = 0.001, decay: float = 0.9, eps: float = 1e-10) -> None:
+    def __init__(
+        self,
+        lr: float = 0.001,
+        decay: float = 0.9,
+        eps: float = 1e-10,
+        weight_decay: float = 0.0,
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
         self.lr = rate("lr", lr)
         self.decay = fraction("decay", decay)
         self.eps = epsilon(eps)
+        self.weight_decay = rate("weight_decay", weight_decay)
 
     @staticmethod
-    def update(xp, w, g, E, *, t, lr, decay, eps):
+    def update(xp, w, g, E, *, t, lr, decay, eps, weight_decay):
+        g = l2(w, g, weight_decay)
         E *= decay
         E += (1.0 - decay) * (g * g)
         denominator = xp.sqrt(E)
@@ -188,18 +245,34 @@ class AdaDelta(Optimizer):
         Fraction of the averages kept per step, in ``[0, 1)`` (report: 0.9).
     eps
         Added under both square roots, ``eps > 0`` (report: 1e-10).
+    weight_decay
+        L2 weight decay, added to the gradient as torch adds it: ``g + weight_decay * w``;
+        ``>= 0`` (default 0).
+    **options
+        The options every optimizer takes (``schedule``, ``clip_norm``, ``decay_biases``;
+        see :class:`~optimlab.optimizers.Optimizer`).
     """
 
     name = "adadelta"
     slots = ("mean_square", "mean_square_delta")
 
-    def __init__(self, lr: float = 100.0, decay: float = 0.9, eps: float = 1e-10) -> None:
+    def __init__(
+        self,
+        lr: float = 100.0,
+        decay: float = 0.9,
+        eps: float = 1e-10,
+        weight_decay: float = 0.0,
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
         self.lr = rate("lr", lr)
         self.decay = fraction("decay", decay)
         self.eps = epsilon(eps)
+        self.weight_decay = rate("weight_decay", weight_decay)
 
     @staticmethod
-    def update(xp, w, g, E, P, *, t, lr, decay, eps):
+    def update(xp, w, g, E, P, *, t, lr, decay, eps, weight_decay):
+        g = l2(w, g, weight_decay)
         E *= decay
         E += (1.0 - decay) * (g * g)
         D = xp.sqrt(P + eps) / xp.sqrt(E + eps) * g
@@ -230,21 +303,36 @@ class Adam(Optimizer):
         Decay of the first and second moment averages, each in ``[0, 1)`` (report: 0.9, 0.999).
     eps
         Added to the denominator, ``eps > 0`` (report: 1e-10).
+    weight_decay
+        L2 weight decay, added to the gradient as torch adds it: ``g + weight_decay * w``;
+        ``>= 0`` (default 0).
+    **options
+        The options every optimizer takes (``schedule``, ``clip_norm``, ``decay_biases``;
+        see :class:`~optimlab.optimizers.Optimizer`).
     """
 
     name = "adam"
     slots = ("mean", "mean_square")
 
     def __init__(
-        self, lr: float = 0.01, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-10
+        self,
+        lr: float = 0.01,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-10,
+        weight_decay: float = 0.0,
+        **options: Any,
     ) -> None:
+        super().__init__(**options)
         self.lr = rate("lr", lr)
         self.beta1 = fraction("beta1", beta1)
         self.beta2 = fraction("beta2", beta2)
         self.eps = epsilon(eps)
+        self.weight_decay = rate("weight_decay", weight_decay)
 
     @staticmethod
-    def update(xp, w, g, M, N, *, t, lr, beta1, beta2, eps):
+    def update(xp, w, g, M, N, *, t, lr, beta1, beta2, eps, weight_decay):
+        g = l2(w, g, weight_decay)
         M, N = moments(g, M, N, beta1, beta2)
         w = adam_step(xp, w, M, N, t=t, lr=lr, beta1=beta1, beta2=beta2, eps=eps)
         return w, (M, N)

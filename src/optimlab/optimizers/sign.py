@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from .adaptive import _decay
-from .base import Optimizer, fraction, rate
+from typing import Any
+
+from .base import Optimizer, decoupled_decay, fraction, rate
 
 __all__ = ["Lion"]
 
@@ -34,8 +35,14 @@ class Lion(Optimizer):
     slots = ("mean",)
 
     def __init__(
-        self, lr: float = 1e-4, beta1: float = 0.9, beta2: float = 0.99, weight_decay: float = 0.0
+        self,
+        lr: float = 1e-4,
+        beta1: float = 0.9,
+        beta2: float = 0.99,
+        weight_decay: float = 0.0,
+        **options: Any,
     ) -> None:
+        super().__init__(**options)
         self.lr = rate("lr", lr)
         self.beta1 = fraction("beta1", beta1)
         self.beta2 = fraction("beta2", beta2)
@@ -43,7 +50,7 @@ class Lion(Optimizer):
 
     @staticmethod
     def update(xp, w, g, M, *, t, lr, beta1, beta2, weight_decay):
-        w = _decay(w, lr, weight_decay)
+        w = decoupled_decay(w, lr, weight_decay)
         w -= lr * xp.sign(beta1 * M + (1.0 - beta1) * g)
         M *= beta2
         M += (1.0 - beta2) * g

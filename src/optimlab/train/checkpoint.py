@@ -42,6 +42,7 @@ def save(
         "rngs": state.rngs,
         "groups": [len(slots) for slots in state.slots],
         "arrays": [[len(arrays) for arrays in slots] for slots in state.slots],
+        "scalars": [list(scalars) for scalars in state.scalars],
         "histories": [h.to_dict() for h in histories],
     }
     arrays = {"params": state.params}
@@ -49,6 +50,9 @@ def save(
         for j, slot in enumerate(slots):
             for i, a in enumerate(slot):
                 arrays[_key(g, j, i, len(slot))] = a
+    for g, scalars in enumerate(state.scalars):
+        for name, a in scalars.items():
+            arrays[f"scalar{g}_{name}"] = a
     with atomic_write(path, "wb") as f:
         np.savez(f, meta=np.array(json.dumps(meta)), **arrays)
 
@@ -80,8 +84,12 @@ def load(path: str | os.PathLike[str]) -> dict[str, Any]:
                 [[f[_key(g, j, i, n)] for i in range(n)] for j, n in enumerate(group)]
                 for g, group in enumerate(counts)
             ]
+            scalars = [
+                {name: f[f"scalar{g}_{name}"] for name in names}
+                for g, names in enumerate(meta.get("scalars") or [[] for _ in counts])
+            ]
             state = TrainerState(
-                int(meta["epoch"]), int(meta["count"]), f["params"], slots, meta["rngs"]
+                int(meta["epoch"]), int(meta["count"]), f["params"], slots, meta["rngs"], scalars
             )
             histories = [History.from_dict(h) for h in meta["histories"]]
     except DataError:

@@ -43,7 +43,8 @@ def fit(
     ----------
     model
         The network. Training works on a copy of its parameters, updated in place
-        as it goes, which becomes :attr:`~optimlab.MLP.params`.
+        as it goes; at the end :attr:`~optimlab.MLP.params` are the parameters at
+        which it is evaluated (for most optimizers that copy; Schedule-Free's average).
     optimizer
         An :class:`~optimlab.optimizers.Optimizer`, or a registry name for its defaults.
     train, monitor
@@ -70,7 +71,9 @@ def fit(
         raise ConfigError(f"seed must be an integer, not {seed!r}")
     trainer = Trainer(model, optimizer, train, batch_size=batch_size, seed=seed)
     report = None if callback is None else (lambda _, record: callback(record))
-    return trainer.run(epochs, monitor=monitor, callback=report, progress=progress)[0]
+    history = trainer.run(epochs, monitor=monitor, callback=report, progress=progress)[0]
+    model.params = trainer.eval_params()
+    return history
 
 
 def fit_members(
@@ -132,4 +135,6 @@ def fit_members(
         )
     seeds = model.seeds if seeds is None else seeds
     trainer = Trainer(model, optimizers, train, batch_size=batch_size, seed=seeds)
-    return trainer.run(epochs, monitor=monitor, callback=callback, progress=progress)
+    histories = trainer.run(epochs, monitor=monitor, callback=callback, progress=progress)
+    model.params = trainer.eval_params()
+    return histories

@@ -8,7 +8,7 @@ stated here only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,3 +31,5 @@ class TrainerState:
     slots: list[list[list[np.ndarray]]]
     #: The shuffle generators' states, one per member (``bit_generator.state``).
     rngs: list[dict[str, Any]]
+    #: Per optimizer group, its running scalars by name (``(K, 1)`` or ``()`` arrays).
+    scalars: list[dict[str, np.ndarray]] = field(default_factory=list)

@@ -19,7 +19,7 @@ from ..backend import fast_paths, graphs
 from ..nn import MLP
 from ..optimizers import Optimizer, State
 
-__all__ = ["Group", "Steps", "gather", "optimizer_inputs"]
+__all__ = ["Group", "Steps", "evaluation_point", "flatten", "gather", "optimizer_inputs"]
 
 
 @dataclass
@@ -88,18 +88,7 @@ class Steps:
             replaced = replaced or new[0] is not inputs[0] or new[-1] is not inputs[-1]
             self.param_inputs[i] = new
         if replaced or not self.mutable:  # a library whose arrays cannot change in place
-            self._bind(self._flatten())
-
-    def _flatten(self) -> Any:
-        xp = self.xp
-        rows = []
-        for group, inputs in zip(self.groups, self.param_inputs):
-            if group.optimizer.elementwise:
-                rows.append(inputs[0])
-            else:  # the layer arrays, flattened back into the layout's order
-                flat = [xp.reshape(a, (*a.shape[: len(self.lead)], -1)) for a in inputs]
-                rows.append(xp.concat(flat, axis=-1))
-        return rows[0] if len(rows) == 1 else xp.concat(rows, axis=0)
+            self._bind(flatten(model, self.groups, self.param_inputs))
 
     def run(self, order: Any, size: int, progress: Callable[[int, int], None] | None) -> None:
         """Steps over the samples ``order`` (``([K,] n)``), ``size`` at a time."""
@@ -153,7 +142,11 @@ class Steps:
             self.step(index)
             return [s.count for s in self.states]
 
-        arrays = [self.params, *(a for s in start for v in s.slots.values() for a in v)]
+        arrays = [
+            self.params,
+            *(a for s in start for v in s.slots.values() for a in v),
+            *(a for s in start for a in s.scalars.values()),
+        ]
         captured = graphs.CapturedStep(step, shape, len(start), arrays, self.model.device)
         self.states = start
         return captured
@@ -169,6 +162,32 @@ def optimizer_inputs(model: MLP, flat: Any, rows: slice | None, optimizer: Optim
     xp, lead = model.xp, tuple(part.shape[:-1])
     layers = model.layout.views(xp, part)
     return [a for layer in layers for a in (layer.w, xp.reshape(layer.b, (*lead, -1)))]
+
+
+def evaluation_point(model: MLP, groups: list[Group]) -> Any:
+    """The parameters ``([K,] size)`` at which the groups' optimizers evaluate the network
+    (``model.params`` itself unless one evaluates elsewhere, like Schedule-Free)."""
+    if all(type(g.optimizer).eval_params is Optimizer.eval_params for g in groups):
+        return model.params
+    points = [
+        g.optimizer.eval_params(optimizer_inputs(model, model.params, g.rows, g.optimizer), g.state)
+        for g in groups
+    ]
+    return flatten(model, groups, points)
+
+
+def flatten(model: MLP, groups: list[Group], inputs: list[list[Any]]) -> Any:
+    """The flat parameters ``([K,] size)`` from each group's optimizer inputs (the
+    inverse of :func:`optimizer_inputs`)."""
+    xp, lead = model.xp, 0 if model.members is None else 1
+    rows = []
+    for group, arrays in zip(groups, inputs):
+        if group.optimizer.elementwise:
+            rows.append(arrays[0])
+        else:  # the layer arrays, flattened back into the layout's order
+            flat = [xp.reshape(a, (*a.shape[:lead], -1)) for a in arrays]
+            rows.append(xp.concat(flat, axis=-1))
+    return rows[0] if len(rows) == 1 else xp.concat(rows, axis=0)
 
 
 def gather(xp: Any, take: Any, x_all: Any, y_all: Any, batch: Any, lead: tuple[int, ...]) -> Any:

@@ -31,7 +31,7 @@ from ..optimizers import Optimizer
 from .evaluation import check_data, check_model, evaluate_params
 from .history import EpochRecord, History
 from .state import TrainerState
-from .step import Group, Steps, optimizer_inputs
+from .step import Group, Steps, evaluation_point, optimizer_inputs
 
 if TYPE_CHECKING:
     from ..datasets import Dataset
@@ -144,21 +144,17 @@ class Trainer:
                     if callback is not None:
                         callback(k, record)
                     if not math.isfinite(record.train_loss):
-                        self._stop(histories[k], k, record)
+                        _stop(histories[k], self.model.members is not None, k, record)
                         running.remove(k)
                 if after_epoch is not None:
                     after_epoch(histories)
         return histories
 
-    def _stop(self, history: History, k: int, record: EpochRecord) -> None:
-        who = (
-            history.optimizer if self.model.members is None else f"member {k} ({history.optimizer})"
-        )
-        history.status = (
-            f"{who}: the training loss became {record.train_loss} in epoch {record.epoch}; "
-            "training stopped (try a smaller learning rate)"
-        )
-        warnings.warn(history.status, RuntimeWarning, stacklevel=4)
+    def eval_params(self) -> Any:
+        """The parameters at which the network is evaluated, ``([K,] size)``: ``model.params``,
+        unless an optimizer evaluates elsewhere than it trains (Schedule-Free's average,
+        see :meth:`Optimizer.eval_params <optimlab.optimizers.Optimizer.eval_params>`)."""
+        return evaluation_point(self.model, self.groups)
 
     def checkpoint(self) -> TrainerState:
         """Where training stands, on the host.
@@ -177,6 +173,7 @@ class Trainer:
                 for g in self.groups
             ],
             rngs=[rng.bit_generator.state for rng in self.rngs],
+            scalars=[{k: host(a) for k, a in g.state.scalars.items()} for g in self.groups],
         )
 
     def restore(self, state: TrainerState) -> None:
@@ -186,6 +183,7 @@ class Trainer:
             tuple(state.params.shape) != tuple(model.params.shape)
             or len(state.rngs) != len(self.rngs)
             or [len(s) for s in state.slots] != [len(g.optimizer.slots) for g in self.groups]
+            or [set(s) for s in state.scalars] != [set(g.optimizer.scalars) for g in self.groups]
         ):
             raise ConfigError("the checkpoint was written for another model or other members")
         # Copies: training updates them in place, and the state must stay as it was.
@@ -197,6 +195,8 @@ class Trainer:
                 name: [own(a) for a in slot] for name, slot in zip(group.optimizer.slots, slots)
             }
             group.state = group.state._replace(count=int(state.count), slots=arrays)
+        for group, scalars in zip(self.groups, state.scalars):
+            group.state = group.state._replace(scalars={k: own(a) for k, a in scalars.items()})
         for rng, saved in zip(self.rngs, state.rngs):
             rng.bit_generator.state = saved
         self.epoch = int(state.epoch)
@@ -238,14 +238,23 @@ class Trainer:
         steps.finish()
 
 
+def _stop(history: History, members: bool, k: int, record: EpochRecord) -> None:
+    who = f"member {k} ({history.optimizer})" if members else history.optimizer
+    history.status = (
+        f"{who}: the training loss became {record.train_loss} in epoch {record.epoch}; "
+        "training stopped (try a smaller learning rate)"
+    )
+    warnings.warn(history.status, RuntimeWarning, stacklevel=4)
+
+
 def _records(
     trainer: Trainer, seconds: float, monitor: Dataset | None, running: list[int]
 ) -> list[tuple[int, EpochRecord]]:
     """The epoch's records of the members still ``running``: one batched evaluation."""
-    model = trainer.model
+    model, params = trainer.model, trainer.eval_params()
     chunk = max(1000, 320_000 // (model.members or 32))  # bounds (K, chunk, hidden)
-    train_loss = _as_list(evaluate_params(model, model.params, trainer.train, chunk).loss)
-    test = evaluate_params(model, model.params, monitor, chunk) if monitor else None
+    train_loss = _as_list(evaluate_params(model, params, trainer.train, chunk).loss)
+    test = evaluate_params(model, params, monitor, chunk) if monitor else None
     nan = [math.nan] * len(train_loss)
     accuracy = _as_list(test.accuracy) if test else nan
     loss = _as_list(test.loss) if test else nan
@@ -256,10 +265,11 @@ def _records(
 
 
 def _groups(model: MLP, chosen: list[Optimizer]) -> list[Group]:
-    """One group per run of neighbouring members with the same kind of optimizer."""
+    """One group per run of neighbouring members with the same kind of optimizer and the
+    same options (schedule, clipping, decay of the biases)."""
     params, groups, start = model.params, [], 0
     for i in range(1, len(chosen) + 1):
-        if i < len(chosen) and type(chosen[i]) is type(chosen[start]):
+        if i < len(chosen) and _alike(chosen[i], chosen[start]):
             continue
         optimizer = chosen[start]
         rows, hyper = None, None
@@ -267,9 +277,19 @@ def _groups(model: MLP, chosen: list[Optimizer]) -> list[Group]:
             rows = slice(start, i)
             hyper = optimizers.member_hyperparameters(chosen[rows], params)
         inputs = optimizer_inputs(model, params, rows, optimizer)
-        groups.append(Group(rows, optimizer, optimizer.init(inputs, hyperparameters=hyper)))
+        biases = None
+        if not optimizer.decay_biases and optimizer.elementwise:  # the flat vector's biases
+            biases = model.backend.asarray(model.layout.bias_mask(), dtype=model.dtype)
+        state = optimizer.init(
+            inputs, hyperparameters=hyper, members=model.members is not None, biases=biases
+        )
+        groups.append(Group(rows, optimizer, state))
         start = i
     return groups
+
+
+def _alike(a: Optimizer, b: Optimizer) -> bool:
+    return type(a) is type(b) and a.options == b.options
 
 
 def _optimizers(optimizer: Any, members: int | None) -> list[Optimizer]:
