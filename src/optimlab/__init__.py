@@ -14,7 +14,7 @@ standard, so the same code runs on any library that follows it::
 
 __version__ = "0.1.0"
 
-from . import datasets, optimizers
+from . import datasets, optimizers, schedules
 from .backend import Backend, resolve
 from .datasets import Dataset, load_idx_dir, load_mnist
 from .errors import ConfigError, DataError, DeviceError, ModelFileError, OptimlabError
@@ -43,4 +43,5 @@ __all__ = [
     "load_mnist",
     "optimizers",
     "resolve",
+    "schedules",
 ]

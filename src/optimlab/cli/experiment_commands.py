@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
-from .. import optimizers
+from .. import optimizers, schedules
 from ..backend import resolve
 from ..errors import ConfigError, OptimlabError
 from ..experiment import (
@@ -19,9 +21,10 @@ from ..experiment import (
     sweep_setting,
 )
 from ..experiment.executors import usable_cores
+from ..experiment.settings import make_optimizer
 from ..plotting import plot_results
 from .display import ExperimentDisplay, print_table
-from .parser import HYPERPARAMETERS, setting_options
+from .parser import HYPERPARAMETERS, optimizer_options, setting_options
 
 __all__ = ["compare_command", "plot_command", "sweep_command"]
 
@@ -35,6 +38,7 @@ def compare_command(args: argparse.Namespace) -> int:
             f"choose from {', '.join(optimizers.OPTIMIZERS)}"
         )
     overrides: dict[str, dict[str, float]] = {name: {} for name in args.optimizers}
+    options = {name: optimizer_options(args) for name in args.optimizers}
     for item in args.set:
         name, param, value = _parse_set(item)
         if name not in optimizers.OPTIMIZERS:
@@ -47,10 +51,20 @@ def compare_command(args: argparse.Namespace) -> int:
                 f"--set {item}: {name} is not among the optimizers compared "
                 f"({', '.join(args.optimizers)})"
             )
-        overrides[name][param] = value
-    hyper = {name: optimizers.get(name, **o).hyperparameters for name, o in overrides.items()}
+        if param in optimizers.OPTIONS:
+            options[name][param] = _option(item, param, value)
+        else:
+            overrides[name][param] = _number(item, value)
+    hyper = {
+        name: make_optimizer(name, o, options[name], *_steps(args)).hyperparameters
+        for name, o in overrides.items()
+    }
     setting = compare_setting(
-        hyper, list(range(args.seeds)), one_pass=args.one_pass, **setting_options(args)
+        hyper,
+        list(range(args.seeds)),
+        one_pass=args.one_pass,
+        options={name: _shown(o) for name, o in options.items()},
+        **setting_options(args),
     )
     return _experiment(args, setting)
 
@@ -60,8 +74,9 @@ def sweep_command(args: argparse.Namespace) -> int:
     fixed = {
         k: getattr(args, k) for k in HYPERPARAMETERS if k != "lr" and getattr(args, k) is not None
     }
+    options = optimizer_options(args)
     for lr in args.lr:  # validate every combination before any training
-        optimizers.get(args.optimizer, **fixed, lr=lr)
+        make_optimizer(args.optimizer, {**fixed, "lr": lr}, options, *_steps(args))
     hyper = optimizers.get(args.optimizer, **fixed).hyperparameters
     setting = sweep_setting(
         args.optimizer,
@@ -69,6 +84,7 @@ def sweep_command(args: argparse.Namespace) -> int:
         args.lr,
         list(range(args.seeds)),
         max_members=args.max_members,
+        options=options,
         **setting_options(args),
     )
     return _experiment(args, setting)
@@ -147,13 +163,40 @@ def _saved(out: Path) -> str:
     )
 
 
-def _parse_set(item: str) -> tuple[str, str, float]:
+def _parse_set(item: str) -> tuple[str, str, str]:
     key, equals, value = item.partition("=")
     name, dot, param = key.partition(".")
     if not equals or not dot or not name or not param:
         raise ConfigError(f"--set takes NAME.PARAM=VALUE such as adam.lr=0.001, not {item!r}")
+    return name.strip().lower(), param.strip(), value.strip()
+
+
+def _number(item: str, value: str) -> float:
     try:
-        number = float(value)
+        return float(value)
     except ValueError:
         raise ConfigError(f"--set {item}: {value!r} is not a number") from None
-    return name.strip().lower(), param.strip(), number
+
+
+def _option(item: str, param: str, value: str) -> Any:
+    """The value of ``--set NAME.<option>=VALUE``, checked as its own option is."""
+    if param == "decay_biases":
+        if value.lower() not in ("true", "false"):
+            raise ConfigError(f"--set {item}: decay_biases is true or false, not {value!r}")
+        return value.lower() == "true"
+    if param == "clip_norm":
+        return _number(item, value)
+    schedules.parse(value, steps_per_epoch=1, total_steps=10**9, option=f"--set {item}")
+    return value
+
+
+def _shown(options: dict[str, Any]) -> dict[str, Any]:
+    """The options that are not their defaults (``decay_biases=true`` is the default)."""
+    return {k: v for k, v in options.items() if v != optimizers.OPTIONS[k]}
+
+
+def _steps(args: argparse.Namespace) -> tuple[int, int]:
+    """Steps per epoch and in all, to check a schedule's durations before training (the
+    packaged MNIST's 60,000 samples unless --limit-train says fewer)."""
+    per_epoch = math.ceil(min(args.limit_train or 60_000, 60_000) / args.batch_size)
+    return per_epoch, per_epoch * args.epochs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import tempfile
@@ -17,12 +18,12 @@ from ..datasets import Dataset
 from ..errors import ConfigError, OptimlabError
 from ..experiment.data import data_files, load_data
 from ..experiment.resume import require_same_data, require_same_setting
-from ..experiment.settings import check_memory
+from ..experiment.settings import check_memory, make_optimizer
 from ..nn import MLP
 from ..train import History, Trainer, evaluate
 from ..train import checkpoint as checkpoints
 from .display import Bar
-from .parser import HYPERPARAMETERS, setting_options
+from .parser import HYPERPARAMETERS, optimizer_options, setting_options
 
 __all__ = ["evaluate_command", "train_command"]
 
@@ -31,7 +32,8 @@ def train_command(args: argparse.Namespace) -> int:
     """Train one network; print each epoch and the final figures; save if asked."""
     # Everything that can be wrong with the input is checked before training starts.
     hyper = {k: getattr(args, k) for k in HYPERPARAMETERS if getattr(args, k) is not None}
-    optimizer = optimizers.get(args.optimizer, **hyper)
+    options = optimizer_options(args)
+    optimizer = make_optimizer(args.optimizer, hyper, options, 1, 10**9)  # checked now
     _check_files(args)
     backend = resolve(args.device, library=args.backend)
     check_memory(args.layers, 1, args.dtype, args.device)
@@ -46,11 +48,14 @@ def train_command(args: argparse.Namespace) -> int:
     )
     train, test = load_data(backend, args.dtype, args.data_dir, args.limit_train)
     files = data_files(args.data_dir)
+    per_epoch = math.ceil(train.n / args.batch_size)  # a schedule's epochs, in steps
+    optimizer = make_optimizer(args.optimizer, hyper, options, per_epoch, per_epoch * args.epochs)
     trainer = Trainer(model, optimizer, train, batch_size=args.batch_size, seed=args.seed)
     # What a checkpoint must match to be continued: everything but the epochs.
     setting = {
         "optimizer": optimizer.name,
         "hyperparameters": optimizer.hyperparameters,
+        **({"options": options} if options else {}),
         **setting_options(args),
         "seed": args.seed,
     }

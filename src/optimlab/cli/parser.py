@@ -12,12 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .. import __version__, optimizers
+from .. import __version__, optimizers, schedules
 from .._checks import positive_int, seeds
 from ..errors import ConfigError
 from ..nn import activations, losses
 
-__all__ = ["HYPERPARAMETERS", "build_parser", "setting_options"]
+__all__ = ["HYPERPARAMETERS", "build_parser", "optimizer_options", "setting_options"]
 
 #: Every hyper-parameter of the registered optimizers, in order of first appearance.
 HYPERPARAMETERS = tuple(
@@ -55,6 +55,26 @@ def _seed(text: str) -> int:
         return seeds(value, None, "seeds")[0]
     except ConfigError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _schedule(text: str) -> str:
+    """An argument type: a schedule ``NAME[:key=value,...]``, its form checked now (its
+    durations in epochs become steps once the training set's size is known)."""
+    try:
+        schedules.parse(text, steps_per_epoch=1, total_steps=10**9)
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def _clip(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"--clip-norm takes a number > 0, not {text!r}")
+    return value
 
 
 def _layers(text: str) -> list[int]:
@@ -183,7 +203,8 @@ def _add_compare(commands: Any) -> None:
         action="append",
         default=[],
         metavar="NAME.PARAM=VALUE",
-        help="override one hyper-parameter, e.g. adam.lr=0.001 (repeatable)",
+        help="override one hyper-parameter or option of one optimizer, e.g. adam.lr=0.001, "
+        "adamw.schedule=cosine, sgd.clip_norm=1, adamw.decay_biases=false (repeatable)",
     )
     _add_output(compare)
 
@@ -283,6 +304,46 @@ def _add_setting(parser: argparse.ArgumentParser) -> None:
         help="directory with the four IDX files (train-images-idx3-ubyte[.gz], "
         "...) instead of the packaged MNIST",
     )
+    _add_optimizer_options(parser)
+
+
+def _add_optimizer_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "optimizer options",
+        "For every optimizer trained (compare: --set NAME.schedule=... for one).",
+    )
+    group.add_argument(
+        "--schedule",
+        type=_schedule,
+        metavar="NAME[:K=V,...]",
+        help="learning-rate schedule: constant, step, multistep, exponential, cosine, linear, "
+        "one_cycle, warmup_cosine, wsd; durations in epochs (fractions allowed), e.g. "
+        "warmup_cosine:warmup=1 or wsd:warmup=0.5,decay=2; total defaults to the run",
+    )
+    group.add_argument(
+        "--clip-norm",
+        type=_clip,
+        metavar="X",
+        help="clip each step's gradient to global norm X (as torch's clip_grad_norm_)",
+    )
+    group.add_argument(
+        "--no-decay-biases",
+        dest="decay_biases",
+        action="store_false",
+        help="apply --weight-decay to the weight matrices only, not the biases",
+    )
+
+
+def optimizer_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The optimizer options given on the command line (only those not at their defaults)."""
+    options: dict[str, Any] = {}
+    if args.schedule is not None:
+        options["schedule"] = args.schedule
+    if args.clip_norm is not None:
+        options["clip_norm"] = args.clip_norm
+    if not args.decay_biases:
+        options["decay_biases"] = False
+    return options
 
 
 def _add_hyperparameters(parser: argparse.ArgumentParser, title: str, names: Any) -> None:

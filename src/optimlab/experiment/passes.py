@@ -9,6 +9,7 @@ epoch, and telling a :class:`PassListener` how the pass goes.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -98,9 +99,9 @@ def run_pass(
         xp=backend.xp,
         dtype=setting.dtype,
     )
-    trainer = Trainer(
-        model, [t.make() for t in trials], train, batch_size=setting.batch_size, seed=seeds
-    )
+    per_epoch = math.ceil(train.n / setting.batch_size)
+    chosen = [t.make(per_epoch, per_epoch * setting.epochs) for t in trials]
+    trainer = Trainer(model, chosen, train, batch_size=setting.batch_size, seed=seeds)
     histories = None
     if resume_from is not None:
         trainer.restore(resume_from["trainer"])

@@ -107,16 +107,19 @@ class TrialResult:
     pass_index: int
     status: str = "pending"
     epochs: list[EpochRecord] = field(default_factory=list)
+    #: The optimizer's options that are not their defaults (see ``Trial.options``).
+    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
         """``"adam (lr=0.01, beta1=0.9, ...)"``: the setting, without the seed."""
-        return optimizers.describe(self.optimizer, self.hyperparameters)
+        return optimizers.describe(self.optimizer, self.hyperparameters, self.options)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "optimizer": self.optimizer,
             "hyperparameters": dict(self.hyperparameters),
+            **({"options": dict(self.options)} if self.options else {}),
             "seed": self.seed,
             "pass": self.pass_index,
             "status": self.status,
@@ -145,7 +148,15 @@ class TrialResult:
             EpochRecord(**{k: v if k == "epoch" else _number(v) for k, v in e.items()})
             for e in d["epochs"]
         ]
-        return cls(d["optimizer"], d["hyperparameters"], d["seed"], d["pass"], d["status"], epochs)
+        return cls(
+            d["optimizer"],
+            d["hyperparameters"],
+            d["seed"],
+            d["pass"],
+            d["status"],
+            epochs,
+            d.get("options", {}),
+        )
 
 
 @dataclass
@@ -176,7 +187,9 @@ class Results:
     def start(cls, setting: Setting, data: DataInfo, environment: Environment) -> Results:
         """The results of an experiment before any training: every trial pending."""
         trials = [
-            TrialResult(t.optimizer, dict(t.hyperparameters), t.seed, index)
+            TrialResult(
+                t.optimizer, dict(t.hyperparameters), t.seed, index, options=dict(t.options)
+            )
             for index, group in enumerate(setting.passes)
             for t in group
         ]

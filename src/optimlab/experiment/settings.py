@@ -16,10 +16,17 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .. import optimizers
+from .. import optimizers, schedules
 from ..errors import ConfigError
 
-__all__ = ["Setting", "Trial", "check_memory", "compare_setting", "sweep_setting"]
+__all__ = [
+    "Setting",
+    "Trial",
+    "check_memory",
+    "compare_setting",
+    "make_optimizer",
+    "sweep_setting",
+]
 
 #: Arrays of a network's size one member keeps while it trains: the parameters, the
 #: gradient, up to three optimizer accumulators, and one temporary.
@@ -36,6 +43,10 @@ class Trial:
     optimizer: str
     hyperparameters: dict[str, float]
     seed: int
+    #: The optimizer's options that differ from their defaults, as the command line
+    #: spells them: ``{"schedule": "warmup_cosine:warmup=1", "clip_norm": 1.0,
+    #: "decay_biases": False}``; a schedule's durations are in epochs.
+    options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Hyper-parameters added after a setting was saved take their defaults (which
@@ -44,14 +55,34 @@ class Trial:
             full = {**optimizers.defaults(self.optimizer), **self.hyperparameters}
             object.__setattr__(self, "hyperparameters", full)
 
-    def make(self) -> optimizers.Optimizer:
-        """The optimizer this trial trains with."""
-        return optimizers.get(self.optimizer, **self.hyperparameters)
+    def make(self, steps_per_epoch: int = 1, total_steps: int = 1) -> optimizers.Optimizer:
+        """The optimizer this trial trains with; a schedule's epochs become steps with
+        ``steps_per_epoch``, and its length defaults to ``total_steps``."""
+        return make_optimizer(
+            self.optimizer, self.hyperparameters, self.options, steps_per_epoch, total_steps
+        )
 
     @property
     def label(self) -> str:
         """``"adam (lr=0.01, beta1=0.9, ...)"``: the setting, without the seed."""
-        return optimizers.describe(self.optimizer, self.hyperparameters)
+        return optimizers.describe(self.optimizer, self.hyperparameters, self.options)
+
+
+def make_optimizer(
+    name: str,
+    hyperparameters: dict[str, float],
+    options: dict[str, Any],
+    steps_per_epoch: int = 1,
+    total_steps: int = 1,
+) -> optimizers.Optimizer:
+    """The optimizer ``name`` with its hyper-parameters and the command line's options
+    (a schedule as ``NAME[:key=value,...]`` with durations in epochs)."""
+    options = dict(options)
+    if "schedule" in options:
+        options["schedule"] = schedules.parse(
+            options["schedule"], steps_per_epoch=steps_per_epoch, total_steps=total_steps
+        )
+    return optimizers.get(name, **hyperparameters, **options)
 
 
 @dataclass
@@ -106,16 +137,20 @@ def compare_setting(
     seeds: Sequence[int],
     *,
     one_pass: bool = False,
+    options: dict[str, dict[str, Any]] | None = None,
     **common: Any,
 ) -> Setting:
-    """One pass per optimizer (``name -> its hyper-parameters``), its seeds as the members.
+    """One pass per optimizer (``name -> its hyper-parameters``), its seeds as the members;
+    ``options``: ``name -> its options`` (see :attr:`Trial.options`).
 
     With ``one_pass``, every optimizer and seed are the members of a single pass: the
     fastest on a GPU, where a step costs little more for 35 members than for one,
     but then the optimizers share one wall time.
     """
+    options = options or {}
     passes = [
-        [Trial(name, dict(hyper), int(s)) for s in seeds] for name, hyper in hyperparameters.items()
+        [Trial(name, dict(hyper), int(s), dict(options.get(name, {}))) for s in seeds]
+        for name, hyper in hyperparameters.items()
     ]
     if one_pass:
         passes = [[trial for trials in passes for trial in trials]]
@@ -129,11 +164,15 @@ def sweep_setting(
     seeds: Sequence[int],
     *,
     max_members: int = 128,
+    options: dict[str, Any] | None = None,
     **common: Any,
 ) -> Setting:
-    """Every learning rate x seed as members of as few passes as ``max_members`` allows."""
+    """Every learning rate x seed as members of as few passes as ``max_members`` allows;
+    ``options`` apply to every trial (see :attr:`Trial.options`)."""
     trials = [
-        Trial(optimizer, {**hyperparameters, "lr": float(lr)}, int(s)) for lr in lrs for s in seeds
+        Trial(optimizer, {**hyperparameters, "lr": float(lr)}, int(s), dict(options or {}))
+        for lr in lrs
+        for s in seeds
     ]
     passes = [trials[i : i + max_members] for i in range(0, len(trials), max_members)]
     return Setting("sweep", passes, **common)
