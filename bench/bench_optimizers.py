@@ -4,9 +4,20 @@ For each optimizer x device x batch size x dtype it measures, side by side:
 
 * **optimlab**, through :class:`optimlab.Trainer` (the code ``fit`` runs);
 * **numpy-loop**, the hand-written NumPy loop of ``bench/numpy_loop.py`` (CPU only),
-  the practical floor: preallocated buffers, ``out=`` everywhere;
-* **torch**, PyTorch eager with the matching ``torch.optim`` optimizer, where torch
-  is importable (on the CPU with ``torch.set_num_threads(--threads)``).
+  the practical floor: preallocated buffers, ``out=`` everywhere; for the rules it
+  writes out (``numpy_loop.RULES``: the report's seven and the elementwise ones after
+  them);
+* **torch**, PyTorch eager with the optimizer's peer (:data:`PEERS`: the matching
+  ``torch.optim`` optimizer, or ``lion_pytorch.Lion``, ``schedulefree``'s,
+  ``prodigyopt.Prodigy``; Muon as ``torch.optim.Muon`` on the matrices and
+  ``torch.optim.AdamW`` on the biases), with optimlab's default hyper-parameters,
+  where torch and the peer's package are importable (on the CPU with
+  ``torch.set_num_threads(--threads)``).
+
+``--optimizers`` is the report's seven by default, ``all`` for every optimizer in
+``optimlab.optimizers.OPTIMIZERS`` (read at run time, plugins included), or a list
+of names. An optimizer without a peer is measured without it, and its row says so
+(``peers`` and ``notes`` in the JSON).
 
 All peers start from the same parameters and visit the same batches. A step's time
 is the median, over ``--repeats`` rounds, of a block of steps divided by its length;
@@ -19,6 +30,7 @@ during one untimed block, or on CUDA the allocator's peak.
     python bench/bench_optimizers.py                       # CPU, batch 10 and 1000, float32
     python bench/bench_optimizers.py --dtypes float32,float64 --json bench.json
     python bench/bench_optimizers.py --devices cuda        # on a GPU machine
+    python bench/bench_optimizers.py --batch-sizes 10 --optimizers all
 """
 
 from __future__ import annotations
@@ -32,11 +44,39 @@ import platform
 import statistics
 import sys
 import time
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam")
 LAYERS = (784, 30, 10)
+
+#: optimlab name -> its PyTorch peer: ``(module, class, fixed keyword arguments,
+#: {optimlab hyper-parameter: the peer's name})``. Every other hyper-parameter is passed
+#: under its own name where the peer's constructor takes it (``beta1``/``beta2`` as
+#: ``betas``); one it does not take is listed in the row's notes. ``muon`` is two
+#: optimizers (see :func:`_torch_peer`).
+PEERS: dict[str, tuple[str, str, dict[str, Any], dict[str, str]]] = {
+    "sgd": ("torch.optim", "SGD", {}, {}),
+    "momentum": ("torch.optim", "SGD", {}, {}),
+    "nesterov": ("torch.optim", "SGD", {"nesterov": True}, {}),
+    "adagrad": ("torch.optim", "Adagrad", {}, {}),
+    "rmsprop": ("torch.optim", "RMSprop", {}, {"decay": "alpha"}),
+    "adadelta": ("torch.optim", "Adadelta", {}, {"decay": "rho"}),
+    "adam": ("torch.optim", "Adam", {}, {}),
+    "adamw": ("torch.optim", "AdamW", {}, {}),
+    "amsgrad": ("torch.optim", "Adam", {"amsgrad": True}, {}),
+    "nadam": ("torch.optim", "NAdam", {}, {}),
+    "nadamw": ("torch.optim", "NAdam", {"decoupled_weight_decay": True}, {}),
+    "radam": ("torch.optim", "RAdam", {}, {}),
+    "adamax": ("torch.optim", "Adamax", {}, {}),
+    "adafactor": ("torch.optim", "Adafactor", {}, {}),
+    "lion": ("lion_pytorch", "Lion", {}, {}),
+    "sf_adamw": ("schedulefree", "AdamWScheduleFree", {}, {}),
+    "sf_sgd": ("schedulefree", "SGDScheduleFree", {}, {}),
+    "prodigy": ("prodigyopt", "Prodigy", {}, {}),
+    "muon": ("torch.optim", "Muon", {}, {}),
+}
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -44,7 +84,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--devices", default="cpu", help="comma-separated: cpu, cuda (cpu)")
     parser.add_argument("--batch-sizes", default="10,1000", help="comma-separated (10,1000)")
     parser.add_argument("--dtypes", default="float32", help="float32 and/or float64 (float32)")
-    parser.add_argument("--optimizers", default=",".join(OPTIMIZERS))
+    parser.add_argument(
+        "--optimizers",
+        default=",".join(OPTIMIZERS),
+        help="comma-separated names, or 'all' for every registered optimizer "
+        "(default: the report's seven)",
+    )
     parser.add_argument("--peers", default="numpy-loop,torch", help="which peers to run")
     parser.add_argument("--repeats", type=int, default=11, help="timed rounds per case (11)")
     parser.add_argument(
@@ -64,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     import optimlab
+
+    names = _names(args.optimizers, optimlab.optimizers.OPTIMIZERS)
+    from numpy_loop import RULES
 
     peers = [p for p in args.peers.split(",") if p]
     torch = None
@@ -85,13 +133,25 @@ def main(argv: list[str] | None = None) -> int:
         for dtype in args.dtypes.split(","):
             data = _Data(np, backend, dtype, x_host, labels_host, test_x, test_labels)
             for batch in (int(b) for b in args.batch_sizes.split(",")):
-                for name in args.optimizers.split(","):
+                for name in names:
                     runners = {"optimlab": _Optimlab(optimlab, data, name, batch)}
+                    described, notes = {}, []
                     if "numpy-loop" in peers and device == "cpu":
-                        runners["numpy-loop"] = _NumpyLoop(np, data, name, batch)
+                        if name in RULES:
+                            runners["numpy-loop"] = _NumpyLoop(np, data, name, batch)
+                            described["numpy-loop"] = f"numpy_loop.NumpyLoop._{name}"
+                        else:
+                            notes.append("no NumPy loop for this rule")
                     if "torch" in peers:
-                        runners["torch"] = _Torch(torch, data, name, batch, device)
+                        try:
+                            runners["torch"] = _Torch(torch, data, name, batch, device)
+                        except _NoPeer as missing:
+                            notes.append(str(missing))
+                        else:
+                            described["torch"] = runners["torch"].described
+                            notes.extend(runners["torch"].notes)
                     row = _measure(runners, args, device, dtype, batch, name)
+                    row["peers"], row["notes"] = described, notes
                     results.append(row)
                     _print_row(row, first=len(results) == 1)
     report = {
@@ -107,6 +167,23 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
         print(f"\nwrote {args.json}")
     return 0
+
+
+def _names(given: str, registry) -> list[str]:
+    """The optimizers to measure: ``all`` is every registered one, in the registry's order."""
+    if given.strip() == "all":
+        return list(registry)
+    names = [n.strip().lower() for n in given.split(",") if n.strip()]
+    unknown = [n for n in names if n not in registry]
+    if unknown:
+        raise SystemExit(
+            f"unknown optimizer {unknown[0]!r}: choose among {', '.join(registry)} or 'all'"
+        )
+    return names
+
+
+class _NoPeer(Exception):
+    """The optimizer has no PyTorch peer here (none known, or its package is missing)."""
 
 
 class _Data:
@@ -211,7 +288,11 @@ class _Torch:
             put(p[a:b].reshape(s)).requires_grad_() for a, b, s in zip(cut, cut[1:], shapes)
         ]
         hyper = optimlab.optimizers.get(name).hyperparameters
-        self.opt = _torch_optimizer(torch, name, self.params, hyper)
+        self.opts, self.described, self.notes = _torch_peer(torch, name, self.params, hyper)
+        # Schedule-Free optimizers step in train mode and are evaluated in eval mode.
+        self.modes = [o for o in self.opts if hasattr(o, "train") and hasattr(o, "eval")]
+        for opt in self.modes:
+            opt.train()
         self.x, self.y = put(data.x_host), put(data.y_host)
         self.order = torch.as_tensor(data.order_host, device=self.device)
         self.test_x = put(data.test_x_host)
@@ -230,35 +311,84 @@ class _Torch:
             idx = self.order[a : a + size]
             x, y = self.x.index_select(0, idx), self.y.index_select(0, idx)
             loss = bce(self._logits(x), y, reduction="sum") / size
-            self.opt.zero_grad(set_to_none=True)
+            for opt in self.opts:
+                opt.zero_grad(set_to_none=True)
             loss.backward()
-            self.opt.step()
+            for opt in self.opts:
+                opt.step()
 
     def evaluate(self) -> float:
+        for opt in self.modes:
+            opt.eval()  # the averaged point, as optimlab's eval_params
         with self.torch.no_grad():
             predicted = self._logits(self.test_x).argmax(dim=1)
-            return (predicted == self.test_labels).double().mean().item()
+            accuracy = (predicted == self.test_labels).double().mean().item()
+        for opt in self.modes:
+            opt.train()
+        return accuracy
 
     def sync(self) -> None:
         if self.device.type == "cuda":
             self.torch.cuda.synchronize(self.device)
 
 
-def _torch_optimizer(torch, name, params, h):
-    optim = torch.optim
-    if name == "sgd":
-        return optim.SGD(params, lr=h["lr"])
-    if name in ("momentum", "nesterov"):
-        return optim.SGD(params, lr=h["lr"], momentum=h["momentum"], nesterov=name == "nesterov")
-    if name == "adagrad":
-        return optim.Adagrad(params, lr=h["lr"], eps=h["eps"])
-    if name == "rmsprop":
-        return optim.RMSprop(params, lr=h["lr"], alpha=h["decay"], eps=h["eps"])
-    if name == "adadelta":
-        return optim.Adadelta(params, lr=h["lr"], rho=h["decay"], eps=h["eps"])
-    if name == "adam":
-        return optim.Adam(params, lr=h["lr"], betas=(h["beta1"], h["beta2"]), eps=h["eps"])
-    raise ValueError(name)
+def _torch_peer(torch, name: str, params: list, hyper: dict) -> tuple[list, str, list[str]]:
+    """The PyTorch optimizers that step ``params`` (W1, b1, W2, b2) as optimlab's ``name``
+    with the hyper-parameters ``hyper``, a description of them, and notes.
+
+    Raises :class:`_NoPeer` where no peer is known or its package is not importable.
+    """
+    if name not in PEERS:
+        raise _NoPeer("no known PyTorch peer: optimlab alone")
+    module, cls_name, fixed, renames = PEERS[name]
+    try:
+        cls = getattr(import_module(module), cls_name)
+    except (ImportError, AttributeError):
+        raise _NoPeer(f"peer {module}.{cls_name} is not importable: optimlab alone") from None
+    hyper = dict(hyper)
+    if name == "muon":
+        # optimlab's Muon: torch.optim.Muon on every 2-D array, AdamW on the others
+        matrices = [p for p in params if p.ndim == 2]
+        others = [p for p in params if p.ndim != 2]
+        adamw = {"lr": hyper.pop("adamw_lr", 1e-3), "betas": (0.9, 0.999), "eps": 1e-8}
+        adamw["weight_decay"] = hyper.get("weight_decay", 0.0)
+        opt, kwargs, notes = _construct(cls, matrices, hyper, fixed, renames)
+        second = torch.optim.AdamW(others, **adamw)
+        described = f"{_call(module, cls_name, kwargs)} on W1, W2 + "
+        described += f"{_call('torch.optim', 'AdamW', adamw)} on b1, b2"
+        return [opt, second], described, notes
+    opt, kwargs, notes = _construct(cls, params, hyper, fixed, renames)
+    return [opt], _call(module, cls_name, kwargs), notes
+
+
+def _construct(cls, params, hyper: dict, fixed: dict, renames: dict):
+    """``cls(params, **kwargs)`` with optimlab's hyper-parameters under the peer's names,
+    cast to the types of the peer's defaults; the notes name the ones it does not take."""
+    import inspect
+
+    signature = inspect.signature(cls.__init__).parameters
+    kwargs, notes = dict(fixed), []
+    hyper = dict(hyper)
+    if "beta1" in hyper and "beta2" in hyper and "betas" in signature:
+        kwargs["betas"] = (hyper.pop("beta1"), hyper.pop("beta2"))
+    if "eps2" in hyper and "eps2" not in signature and "eps" in signature:
+        kwargs["eps"] = (None, hyper.pop("eps2"))  # torch's Adafactor: eps = (eps1, eps2)
+    for key, value in hyper.items():
+        target = renames.get(key, key)
+        if target not in signature:
+            notes.append(f"the peer takes no {key} (optimlab's is {value!r})")
+            continue
+        default = signature[target].default
+        if isinstance(default, bool):
+            value = bool(value)
+        elif isinstance(default, int) and float(value).is_integer():
+            value = int(value)
+        kwargs[target] = value
+    return cls(params, **kwargs), kwargs, notes
+
+
+def _call(module: str, cls_name: str, kwargs: dict) -> str:
+    return f"{module}.{cls_name}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
 
 
 def _time(runner, start: int, steps: int) -> float:
@@ -361,6 +491,8 @@ def _print_row(row: dict, first: bool) -> None:
         f"{evals:>23} | {peak / 2**20 if peak else 0:7.2f}",
         flush=True,
     )
+    for note in row.get("notes", []):
+        print(f"{'':<9} note: {note}", flush=True)
 
 
 def _machine() -> dict:
