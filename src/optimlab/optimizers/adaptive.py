@@ -95,13 +95,14 @@ class NAdam(_AdamLike):
         M, N as Adam's;  D = sqrt(N / c2) + eps
         w -= lr * (1 - mu_t) / (1 - P) * g / D + lr * mu_{t+1} / (1 - P * mu_{t+1}) * M / D
 
-    Equals ``torch.optim.NAdam`` (``weight_decay`` L2), with its ``mu_product`` ``P``
-    kept per coordinate.
+    Equals ``torch.optim.NAdam`` (``weight_decay`` L2). The product ``P`` is one number
+    per run (a running scalar of the state), so the two factors in front of ``g / D``
+    and ``M / D`` cost nothing per coordinate.
     """
 
     name = "nadam"
-    slots = ("mean", "mean_square", "mu_product")
-    initial: ClassVar[dict[str, float]] = {"mu_product": 1.0}
+    slots = ("mean", "mean_square")
+    scalars: ClassVar[dict[str, float]] = {"mu_product": 1.0}
     decoupled: ClassVar[bool] = False
 
     def __init__(
@@ -117,21 +118,32 @@ class NAdam(_AdamLike):
         super().__init__(lr, beta1, beta2, eps, weight_decay, **options)
         self.momentum_decay = rate("momentum_decay", momentum_decay)
 
+    def apply(self, xp, params, grads, slots, scalars, *, t, members, **hyper):
+        # P advances once per step, for every array
+        mu = hyper["beta1"] * (1.0 - 0.5 * 0.96 ** (t * hyper["momentum_decay"]))
+        P = assign(scalars["mu_product"], scalars["mu_product"] * mu)
+        params, slots, _ = super().apply(
+            xp, params, grads, slots, scalars, t=t, members=members, mu_product=P, **hyper
+        )
+        return params, slots, {"mu_product": P}
+
     @classmethod
-    def update(cls, xp, w, g, M, N, P, *, t, lr, beta1, beta2, eps, weight_decay, momentum_decay):
+    def update(
+        cls, xp, w, g, M, N, *, t, lr, beta1, beta2, eps, weight_decay, momentum_decay, mu_product
+    ):
         if cls.decoupled:
             w = decoupled_decay(w, lr, weight_decay)
         else:
             g = l2(w, g, weight_decay)
+        P = mu_product
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
-        P *= mu
         M, N = moments(g, M, N, beta1, beta2)
         denominator = xp.sqrt(N / (1.0 - beta2**t))
         denominator += eps
-        w -= lr * (1.0 - mu) / (1.0 - P) * g / denominator
-        w -= lr * mu_next / (1.0 - P * mu_next) * M / denominator
-        return w, (M, N, P)
+        w -= (lr * (1.0 - mu) / (1.0 - P)) * g / denominator
+        w -= (lr * mu_next / (1.0 - P * mu_next)) * M / denominator
+        return w, (M, N)
 
 
 class NAdamW(NAdam):

@@ -51,7 +51,11 @@ class Lion(Optimizer):
     @staticmethod
     def update(xp, w, g, M, *, t, lr, beta1, beta2, weight_decay):
         w = decoupled_decay(w, lr, weight_decay)
-        w -= lr * xp.sign(beta1 * M + (1.0 - beta1) * g)
+        u = beta1 * M  # the interpolation, built in one temporary
+        u += (1.0 - beta1) * g
+        u = xp.sign(u)
+        u *= lr
+        w -= u
         M *= beta2
         M += (1.0 - beta2) * g
         return w, (M,)
