@@ -186,6 +186,53 @@ CASES = [
         one_step=[0.99, -1.99],
         first_state={"mean": [0.005, -0.0025]},
     ),
+    # c = 1 on the first step: y = z = w - (lr / 3) (g + 0.01 w)  (warm-up step 1 of 3)
+    Case(
+        "sf_sgd",
+        {"lr": 0.1, "momentum": 0.8, "weight_decay": 0.01, "warmup_steps": 3.0, "r": 0.5},
+        lambda p, h: _GroupOracle(
+            p, pytest.importorskip("schedulefree").SGDScheduleFree, _sf_keywords(h)
+        ),
+        {
+            "z": ("z", 1.0),
+            **{k: (k, 1.0) for k in ("lr_max", "weight_sum", "scheduled_lr")},
+        },
+        one_step=[0.983, -1.991],
+        first_state={"z": [0.983, -1.991]},
+    ),
+    # y = z = w - lr sign(g) (eps is below the tolerance); N = 0.001 g^2
+    Case(
+        "sf_adamw",
+        {"lr": 0.01, "beta1": 0.8, "beta2": 0.999, "eps": 1e-8, "weight_lr_power": 1.5},
+        lambda p, h: _GroupOracle(
+            p, pytest.importorskip("schedulefree").AdamWScheduleFree, _sf_keywords(h)
+        ),
+        {
+            "z": ("z", 1.0),
+            "exp_avg_sq": ("exp_avg_sq", 1.0),
+            **{k: (k, 1.0) for k in ("lr_max", "weight_sum", "scheduled_lr")},
+        },
+        one_step=[0.99, -1.99],
+        first_state={"z": [0.99, -1.99], "exp_avg_sq": [0.00025, 0.0000625]},
+    ),
+    # d = d0 = 1e-6 stays (d_hat = 0: p0 = w); s = d0 g; M = 0.1 d0 g; N = 0.001 d0^2 g^2;
+    # w - 0.01 d0 w - d0 M / (sqrt(N) + d0 eps)
+    Case(
+        "prodigy",
+        {"lr": 1.0, "beta1": 0.9, "beta2": 0.999, "weight_decay": 0.01, "d_coef": 0.8},
+        lambda p, h: _GroupOracle(p, pytest.importorskip("prodigyopt").Prodigy, _adam_keys(h)),
+        {
+            **{k: (k, 1.0) for k in ("s", "p0", "exp_avg", "exp_avg_sq")},
+            **{k: (k, 1.0) for k in ("d", "d_max", "d_numerator", "d_hat", "d_denom", "k")},
+        },
+        one_step=[0.9999968277243397, -1.9999968177263396],
+        first_state={
+            "s": [5e-7, -2.5e-7],
+            "p0": W0,
+            "exp_avg": [5e-8, -2.5e-8],
+            "exp_avg_sq": [2.5e-16, 6.25e-17],
+        },
+    ),
 ]
 IDS = [c.name for c in CASES]
 
@@ -378,9 +425,15 @@ def _oracle_defaults(name):
         "radam": lambda: _torch().optim.RAdam,
         "adamax": lambda: _torch().optim.Adamax,
         "lion": lambda: pytest.importorskip("lion_pytorch").Lion,
+        "sf_sgd": lambda: pytest.importorskip("schedulefree").SGDScheduleFree,
+        "sf_adamw": lambda: pytest.importorskip("schedulefree").AdamWScheduleFree,
+        "prodigy": lambda: pytest.importorskip("prodigyopt").Prodigy,
     }[name]()
     found = {k: v.default for k, v in inspect.signature(oracle).parameters.items()}
-    found["beta1"], found["beta2"] = found.pop("betas")
+    if "betas" in found:
+        found["beta1"], found["beta2"] = found.pop("betas")
+    if "beta3" in found and found["beta3"] is None:  # Prodigy's None: sqrt(beta2)
+        found["beta3"] = math.sqrt(found["beta2"])
     return {k: float(found[k]) for k in optimizers.defaults(name)}
 
 
@@ -398,6 +451,16 @@ BAD_VALUES = {
     "eps": [0.0, -1e-8, math.nan],
     "weight_decay": [-0.1, math.inf, True],
     "momentum_decay": [-1e-3, math.nan],
+    "warmup_steps": [-1.0, math.nan, math.inf],
+    "r": [math.nan, math.inf, "high"],
+    "weight_lr_power": [-0.5, math.nan],
+    "beta3": [-0.1, 1.0, math.nan],
+    "decouple": [1, "yes", None],
+    "use_bias_correction": [0, "no"],
+    "safeguard_warmup": [1.0, None],
+    "d0": [0.0, -1e-6, math.inf],
+    "d_coef": [0.0, -1.0, math.nan],
+    "growth_rate": [0.0, -1.0, math.nan, -math.inf],
 }
 
 
@@ -423,3 +486,54 @@ def test_unknown_hyperparameter_lists_the_optimizers_own():
         ConfigError, match=r"adam has no hyper-parameter 'momentum'.*lr, beta1, beta2, eps"
     ):
         optimizers.get("adam", momentum=0.9)
+
+
+# -- oracles that keep running values per parameter group (Schedule-Free, Prodigy) ------
+
+
+def _sf_keywords(h):
+    """schedulefree's keywords for our hyper-parameters (betas joined, an int warm-up)."""
+    out = {k: v for k, v in h.items() if k not in ("beta1", "beta2", "warmup_steps")}
+    if "beta1" in h:
+        out["betas"] = (h["beta1"], h["beta2"])
+    return {**out, "warmup_steps": int(h.get("warmup_steps", 0))}
+
+
+def _adam_keys(h):
+    """Keywords with ``betas`` joined from ``beta1``/``beta2``, the others as given."""
+    out = {k: v for k, v in h.items() if k not in ("beta1", "beta2")}
+    return {**out, "betas": (h["beta1"], h["beta2"])}
+
+
+class _GroupOracle:
+    """An oracle as the table reads one: ``step()``, and ``state[p][key]`` holding its
+    per-array state in the parameters' shapes (Prodigy keeps ``s`` and ``p0`` flat) and
+    its parameter group's running values (``lr_max``, ``d``, ...). A Schedule-Free
+    oracle is put in train mode, where its parameters are ``y``."""
+
+    def __init__(self, params, cls, keywords):
+        self.params = list(params)
+        self.optimizer = cls(self.params, **keywords)
+        if hasattr(self.optimizer, "train"):
+            self.optimizer.train()
+
+    def step(self):
+        self.optimizer.step()
+
+    @property
+    def state(self):
+        torch = _torch()
+        group = self.optimizer.param_groups[0]
+        scalars = {
+            k: torch.tensor(float(v), dtype=torch.float64)
+            for k, v in group.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
+        out = {}
+        for p in self.params:
+            entries = dict(scalars)
+            for k, v in self.optimizer.state[p].items():
+                if isinstance(v, torch.Tensor):
+                    entries[k] = v.reshape(p.shape) if v.numel() == p.numel() else v
+            out[p] = entries
+        return out

@@ -19,7 +19,9 @@ import inspect
 from ..errors import ConfigError
 from .adaptive import Adamax, AdamW, AMSGrad, NAdam, NAdamW, RAdam
 from .base import OPTIONS, Optimizer, State, describe, member_hyperparameters, parameter_names
+from .prodigy import Prodigy
 from .rules import SGD, AdaDelta, AdaGrad, Adam, Momentum, Nesterov, RMSprop
+from .schedule_free import AdamWScheduleFree, SGDScheduleFree
 from .sign import Lion
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "AdaGrad",
     "Adam",
     "AdamW",
+    "AdamWScheduleFree",
     "Adamax",
     "Lion",
     "Momentum",
@@ -39,8 +42,10 @@ __all__ = [
     "NAdamW",
     "Nesterov",
     "Optimizer",
+    "Prodigy",
     "RAdam",
     "RMSprop",
+    "SGDScheduleFree",
     "State",
     "defaults",
     "describe",
@@ -54,6 +59,7 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
     for cls in (
         *(SGD, Momentum, Nesterov, AdaGrad, RMSprop, AdaDelta, Adam),
         *(AdamW, AMSGrad, NAdam, NAdamW, RAdam, Adamax, Lion),
+        *(AdamWScheduleFree, SGDScheduleFree, Prodigy),
     )
 }
 #: The report's seven optimizers: what ``compare`` trains by default.
@@ -92,3 +98,116 @@ def _class(name: str) -> type[Optimizer]:
     if cls is None:
         raise ConfigError(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)}")
     return cls
+
+
+# -- optimizers from other packages: entry points of the group "optimlab.optimizers" -------
+#
+# Loaded once, here, at import: the command line builds its choices and hyper-parameter
+# flags from OPTIMIZERS when its parser is imported, and experiments check names against
+# it, so plugins must be in it by then. A plugin's module is therefore imported while
+# optimlab itself is importing: at its top it may import from optimlab.optimizers (and its
+# modules) and optimlab.errors; anything else of optimlab belongs inside its functions.
+
+import importlib.metadata as _metadata  # noqa: E402
+import re as _re  # noqa: E402
+import warnings as _warnings  # noqa: E402
+
+__all__ += ["ENTRY_POINT_GROUP", "PLUGINS", "PluginWarning", "load_plugins"]
+
+#: The entry-point group under which a package registers optimizers (name -> class).
+ENTRY_POINT_GROUP = "optimlab.optimizers"
+#: The optimizers that came from other packages: registry name -> class (also in
+#: OPTIMIZERS, after the built-in ones).
+PLUGINS: dict[str, type[Optimizer]] = {}
+_BUILTIN = frozenset(OPTIMIZERS)
+_NAME = _re.compile(r"[a-z][a-z0-9_]*\Z")
+
+
+class PluginWarning(RuntimeWarning):
+    """An optimizer plugin that cannot be loaded; it is skipped, and nothing else changes."""
+
+
+def load_plugins(entry_points=None) -> dict[str, type[Optimizer]]:
+    """Register the optimizers of the ``optimlab.optimizers`` entry points in
+    :data:`OPTIMIZERS` and :data:`PLUGINS`; returns those registered by this call.
+
+    Runs once at import (with the installed packages' entry points); call it with a list
+    of :class:`importlib.metadata.EntryPoint` to register others. An entry point's name is
+    the registry name: lower-case letters, digits and ``_``, not a built-in optimizer's
+    name, and the ``name`` of the :class:`Optimizer` subclass it points to. One that
+    cannot be loaded or fails these rules is skipped with a :class:`PluginWarning` of one
+    sentence naming it and its package.
+    """
+    if entry_points is None:
+        try:
+            entry_points = _metadata.entry_points(group=ENTRY_POINT_GROUP)
+        except Exception as error:  # broken package metadata: the built-ins still work
+            _warnings.warn(
+                f"optimlab: the optimizer plugins cannot be listed: {_reason(error)}; "
+                "none is loaded",
+                PluginWarning,
+                stacklevel=2,
+            )
+            return {}
+    added = {}
+    for entry in entry_points:
+        try:
+            cls = _plugin(entry)
+        except Exception as error:
+            _warnings.warn(
+                f"optimlab: the optimizer plugin {entry.name!r} ({entry.value}"
+                f"{_package(entry)}) cannot be loaded: {_reason(error)}; it is skipped",
+                PluginWarning,
+                stacklevel=2,
+            )
+            continue
+        if cls is not None:
+            OPTIMIZERS[entry.name] = PLUGINS[entry.name] = added[entry.name] = cls
+    return added
+
+
+def _plugin(entry) -> type[Optimizer] | None:
+    """The class of one entry point, validated; None: already registered (the same class)."""
+    name = entry.name
+    if not _NAME.match(name):
+        raise ConfigError(
+            "its name must be lower-case letters, digits and '_', starting with a letter"
+        )
+    if name in _BUILTIN:
+        raise ConfigError(f"{name!r} is the name of a built-in optimizer")
+    cls = entry.load()
+    if not (isinstance(cls, type) and issubclass(cls, Optimizer)):
+        raise ConfigError(
+            f"{entry.value} is {type(cls).__name__ if not isinstance(cls, type) else cls!r}, "
+            "not a subclass of optimlab.optimizers.Optimizer"
+        )
+    if getattr(cls, "name", None) != name:
+        raise ConfigError(
+            f"its class {cls.__qualname__} has the name {getattr(cls, 'name', None)!r}, "
+            f"not the entry point's {name!r}"
+        )
+    if name in OPTIMIZERS:
+        if OPTIMIZERS[name] is cls:
+            return None
+        raise ConfigError(f"{name!r} is already registered by {OPTIMIZERS[name].__module__}")
+    signature = inspect.signature(cls.__init__).parameters
+    missing = [k for k in parameter_names(cls) if signature[k].default is inspect.Parameter.empty]
+    if missing:
+        raise ConfigError(f"its hyper-parameter {missing[0]!r} has no default")
+    return cls
+
+
+def _package(entry) -> str:
+    dist = getattr(entry, "dist", None)
+    return "" if dist is None else f", from the package {dist.name} {dist.version}"
+
+
+def _reason(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    text = lines[0].rstrip(".") if lines else ""
+    if isinstance(error, ConfigError):
+        return text
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+load_plugins()
