@@ -177,10 +177,8 @@ def _plugin(entry) -> type[Optimizer] | None:
         raise ConfigError(f"{name!r} is the name of a built-in optimizer")
     cls = entry.load()
     if not (isinstance(cls, type) and issubclass(cls, Optimizer)):
-        raise ConfigError(
-            f"{entry.value} is {type(cls).__name__ if not isinstance(cls, type) else cls!r}, "
-            "not a subclass of optimlab.optimizers.Optimizer"
-        )
+        what = f"the class {cls.__qualname__}" if isinstance(cls, type) else type(cls).__name__
+        raise ConfigError(f"it is {what}, not a subclass of optimlab.optimizers.Optimizer")
     if getattr(cls, "name", None) != name:
         raise ConfigError(
             f"its class {cls.__qualname__} has the name {getattr(cls, 'name', None)!r}, "
