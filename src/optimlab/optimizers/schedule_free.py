@@ -99,6 +99,9 @@ class _ScheduleFree(Optimizer):
         return points
 
     def apply(self, xp, params, grads, slots, scalars, *, t, members, **hyper):
+        dtype = scalars["lr_max"].dtype
+        if hasattr(t, "dtype") and t.dtype != dtype:  # a graph's float64 count: the arrays'
+            t = xp.astype(t, dtype)
         lr, ckp1, scalars = _averaging(xp, t, scalars, **hyper)
         new_params, new_slots = [], {k: [] for k in self.slots}
         for i, (y, g) in enumerate(zip(params, grads)):
