@@ -55,9 +55,12 @@ __all__ = ["Prodigy"]
 
 
 def _flag(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{name} must be True or False, not {value!r}")
-    return value
+    """A switch: True or False, or 1 or 0 (as the command line's numbers give it)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    raise ConfigError(f"{name} must be True or False (or 1 or 0), not {value!r}")
 
 
 def _store(xp: Any, target: Any, value: Any) -> Any:
