@@ -460,3 +460,87 @@ def test_training_on_another_backend_keeps_the_evaluation_point(backend, mnist64
     fit(model, TRAINED["sf_adamw"][0], data, epochs=1, seed=5)
     assert_on(backend, model.params, backend.xp.float64)
     assert_close(model.params, reference.params, rtol=1e-8, atol=1e-8)
+
+
+@pytest.mark.parametrize("members", [False, True])
+@pytest.mark.parametrize("name", NAMES)
+def test_an_in_place_step_keeps_every_array(name, members, backend):
+    """What a captured CUDA graph needs: with ``inplace=True``, a device count and a
+    schedule (every choice on the device), the step writes into the arrays it was given
+    (parameters, slots, running scalars) instead of making new ones."""
+    if backend.xp.__name__.startswith("jax"):
+        pytest.skip("JAX's arrays cannot be written in place")
+    f64 = backend.xp.float64
+    chosen = [optimizers.get(name, **h, schedule=SCHEDULE) for h in MEMBERS[name]]
+    lead = (2,) if members else ()
+    params = [backend.asarray(np.full(lead + s, 0.5), dtype=f64) for s in SHAPES]
+    hyper = optimizers.member_hyperparameters(chosen, params[0]) if members else None
+    state = chosen[0].init(params, hyperparameters=hyper, members=members)
+    state = state._replace(count=_device_count(backend))
+    for _ in range(3):
+        arrays = [*params, *(a for v in state.slots.values() for a in v)]
+        arrays += list(state.scalars.values())
+        grads = [p * 0.5 + 0.1 for p in params]
+        params, state = chosen[0].step(params, grads, state, inplace=True)
+        after = [*params, *(a for v in state.slots.values() for a in v)]
+        after += list(state.scalars.values())
+        assert all(a is b for a, b in zip(after, arrays))
+
+
+class _EagerGraph:
+    """A stand-in for a captured CUDA graph on the CPU (as tests/test_training.py's): the
+    static index and device step counts of the captured step, the step run at each replay."""
+
+    def __init__(self, step, shape, groups, state, device):
+        import torch
+
+        self.step = step
+        self.index = torch.zeros(shape, dtype=torch.int64, device=device)
+        self.counts = [torch.zeros((), dtype=torch.float64, device=device) for _ in range(groups)]
+
+    def start(self, count):
+        for c in self.counts:
+            c.fill_(count)
+
+    def replay(self, batch):
+        self.index.copy_(batch)
+        for count, new in zip(self.counts, self.step(self.index, self.counts)):
+            count.copy_(new)
+
+
+def test_the_graph_path_trains_as_the_eager_path(mnist64, monkeypatch):
+    """Replays of a captured step (simulated) with members of all three kinds and a
+    schedule: parameters, evaluation point, slots and running scalars as eager steps."""
+    torch = _torch()
+    import array_api_compat
+
+    from optimlab.backend import graphs
+
+    monkeypatch.setattr(graphs, "CapturedStep", _EagerGraph)
+    xp, cpu = array_api_compat.array_namespace(torch.empty(0)), torch.device("cpu")
+    images, labels = to_numpy(mnist64[0].images)[:95], to_numpy(mnist64[0].labels)[:95]
+    data = Dataset(xp.asarray(images), xp.asarray(labels), 10)
+    schedule = schedules.get("warmup_cosine", warmup_steps=4, total_steps=20)
+    chosen = [optimizers.get(name, **h, schedule=schedule) for name in NAMES for h in MEMBERS[name]]
+    seeds = list(range(len(chosen)))
+
+    def run(graphed):
+        model = MLP([784, 8, 10], seed=seeds, dtype="float64", xp=xp, device=cpu)
+        trainer = Trainer(model, chosen, data, batch_size=10, seed=seeds)
+        trainer.graphs = graphed  # 9 full batches replayed, the last 5 samples eager
+        for _ in range(2):
+            trainer.run_epoch()
+        return trainer
+
+    graphed, eager = run(True), run(False)
+    assert_close(graphed.model.params, eager.model.params, rtol=1e-12, atol=1e-14)
+    assert_close(graphed.eval_params(), eager.eval_params(), rtol=1e-12, atol=1e-14)
+    ours, theirs = graphed.checkpoint(), eager.checkpoint()
+    assert ours.count == theirs.count == 20
+    for mine, other in zip(ours.slots, theirs.slots):
+        for a, b in zip(mine, other):
+            for x, y in zip(a, b):
+                assert_close(x, y, rtol=1e-12, atol=1e-14)
+    for mine, other in zip(ours.scalars, theirs.scalars):
+        for key in mine:
+            assert_close(mine[key], other[key], rtol=1e-12)
