@@ -218,6 +218,22 @@ def test_members_with_different_options_train_as_they_would_alone(numpy_backend)
         np.testing.assert_allclose(model.params[k], single.params, rtol=1e-13, atol=1e-15)
 
 
+@pytest.mark.parametrize("name", ["adamw", "nadamw", "sf_adamw", "prodigy", "lion"])
+def test_members_without_decay_on_biases_train_as_they_would_alone(name, numpy_backend):
+    """The bias mask over a member stack's flat vector, for plain and coupled rules."""
+    data = _tiny()
+    chosen = [
+        optimizers.get(name, lr=lr, weight_decay=0.3, decay_biases=False) for lr in (0.01, 0.02)
+    ]
+    model = MLP([6, 5, 3], seed=[0, 1], dtype="float64")
+    trainer = Trainer(model, chosen, data, batch_size=10, seed=[0, 1])
+    trainer.run_epoch()
+    for k, opt in enumerate(chosen):
+        single = MLP([6, 5, 3], seed=k, dtype="float64")
+        Trainer(single, opt, data, batch_size=10, seed=k).run_epoch()
+        np.testing.assert_allclose(model.params[k], single.params, rtol=1e-12, atol=1e-14)
+
+
 def test_no_decay_on_biases_leaves_a_trained_networks_biases_undecayed(numpy_backend):
     """With gradients of zero, only the weight matrices shrink."""
     model = MLP([6, 5, 3], seed=0, dtype="float64")

@@ -331,7 +331,8 @@ def for_array(hyperparameters: Mapping[str, Any], i: int, w: Any, members: bool)
         if isinstance(v, list):
             v = v[i]
         ndim = getattr(v, "ndim", 0)
-        if members and 0 < ndim < w.ndim:
+        # a member's value (K, 1), not a value per coordinate (a decay mask over biases)
+        if members and 1 < ndim < w.ndim and all(n == 1 for n in v.shape[1:]):
             v = array_api_compat.array_namespace(v).reshape(v, (v.shape[0],) + (1,) * (w.ndim - 1))
         out[k] = v
     return out
