@@ -177,7 +177,7 @@ def check_optimizer(
             report[check] = "skipped: asked to"
             continue
         with _named(label, check):
-            result = getattr(kit, check)(opt)
+            result = _CHECKS[check](kit, opt)
         report[check] = result or "passed"
     return report
 
@@ -288,128 +288,6 @@ class _Kit:
         lr = hyper["lr"]
         return type(opt)(**{**hyper, "lr": lr * 0.5 if lr > 0 else 0.01}, **opt.options)
 
-    # -- the checks --------------------------------------------------------------------
-
-    def protocol(self, opt: Optimizer) -> None:
-        cls = self.cls
-        name = getattr(cls, "name", None)
-        _expect(
-            isinstance(name, str) and _NAME.match(name),
-            f"name must be lower-case letters, digits and '_' (a registry name), not {name!r}",
-        )
-        _expect(
-            isinstance(cls.slots, tuple) and all(isinstance(s, str) for s in cls.slots),
-            f"slots must be a tuple of names, not {cls.slots!r}",
-        )
-        _expect(len(set(cls.slots)) == len(cls.slots), f"slots repeat a name: {cls.slots}")
-        _expect(
-            set(cls.initial) <= set(cls.slots),
-            f"initial names {sorted(set(cls.initial) - set(cls.slots))}, which are not slots",
-        )
-        for k, v in {**cls.initial, **cls.scalars}.items():
-            _expect(
-                isinstance(k, str) and _number(v),
-                f"initial and scalars map names to numbers, not {k!r}: {v!r}",
-            )
-        _expect(isinstance(cls.elementwise, bool), "elementwise must be True or False")
-        _expect(isinstance(opt, cls), f"{cls.__qualname__}() made a {type(opt).__name__}")
-        # hyper-parameters: Python numbers or bools, with defaults (the CLI's flags)
-        names = parameter_names(cls)
-        signature = _require_defaults(cls)
-        _expect(not set(names) & set(OPTIONS), f"hyper-parameters named as options: {names}")
-        hyper = opt.hyperparameters
-        _expect(
-            list(hyper) == names, f"hyperparameters {list(hyper)}, not the constructor's {names}"
-        )
-        for k, v in hyper.items():
-            _expect(
-                _number(v),
-                f"the hyper-parameter {k} is {v!r} ({type(v).__name__}), not a "
-                "Python number or bool",
-            )
-        # the constructor round-trips them
-        again = cls(**hyper, **opt.options)
-        _expect(again == opt, f"{cls.__qualname__}(**hyperparameters) is {again!r}, not {opt!r}")
-        _expect(
-            again.hyperparameters == hyper,
-            "the constructor changes the hyper-parameters "
-            f"it is given: {again.hyperparameters} from {hyper}",
-        )
-        _expect(hash(again) == hash(opt), "equal optimizers hash differently")
-        _expect(repr(opt).startswith(f"{cls.__name__}("), f"repr {opt!r}")
-        _expect(str(opt).startswith(f"{name} ("), f"str {opt}")
-        other = self.other(opt)
-        _expect(other is opt or other != opt, f"{other!r} == {opt!r}")
-        defaults = {k: signature[k].default for k in names}
-        _expect(cls(**defaults) == cls(), "the defaults given explicitly make another optimizer")
-        copied = pickle.loads(pickle.dumps(opt))  # worker processes receive it pickled
-        _expect(copied == opt, f"pickling gives {copied!r}, not {opt!r}")
-        # unknown and impossible values
-        with _raises((TypeError, ConfigError), "an unknown hyper-parameter"):
-            cls(not_a_hyperparameter=1.0)
-        if optimizers.OPTIMIZERS.get(name) is cls:
-            with _raises(ConfigError, f"optimizers.get({name!r}, not_a_hyperparameter=1.0)"):
-                optimizers.get(name, not_a_hyperparameter=1.0)
-            _expect(optimizers.get(name) == cls(), f"optimizers.get({name!r}) != {cls.__name__}()")
-        for k, v in hyper.items():
-            with _raises(ConfigError, f"{k}='not a number'"):
-                cls(**{k: "not a number"})
-            if not isinstance(v, bool):
-                with _raises(ConfigError, f"{k}=nan"):
-                    cls(**{k: math.nan})
-        with _raises(ConfigError, "clip_norm=-1.0"):
-            cls(clip_norm=-1.0)
-
-    def init(self, opt: Optimizer) -> None:
-        backend, cls = self.backend, self.cls
-        own_slots = type(opt).init_slot is not Optimizer.init_slot
-        for shapes in self.shapes:
-            for dtype in self.dtypes:
-                want = backend.dtype(dtype)
-                host, _ = self.problem(shapes)
-                params = self.arrays(backend, host, dtype)
-                state = opt.init(params)
-                _expect(isinstance(state, State), f"init() returned a {type(state).__name__}")
-                _expect(
-                    type(state.count) is int and state.count == 0,
-                    f"the count starts at {state.count!r}, not 0",
-                )
-                _expect(state.members is False, "init() without members= made a member state")
-                _expect(
-                    set(state.slots) == set(cls.slots),
-                    f"slots {sorted(state.slots)}, not {sorted(cls.slots)}",
-                )
-                for k, arrays in state.slots.items():
-                    _expect(
-                        len(arrays) == len(params),
-                        f"slot {k}: {len(arrays)} arrays for {len(params)} parameters",
-                    )
-                    for i, (a, p) in enumerate(zip(arrays, params)):
-                        _on(backend, f"slot {k}[{i}]", a, want)
-                        _expect(a is not p, f"slot {k}[{i}] is the parameter array itself")
-                        if not own_slots:
-                            _expect(
-                                tuple(a.shape) == tuple(p.shape),
-                                f"slot {k}[{i}] has shape {a.shape}, not {p.shape}",
-                            )
-                _expect(
-                    set(state.scalars) == set(cls.scalars),
-                    f"scalars {sorted(state.scalars)}, not {sorted(cls.scalars)}",
-                )
-                for k, a in state.scalars.items():
-                    _on(backend, f"scalar {k}", a, want)
-                    _expect(tuple(a.shape) == (), f"scalar {k} has shape {a.shape}, not ()")
-                _expect(
-                    state.hyperparameters == opt.hyperparameters,
-                    f"the state's hyperparameters {state.hyperparameters}, not "
-                    f"{opt.hyperparameters}",
-                )
-                _equal("the parameters after init()", params, host_cast(host, dtype))
-        with _raises(ConfigError, "init() of an array instead of a list"):
-            opt.init(params[0])
-        with _raises(ConfigError, "init(..., hyperparameters={})"):
-            opt.init(params, hyperparameters={})
-
     def run(
         self,
         opt: Optimizer,
@@ -427,276 +305,406 @@ class _Kit:
                 params, state = opt.step(params, g, state)
         return params, state
 
-    def step(self, opt: Optimizer) -> None:
-        backend = self.backend
-        for shapes in self.shapes:
-            for dtype in self.dtypes:
-                want = backend.dtype(dtype)
-                host, host_grads = self.problem(shapes)
-                params = self.arrays(backend, host, dtype)
-                state = opt.init(params)
-                mine = self.arrays(backend, host, dtype)  # the in-place run's own arrays
-                mine_state = opt.init(mine)
-                where = f"{dtype}, {len(shapes)} arrays"
-                for t, g in enumerate(host_grads, start=1):
-                    grads = self.arrays(backend, g, dtype)
-                    arguments = [*params, *grads, *(a for _, a in _state_arrays(state))]
-                    before = _host(arguments)
-                    new, new_state = opt.step(params, grads, state)
-                    _equal(
-                        f"the arguments of a copying step ({where}, step {t})", arguments, before
-                    )
-                    _expect(
-                        not any(
-                            a is b
-                            for a in [*new, *(x for _, x in _state_arrays(new_state))]
-                            for b in arguments
-                        ),
-                        f"a copying step returned one of its arguments ({where})",
-                    )
-                    mine, mine_state = opt.step(
-                        mine, grads, mine_state, xp=backend.xp, inplace=True
-                    )
-                    params, state = new, new_state
-                    _equal(
-                        f"the parameters of copying and in-place steps ({where}, step {t})",
-                        mine,
-                        params,
-                    )
-                    _equal(
-                        f"the states of copying and in-place steps ({where}, step {t})",
-                        [a for _, a in _state_arrays(mine_state)],
-                        [a for _, a in _state_arrays(state)],
-                    )
-                    _expect(
-                        state.count == mine_state.count == t,
-                        f"the count after step {t} is {state.count!r}",
-                    )
-                    _expect(
-                        state.hyperparameters == opt.hyperparameters,
-                        f"step() changed the hyperparameters to {state.hyperparameters}",
-                    )
-                    for what, a in [
-                        *((f"parameter [{i}]", p) for i, p in enumerate(params)),
-                        *_state_arrays(state),
-                    ]:
-                        _on(backend, f"{what} after step {t} ({where})", a, want)
+
+def _protocol(kit: _Kit, opt: Optimizer) -> None:
+    cls = kit.cls
+    name = getattr(cls, "name", None)
+    _expect(
+        isinstance(name, str) and _NAME.match(name),
+        f"name must be lower-case letters, digits and '_' (a registry name), not {name!r}",
+    )
+    _expect(
+        isinstance(cls.slots, tuple) and all(isinstance(s, str) for s in cls.slots),
+        f"slots must be a tuple of names, not {cls.slots!r}",
+    )
+    _expect(len(set(cls.slots)) == len(cls.slots), f"slots repeat a name: {cls.slots}")
+    _expect(
+        set(cls.initial) <= set(cls.slots),
+        f"initial names {sorted(set(cls.initial) - set(cls.slots))}, which are not slots",
+    )
+    for k, v in {**cls.initial, **cls.scalars}.items():
+        _expect(
+            isinstance(k, str) and _number(v),
+            f"initial and scalars map names to numbers, not {k!r}: {v!r}",
+        )
+    _expect(isinstance(cls.elementwise, bool), "elementwise must be True or False")
+    _expect(isinstance(opt, cls), f"{cls.__qualname__}() made a {type(opt).__name__}")
+    # hyper-parameters: Python numbers or bools, with defaults (the CLI's flags)
+    names = parameter_names(cls)
+    signature = _require_defaults(cls)
+    _expect(not set(names) & set(OPTIONS), f"hyper-parameters named as options: {names}")
+    hyper = opt.hyperparameters
+    _expect(list(hyper) == names, f"hyperparameters {list(hyper)}, not the constructor's {names}")
+    for k, v in hyper.items():
+        _expect(
+            _number(v),
+            f"the hyper-parameter {k} is {v!r} ({type(v).__name__}), not a Python number or bool",
+        )
+    # the constructor round-trips them
+    again = cls(**hyper, **opt.options)
+    _expect(again == opt, f"{cls.__qualname__}(**hyperparameters) is {again!r}, not {opt!r}")
+    _expect(
+        again.hyperparameters == hyper,
+        "the constructor changes the hyper-parameters "
+        f"it is given: {again.hyperparameters} from {hyper}",
+    )
+    _expect(hash(again) == hash(opt), "equal optimizers hash differently")
+    _expect(repr(opt).startswith(f"{cls.__name__}("), f"repr {opt!r}")
+    _expect(str(opt).startswith(f"{name} ("), f"str {opt}")
+    other = kit.other(opt)
+    _expect(other is opt or other != opt, f"{other!r} == {opt!r}")
+    defaults = {k: signature[k].default for k in names}
+    _expect(cls(**defaults) == cls(), "the defaults given explicitly make another optimizer")
+    copied = pickle.loads(pickle.dumps(opt))  # worker processes receive it pickled
+    _expect(copied == opt, f"pickling gives {copied!r}, not {opt!r}")
+    # unknown and impossible values
+    with _raises((TypeError, ConfigError), "an unknown hyper-parameter"):
+        cls(not_a_hyperparameter=1.0)
+    if optimizers.OPTIMIZERS.get(name) is cls:
+        with _raises(ConfigError, f"optimizers.get({name!r}, not_a_hyperparameter=1.0)"):
+            optimizers.get(name, not_a_hyperparameter=1.0)
+        _expect(optimizers.get(name) == cls(), f"optimizers.get({name!r}) != {cls.__name__}()")
+    for k, v in hyper.items():
+        with _raises(ConfigError, f"{k}='not a number'"):
+            cls(**{k: "not a number"})
+        if not isinstance(v, bool):
+            with _raises(ConfigError, f"{k}=nan"):
+                cls(**{k: math.nan})
+    with _raises(ConfigError, "clip_norm=-1.0"):
+        cls(clip_norm=-1.0)
+
+
+def _init(kit: _Kit, opt: Optimizer) -> None:
+    backend, cls = kit.backend, kit.cls
+    own_slots = type(opt).init_slot is not Optimizer.init_slot
+    for shapes in kit.shapes:
+        for dtype in kit.dtypes:
+            want = backend.dtype(dtype)
+            host, _ = kit.problem(shapes)
+            params = kit.arrays(backend, host, dtype)
+            state = opt.init(params)
+            _expect(isinstance(state, State), f"init() returned a {type(state).__name__}")
+            _expect(
+                type(state.count) is int and state.count == 0,
+                f"the count starts at {state.count!r}, not 0",
+            )
+            _expect(state.members is False, "init() without members= made a member state")
+            _expect(
+                set(state.slots) == set(cls.slots),
+                f"slots {sorted(state.slots)}, not {sorted(cls.slots)}",
+            )
+            for k, arrays in state.slots.items():
+                _expect(
+                    len(arrays) == len(params),
+                    f"slot {k}: {len(arrays)} arrays for {len(params)} parameters",
+                )
+                for i, (a, p) in enumerate(zip(arrays, params)):
+                    _on(backend, f"slot {k}[{i}]", a, want)
+                    _expect(a is not p, f"slot {k}[{i}] is the parameter array itself")
+                    if not own_slots:
+                        _expect(
+                            tuple(a.shape) == tuple(p.shape),
+                            f"slot {k}[{i}] has shape {a.shape}, not {p.shape}",
+                        )
+            _expect(
+                set(state.scalars) == set(cls.scalars),
+                f"scalars {sorted(state.scalars)}, not {sorted(cls.scalars)}",
+            )
+            for k, a in state.scalars.items():
+                _on(backend, f"scalar {k}", a, want)
+                _expect(tuple(a.shape) == (), f"scalar {k} has shape {a.shape}, not ()")
+            _expect(
+                state.hyperparameters == opt.hyperparameters,
+                f"the state's hyperparameters {state.hyperparameters}, not {opt.hyperparameters}",
+            )
+            _equal("the parameters after init()", params, host_cast(host, dtype))
+    with _raises(ConfigError, "init() of an array instead of a list"):
+        opt.init(params[0])
+    with _raises(ConfigError, "init(..., hyperparameters={})"):
+        opt.init(params, hyperparameters={})
+
+
+def _step(kit: _Kit, opt: Optimizer) -> None:
+    backend = kit.backend
+    for shapes in kit.shapes:
+        for dtype in kit.dtypes:
+            want = backend.dtype(dtype)
+            host, host_grads = kit.problem(shapes)
+            params = kit.arrays(backend, host, dtype)
+            state = opt.init(params)
+            mine = kit.arrays(backend, host, dtype)  # the in-place run's own arrays
+            mine_state = opt.init(mine)
+            where = f"{dtype}, {len(shapes)} arrays"
+            for t, g in enumerate(host_grads, start=1):
+                grads = kit.arrays(backend, g, dtype)
+                arguments = [*params, *grads, *(a for _, a in _state_arrays(state))]
+                before = _host(arguments)
+                new, new_state = opt.step(params, grads, state)
+                _equal(f"the arguments of a copying step ({where}, step {t})", arguments, before)
+                _expect(
+                    not any(
+                        a is b
+                        for a in [*new, *(x for _, x in _state_arrays(new_state))]
+                        for b in arguments
+                    ),
+                    f"a copying step returned one of its arguments ({where})",
+                )
+                mine, mine_state = opt.step(mine, grads, mine_state, xp=backend.xp, inplace=True)
+                params, state = new, new_state
+                _equal(
+                    f"the parameters of copying and in-place steps ({where}, step {t})",
+                    mine,
+                    params,
+                )
+                _equal(
+                    f"the states of copying and in-place steps ({where}, step {t})",
+                    [a for _, a in _state_arrays(mine_state)],
+                    [a for _, a in _state_arrays(state)],
+                )
+                _expect(
+                    state.count == mine_state.count == t,
+                    f"the count after step {t} is {state.count!r}",
+                )
+                _expect(
+                    state.hyperparameters == opt.hyperparameters,
+                    f"step() changed the hyperparameters to {state.hyperparameters}",
+                )
                 for what, a in [
                     *((f"parameter [{i}]", p) for i, p in enumerate(params)),
                     *_state_arrays(state),
                 ]:
-                    _expect(
-                        np.all(np.isfinite(to_numpy(a))),
-                        f"{what} is not finite after {self.steps} steps ({where})",
-                    )
-                if dtype == "float64":
-                    moved = any(not np.array_equal(to_numpy(p), h) for p, h in zip(params, host))
-                    _expect(moved, f"{self.steps} steps left the parameters where they were")
-
-    def members(self, opt: Optimizer) -> None:
-        backend, other = self.backend, self.other(opt)
-        pair = [opt, other]
-        for shapes in self.shapes:
-            host = [self.problem(shapes) for _ in pair]
-            stack = self.arrays(
-                backend, [np.stack(p) for p in zip(*(h[0] for h in host))], "float64"
-            )
-            grads = [
-                self.arrays(backend, [np.stack(g) for g in zip(*step)], "float64")
-                for step in zip(*(h[1] for h in host))
-            ]
-            hyper = member_hyperparameters(pair, stack[0])
-            state = opt.init(stack, hyperparameters=hyper, members=True)
-            _expect(state.members is True, "init(..., members=True) made no member state")
-            for k, a in state.scalars.items():
-                _expect(tuple(a.shape) == (2, 1), f"scalar {k} of 2 members has shape {a.shape}")
-            stack, state = self.run(opt, backend, stack, grads, state)
-            point = opt.eval_params(stack, state)
-            for k, (member, (p, g)) in enumerate(zip(pair, host)):
-                alone = self.arrays(backend, p, "float64")
-                alone_state = member.init(alone)
-                alone, alone_state = self.run(
-                    member,
-                    backend,
-                    alone,
-                    [self.arrays(backend, s, "float64") for s in g],
-                    alone_state,
-                )
-                where = f"member {k} of 2 ({len(shapes)} arrays)"
-                for i, (s, a) in enumerate(zip(stack, alone)):
-                    _close(f"{where}: parameter [{i}] and the run alone", s[k, ...], a)
-                for (what, s), (_, a) in zip(_state_arrays(state), _state_arrays(alone_state)):
-                    row = s[k, 0] if what.startswith("scalar") else s[k, ...]
-                    _close(f"{where}: {what} and the run alone", row, a)
-                for i, (s, a) in enumerate(zip(point, opt.eval_params(alone, alone_state))):
-                    _close(f"{where}: eval_params [{i}] and the run alone", s[k, ...], a)
-
-    def no_host_read(self, opt: Optimizer) -> str | None:
-        if importlib.util.find_spec("array_api_strict") is None:
-            return "skipped: array-api-strict is not installed (pip install array-api-strict)"
-        import array_api_strict as strict
-
-        from . import schedules
-
-        backend = resolve(strict.Device("device1"), strict)
-        runs = [("alone", opt, None)]
-        runs.append(("2 members", opt, [opt, self.other(opt)]))
-        if "lr" in opt.hyperparameters:
-            options = {"schedule": schedules.get("cosine", total_steps=3), "clip_norm": 0.5}
-            optioned = type(opt)(**opt.hyperparameters, **{**opt.options, **options})
-            runs.append(("with a schedule and clip_norm", optioned, None))
-        for shapes in self.shapes:
-            for dtype in self.dtypes:
-                for what, o, pair in runs:
-                    lead = () if pair is None else (len(pair),)
-                    host, host_grads = self.problem(shapes, lead)
-                    params = self.arrays(backend, host, dtype)
-                    grads = [self.arrays(backend, g, dtype) for g in host_grads]
-                    hyper = None if pair is None else member_hyperparameters(pair, params[0])
-                    state = o.init(params, hyperparameters=hyper, members=pair is not None)
-                    mine = [backend.xp.asarray(p, copy=True) for p in params]
-                    mine_state = o.init(mine, hyperparameters=hyper, members=pair is not None)
-                    where = f"{what}, {dtype}, {len(shapes)} arrays"
-                    with _no_exits(type(params[0])) as exits:
-                        try:
-                            params, state = self.run(o, backend, params, grads, state)
-                            mine, mine_state = self.run(
-                                o, backend, mine, grads, mine_state, inplace=True
-                            )
-                        except _HostRead:
-                            pass
-                    _expect(
-                        not exits,
-                        f"step() read an array back to the host ({where}): "
-                        f"{', '.join(dict.fromkeys(exits))}",
-                    )
-                    want = backend.dtype(dtype)
-                    for name, a in [
-                        *((f"parameter [{i}]", p) for i, p in enumerate(params)),
-                        *_state_arrays(state),
-                    ]:
-                        _on(backend, f"{name} ({where})", a, want)
-
-    def resume(self, opt: Optimizer) -> None:
-        backend, half = self.backend, self.steps // 2
-        for shapes in self.shapes:
-            for dtype in self.dtypes:
-                host, host_grads = self.problem(shapes)
-                grads = [self.arrays(backend, g, dtype) for g in host_grads]
-                params = self.arrays(backend, host, dtype)
-                straight, straight_state = self.run(opt, backend, params, grads, opt.init(params))
-                params = self.arrays(backend, host, dtype)
-                params, state = self.run(opt, backend, params, grads[:half], opt.init(params))
-                # the checkpoint: NumPy copies, as a Trainer's checkpoint holds them
-                saved = _host(params)
-                slots = {k: _host(v) for k, v in state.slots.items()}
-                scalars = {k: _host([a])[0] for k, a in state.scalars.items()}
-                count = int(state.count)
-                del params, state
-                params = self.arrays(backend, saved, dtype)
-                fresh = opt.init(params)
-                rebuilt = fresh._replace(
-                    count=count,
-                    slots={k: self.arrays(backend, v, dtype) for k, v in slots.items()},
-                    scalars={
-                        k: backend.asarray(a, dtype=backend.dtype(dtype))
-                        for k, a in scalars.items()
-                    },
-                )
-                params, state = self.run(opt, backend, params, grads[half:], rebuilt)
-                where = f"{dtype}, {len(shapes)} arrays"
-                _equal(
-                    f"the parameters of a resumed run and a straight one ({where})",
-                    params,
-                    straight,
-                )
-                _equal(
-                    f"the states of a resumed run and a straight one ({where})",
-                    [a for _, a in _state_arrays(state)],
-                    [a for _, a in _state_arrays(straight_state)],
-                )
-
-    def eval_params(self, opt: Optimizer) -> None:
-        backend = self.backend
-        for shapes in self.shapes:
-            for dtype in self.dtypes:
-                host, host_grads = self.problem(shapes)
-                params = self.arrays(backend, host, dtype)
-                grads = [self.arrays(backend, g, dtype) for g in host_grads]
-                params, state = self.run(opt, backend, params, grads, opt.init(params))
-                arguments = [*params, *(a for _, a in _state_arrays(state))]
-                before = _host(arguments)
-                point = opt.eval_params(params, state)
-                _expect(isinstance(point, list), f"eval_params returned a {type(point).__name__}")
+                    _on(backend, f"{what} after step {t} ({where})", a, want)
+            for what, a in [
+                *((f"parameter [{i}]", p) for i, p in enumerate(params)),
+                *_state_arrays(state),
+            ]:
                 _expect(
-                    len(point) == len(params),
-                    f"eval_params returned {len(point)} arrays for {len(params)} parameters",
+                    np.all(np.isfinite(to_numpy(a))),
+                    f"{what} is not finite after {kit.steps} steps ({where})",
                 )
-                for i, (e, p) in enumerate(zip(point, params)):
-                    _on(backend, f"eval_params [{i}]", e, backend.dtype(dtype))
-                    _expect(
-                        tuple(e.shape) == tuple(p.shape),
-                        f"eval_params [{i}] has shape {e.shape}, not {p.shape}",
-                    )
-                _equal("the parameters and state after eval_params", arguments, before)
-                if type(opt).eval_params is Optimizer.eval_params:
-                    _equal("eval_params of a rule that evaluates where it trains", point, params)
+            if dtype == "float64":
+                moved = any(not np.array_equal(to_numpy(p), h) for p, h in zip(params, host))
+                _expect(moved, f"{kit.steps} steps left the parameters where they were")
 
-    def trainer(self, opt: Optimizer) -> None:
-        from .datasets import Dataset
-        from .nn import MLP
-        from .train import Trainer
 
-        backend = self.backend
-        xp, device = backend.xp, backend.device
-        rng = np.random.default_rng(self.seed)
-        images = rng.uniform(0.0, 1.0, (48, 6))
-        labels = np.argmax(images @ rng.standard_normal((6, 3)), axis=1)
-        data = Dataset(backend.asarray(images, dtype=xp.float64), backend.asarray(labels), 3)
-
-        def model(seed: Any) -> MLP:
-            return MLP([6, 5, 3], seed=seed, dtype="float64", xp=xp, device=device)
-
-        first = model(0)
-        start = to_numpy(first.params).copy()
-        straight = Trainer(first, opt, data, batch_size=8)
-        history = straight.run(1)[0]
-        saved = straight.checkpoint()
-        history = straight.run(2, histories=[history])[0]
-        _expect(straight.state.count == 12, f"2 epochs of 6 steps counted {straight.state.count}")
-        losses = [r.train_loss for r in history.epochs]
-        _expect(
-            len(losses) == 2 and all(map(math.isfinite, losses)),
-            f"the training losses of 2 epochs are {losses}",
-        )
-        _expect(
-            not np.array_equal(to_numpy(first.params), start),
-            "2 epochs left the network's parameters where they were",
-        )
-        resumed_model = model(0)
-        resumed = Trainer(resumed_model, opt, data, batch_size=8)
-        resumed.restore(saved)
-        resumed.run(2)
-        _equal(
-            "a Trainer restored from its checkpoint, and the run straight through",
-            [resumed_model.params, resumed.eval_params()],
-            [first.params, straight.eval_params()],
-        )
-        # two members with different learning rates, against the two trained alone
-        pair = [opt, self.other(opt)]
-        both = model([0, 1])
-        together = Trainer(both, pair, data, batch_size=8, seed=0)
-        together.run(2)
-        point = together.eval_params()
-        for k, member in enumerate(pair):
-            alone_model = model(k)
-            alone = Trainer(alone_model, member, data, batch_size=8, seed=k)
-            alone.run(2)
-            _close(
-                f"member {k} of a Trainer with 2 members and the network trained alone",
-                point[k, ...],
-                alone.eval_params(),
+def _members(kit: _Kit, opt: Optimizer) -> None:
+    backend, other = kit.backend, kit.other(opt)
+    pair = [opt, other]
+    for shapes in kit.shapes:
+        host = [kit.problem(shapes) for _ in pair]
+        stack = kit.arrays(backend, [np.stack(p) for p in zip(*(h[0] for h in host))], "float64")
+        grads = [
+            kit.arrays(backend, [np.stack(g) for g in zip(*step)], "float64")
+            for step in zip(*(h[1] for h in host))
+        ]
+        hyper = member_hyperparameters(pair, stack[0])
+        state = opt.init(stack, hyperparameters=hyper, members=True)
+        _expect(state.members is True, "init(..., members=True) made no member state")
+        for k, a in state.scalars.items():
+            _expect(tuple(a.shape) == (2, 1), f"scalar {k} of 2 members has shape {a.shape}")
+        stack, state = kit.run(opt, backend, stack, grads, state)
+        point = opt.eval_params(stack, state)
+        for k, (member, (p, g)) in enumerate(zip(pair, host)):
+            alone = kit.arrays(backend, p, "float64")
+            alone_state = member.init(alone)
+            alone, alone_state = kit.run(
+                member,
+                backend,
+                alone,
+                [kit.arrays(backend, s, "float64") for s in g],
+                alone_state,
             )
+            where = f"member {k} of 2 ({len(shapes)} arrays)"
+            for i, (s, a) in enumerate(zip(stack, alone)):
+                _close(f"{where}: parameter [{i}] and the run alone", s[k, ...], a)
+            for (what, s), (_, a) in zip(_state_arrays(state), _state_arrays(alone_state)):
+                row = s[k, 0] if what.startswith("scalar") else s[k, ...]
+                _close(f"{where}: {what} and the run alone", row, a)
+            for i, (s, a) in enumerate(zip(point, opt.eval_params(alone, alone_state))):
+                _close(f"{where}: eval_params [{i}] and the run alone", s[k, ...], a)
+
+
+def _no_host_read(kit: _Kit, opt: Optimizer) -> str | None:
+    if importlib.util.find_spec("array_api_strict") is None:
+        return "skipped: array-api-strict is not installed (pip install array-api-strict)"
+    import array_api_strict as strict
+
+    from . import schedules
+
+    backend = resolve(strict.Device("device1"), strict)
+    runs = [("alone", opt, None)]
+    runs.append(("2 members", opt, [opt, kit.other(opt)]))
+    if "lr" in opt.hyperparameters:
+        options = {"schedule": schedules.get("cosine", total_steps=3), "clip_norm": 0.5}
+        optioned = type(opt)(**opt.hyperparameters, **{**opt.options, **options})
+        runs.append(("with a schedule and clip_norm", optioned, None))
+    for shapes in kit.shapes:
+        for dtype in kit.dtypes:
+            for what, o, pair in runs:
+                lead = () if pair is None else (len(pair),)
+                host, host_grads = kit.problem(shapes, lead)
+                params = kit.arrays(backend, host, dtype)
+                grads = [kit.arrays(backend, g, dtype) for g in host_grads]
+                hyper = None if pair is None else member_hyperparameters(pair, params[0])
+                state = o.init(params, hyperparameters=hyper, members=pair is not None)
+                mine = [backend.xp.asarray(p, copy=True) for p in params]
+                mine_state = o.init(mine, hyperparameters=hyper, members=pair is not None)
+                where = f"{what}, {dtype}, {len(shapes)} arrays"
+                with _no_exits(type(params[0])) as exits:
+                    try:
+                        params, state = kit.run(o, backend, params, grads, state)
+                        mine, mine_state = kit.run(
+                            o, backend, mine, grads, mine_state, inplace=True
+                        )
+                    except _HostRead:
+                        pass
+                _expect(
+                    not exits,
+                    f"step() read an array back to the host ({where}): "
+                    f"{', '.join(dict.fromkeys(exits))}",
+                )
+                want = backend.dtype(dtype)
+                for name, a in [
+                    *((f"parameter [{i}]", p) for i, p in enumerate(params)),
+                    *_state_arrays(state),
+                ]:
+                    _on(backend, f"{name} ({where})", a, want)
+
+
+def _resume(kit: _Kit, opt: Optimizer) -> None:
+    backend, half = kit.backend, kit.steps // 2
+    for shapes in kit.shapes:
+        for dtype in kit.dtypes:
+            host, host_grads = kit.problem(shapes)
+            grads = [kit.arrays(backend, g, dtype) for g in host_grads]
+            params = kit.arrays(backend, host, dtype)
+            straight, straight_state = kit.run(opt, backend, params, grads, opt.init(params))
+            params = kit.arrays(backend, host, dtype)
+            params, state = kit.run(opt, backend, params, grads[:half], opt.init(params))
+            # the checkpoint: NumPy copies, as a Trainer's checkpoint holds them
+            saved = _host(params)
+            slots = {k: _host(v) for k, v in state.slots.items()}
+            scalars = {k: _host([a])[0] for k, a in state.scalars.items()}
+            count = int(state.count)
+            del params, state
+            params = kit.arrays(backend, saved, dtype)
+            fresh = opt.init(params)
+            rebuilt = fresh._replace(
+                count=count,
+                slots={k: kit.arrays(backend, v, dtype) for k, v in slots.items()},
+                scalars={
+                    k: backend.asarray(a, dtype=backend.dtype(dtype)) for k, a in scalars.items()
+                },
+            )
+            params, state = kit.run(opt, backend, params, grads[half:], rebuilt)
+            where = f"{dtype}, {len(shapes)} arrays"
+            _equal(
+                f"the parameters of a resumed run and a straight one ({where})",
+                params,
+                straight,
+            )
+            _equal(
+                f"the states of a resumed run and a straight one ({where})",
+                [a for _, a in _state_arrays(state)],
+                [a for _, a in _state_arrays(straight_state)],
+            )
+
+
+def _eval_params(kit: _Kit, opt: Optimizer) -> None:
+    backend = kit.backend
+    for shapes in kit.shapes:
+        for dtype in kit.dtypes:
+            host, host_grads = kit.problem(shapes)
+            params = kit.arrays(backend, host, dtype)
+            grads = [kit.arrays(backend, g, dtype) for g in host_grads]
+            params, state = kit.run(opt, backend, params, grads, opt.init(params))
+            arguments = [*params, *(a for _, a in _state_arrays(state))]
+            before = _host(arguments)
+            point = opt.eval_params(params, state)
+            _expect(isinstance(point, list), f"eval_params returned a {type(point).__name__}")
+            _expect(
+                len(point) == len(params),
+                f"eval_params returned {len(point)} arrays for {len(params)} parameters",
+            )
+            for i, (e, p) in enumerate(zip(point, params)):
+                _on(backend, f"eval_params [{i}]", e, backend.dtype(dtype))
+                _expect(
+                    tuple(e.shape) == tuple(p.shape),
+                    f"eval_params [{i}] has shape {e.shape}, not {p.shape}",
+                )
+            _equal("the parameters and state after eval_params", arguments, before)
+            if type(opt).eval_params is Optimizer.eval_params:
+                _equal("eval_params of a rule that evaluates where it trains", point, params)
+
+
+def _trainer(kit: _Kit, opt: Optimizer) -> None:
+    from .datasets import Dataset
+    from .nn import MLP
+    from .train import Trainer
+
+    backend = kit.backend
+    xp, device = backend.xp, backend.device
+    rng = np.random.default_rng(kit.seed)
+    images = rng.uniform(0.0, 1.0, (48, 6))
+    labels = np.argmax(images @ rng.standard_normal((6, 3)), axis=1)
+    data = Dataset(backend.asarray(images, dtype=xp.float64), backend.asarray(labels), 3)
+
+    def model(seed: Any) -> MLP:
+        return MLP([6, 5, 3], seed=seed, dtype="float64", xp=xp, device=device)
+
+    first = model(0)
+    start = to_numpy(first.params).copy()
+    straight = Trainer(first, opt, data, batch_size=8)
+    history = straight.run(1)[0]
+    saved = straight.checkpoint()
+    history = straight.run(2, histories=[history])[0]
+    _expect(straight.state.count == 12, f"2 epochs of 6 steps counted {straight.state.count}")
+    losses = [r.train_loss for r in history.epochs]
+    _expect(
+        len(losses) == 2 and all(map(math.isfinite, losses)),
+        f"the training losses of 2 epochs are {losses}",
+    )
+    _expect(
+        not np.array_equal(to_numpy(first.params), start),
+        "2 epochs left the network's parameters where they were",
+    )
+    resumed_model = model(0)
+    resumed = Trainer(resumed_model, opt, data, batch_size=8)
+    resumed.restore(saved)
+    resumed.run(2)
+    _equal(
+        "a Trainer restored from its checkpoint, and the run straight through",
+        [resumed_model.params, resumed.eval_params()],
+        [first.params, straight.eval_params()],
+    )
+    # two members with different learning rates, against the two trained alone
+    pair = [opt, kit.other(opt)]
+    both = model([0, 1])
+    together = Trainer(both, pair, data, batch_size=8, seed=0)
+    together.run(2)
+    point = together.eval_params()
+    for k, member in enumerate(pair):
+        alone_model = model(k)
+        alone = Trainer(alone_model, member, data, batch_size=8, seed=k)
+        alone.run(2)
+        _close(
+            f"member {k} of a Trainer with 2 members and the network trained alone",
+            point[k, ...],
+            alone.eval_params(),
+        )
+
+
+#: Check name -> the function that runs it.
+_CHECKS = {
+    "protocol": _protocol,
+    "init": _init,
+    "step": _step,
+    "members": _members,
+    "no_host_read": _no_host_read,
+    "resume": _resume,
+    "eval_params": _eval_params,
+    "trainer": _trainer,
+}
 
 
 def host_cast(host: Sequence[np.ndarray], dtype: str) -> list[np.ndarray]:
