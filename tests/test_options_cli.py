@@ -145,3 +145,20 @@ def test_impossible_set_options_are_refused_before_the_directory_exists(
     argv = ["compare", *_setting(data_dir), "--optimizers", "adam", "--out", str(out)]
     assert_refused(main([*argv, "--set", item]), capsys, message)
     assert not out.exists()
+
+
+def test_an_infinite_hyperparameter_and_a_switch_survive_strict_json(data_dir, tmp_path, capsys):
+    """Prodigy's growth_rate=inf and decouple=True: written as strict JSON, read back."""
+    out = tmp_path / "run"
+    argv = ["compare", *_setting(data_dir), "--optimizers", "prodigy", "--out", str(out)]
+    assert main([*argv, "--epochs", "1", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "growth_rate=inf" in printed and "decouple=True" in printed
+    raw = json.loads((out / "results.json").read_text())  # strict: no Infinity token
+    assert raw["runs"][0]["hyperparameters"]["growth_rate"] == "inf"
+    trial = load_results(out / "results.json").trials[0]
+    assert trial.hyperparameters["growth_rate"] == math.inf
+    assert trial.hyperparameters["decouple"] is True
+    capsys.readouterr()
+    # the stored setting (with "inf") equals the command's: it resumes, to a third epoch
+    assert main([*argv, "--epochs", "1", "--resume", "--quiet"]) == 0, capsys.readouterr()

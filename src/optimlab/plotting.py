@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +59,9 @@ def plot_curves(results: Results, figure: str, path: str | os.PathLike[str]) -> 
         values = scale * np.array([[getattr(e, figure) for e in t.epochs[:length]] for t in trials])
         epochs = np.arange(1, length + 1)
         mean = values.mean(axis=0)
-        ax.plot(epochs, mean, color=color, label=label, linewidth=1.6)
+        # long settings (every hyper-parameter, a schedule) on several lines
+        wrapped = textwrap.fill(label, 70, subsequent_indent="  ")
+        ax.plot(epochs, mean, color=color, label=wrapped, linewidth=1.6)
         if len(trials) > 1:
             std = values.std(axis=0)
             ax.fill_between(epochs, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
@@ -127,7 +130,10 @@ def plot_misclassified(
         ax.set_title(f"expected {labels[i]}, got {predicted[i]}", fontsize=8)
     total = int(np.count_nonzero(predicted != labels))
     fig.suptitle(
-        f"{title}: {total} of {len(labels)} test images misclassified; the first {len(wrong)}",
+        textwrap.fill(
+            f"{title}: {total} of {len(labels)} test images misclassified; the first {len(wrong)}",
+            18 * columns,  # characters that fit in the figure's width at size 10
+        ),
         fontsize=10,
     )
     return _save(fig, path)

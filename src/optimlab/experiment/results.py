@@ -32,7 +32,7 @@ from .. import optimizers
 from ..errors import DataError
 from ..train import EpochRecord, History
 from .provenance import Environment
-from .settings import Setting
+from .settings import Setting, hyperparameters_from_json, hyperparameters_json
 
 __all__ = [
     "RESULTS_FORMAT",
@@ -118,7 +118,7 @@ class TrialResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "optimizer": self.optimizer,
-            "hyperparameters": dict(self.hyperparameters),
+            "hyperparameters": hyperparameters_json(self.hyperparameters),
             **({"options": dict(self.options)} if self.options else {}),
             "seed": self.seed,
             "pass": self.pass_index,
@@ -150,7 +150,7 @@ class TrialResult:
         ]
         return cls(
             d["optimizer"],
-            d["hyperparameters"],
+            hyperparameters_from_json(d["hyperparameters"]),
             d["seed"],
             d["pass"],
             d["status"],
@@ -281,9 +281,8 @@ def _validate(results: Results) -> None:
         if trial.optimizer not in optimizers.OPTIMIZERS:
             raise ValueError(f"run optimizer {trial.optimizer!r} is unknown")
         if not isinstance(trial.hyperparameters, dict) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool)
-            for v in trial.hyperparameters.values()
-        ):
+            isinstance(v, (int, float)) for v in trial.hyperparameters.values()
+        ):  # numbers, and the switches of some rules (Prodigy's decouple) as booleans
             raise ValueError(f"run hyperparameters {trial.hyperparameters!r} are not numbers")
         if not isinstance(trial.pass_index, int) or not 0 <= trial.pass_index < len(results.passes):
             raise ValueError(f"run pass {trial.pass_index!r} is not one of its passes")

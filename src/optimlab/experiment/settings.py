@@ -11,6 +11,7 @@ seeds into passes of at most ``max_members`` members.
 from __future__ import annotations
 
 import itertools
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -51,9 +52,10 @@ class Trial:
     def __post_init__(self) -> None:
         # Hyper-parameters added after a setting was saved take their defaults (which
         # keep the old rule: the seven's weight_decay is 0), so old work still resumes.
+        hyper = hyperparameters_from_json(self.hyperparameters)
         if self.optimizer in optimizers.OPTIMIZERS:
-            full = {**optimizers.defaults(self.optimizer), **self.hyperparameters}
-            object.__setattr__(self, "hyperparameters", full)
+            hyper = {**optimizers.defaults(self.optimizer), **hyper}
+        object.__setattr__(self, "hyperparameters", hyper)
 
     def make(self, steps_per_epoch: int = 1, total_steps: int = 1) -> optimizers.Optimizer:
         """The optimizer this trial trains with; a schedule's epochs become steps with
@@ -66,6 +68,20 @@ class Trial:
     def label(self) -> str:
         """``"adam (lr=0.01, beta1=0.9, ...)"``: the setting, without the seed."""
         return optimizers.describe(self.optimizer, self.hyperparameters, self.options)
+
+
+def hyperparameters_json(hyperparameters: dict[str, Any]) -> dict[str, Any]:
+    """Hyper-parameters for strict JSON: an infinite value (Prodigy's ``growth_rate``) as
+    the string ``"inf"`` or ``"-inf"``."""
+    return {
+        k: ("inf" if v > 0 else "-inf") if isinstance(v, float) and math.isinf(v) else v
+        for k, v in hyperparameters.items()
+    }
+
+
+def hyperparameters_from_json(hyperparameters: dict[str, Any]) -> dict[str, Any]:
+    """The inverse of :func:`hyperparameters_json`."""
+    return {k: float(v) if v in ("inf", "-inf") else v for k, v in hyperparameters.items()}
 
 
 def make_optimizer(
@@ -121,7 +137,13 @@ class Setting:
     def to_dict(self) -> dict[str, Any]:
         """Plain Python values, ready for JSON (the ``setting`` of ``results.json``)."""
         d = asdict(self)
-        d["passes"] = [[asdict(trial) for trial in trials] for trials in self.passes]
+        d["passes"] = [
+            [
+                {**asdict(t), "hyperparameters": hyperparameters_json(t.hyperparameters)}
+                for t in trials
+            ]
+            for trials in self.passes
+        ]
         return d
 
     @classmethod
