@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+from pathlib import Path
 from typing import Any
 
 import array_api_compat
 import numpy as np
+import pytest
+from matplotlib.figure import Figure
 
 from optimlab.backend import Backend, to_numpy
 
@@ -63,3 +68,57 @@ def assert_refused(code: int, capsys: Any, message: str) -> str:
     assert len(err.splitlines()) == 1 and "Traceback" not in err, err
     assert re.search(message, err), err
     return err
+
+
+class Drawn:
+    """Every figure saved while recording, with the PNG bytes it wrote."""
+
+    def __init__(self) -> None:
+        self.figures: list[tuple[Figure, bytes]] = []
+
+    @contextlib.contextmanager
+    def recording(self):
+        original = Figure.savefig
+
+        def savefig(fig, fname, *args, **kwargs):
+            buffer = io.BytesIO()
+            original(fig, buffer, *args, **kwargs)
+            self.figures.append((fig, buffer.getvalue()))
+            if hasattr(fname, "write"):
+                fname.write(buffer.getvalue())
+            else:
+                Path(fname).write_bytes(buffer.getvalue())
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(Figure, "savefig", savefig)
+            yield self
+
+    def of(self, path: Path) -> Figure:
+        """The figure whose PNG is the file ``path``."""
+        content = path.read_bytes()
+        found = [fig for fig, png in self.figures if png == content]
+        assert found, f"no figure drawn is {path.name}"
+        return found[-1]
+
+
+def network_outputs(model_path: Path, member: int | None, images: np.ndarray) -> np.ndarray:
+    """Logits of a saved model (of its member ``member``; None: a single network), computed
+    here in float64 from its weights and biases: sigmoid hidden layers."""
+    from optimlab import MLP
+
+    model = MLP.load(model_path)
+    a = np.asarray(images, dtype=np.float64)
+    pick = (lambda x: x) if member is None else (lambda x: x[member])
+    weights = [pick(np.asarray(w, dtype=np.float64)) for w in model.weights]
+    biases = [pick(np.asarray(b, dtype=np.float64)) for b in model.biases]
+    for k, (w, b) in enumerate(zip(weights, biases)):
+        z = a @ w.T + b
+        a = 1 / (1 + np.exp(-z)) if k < len(weights) - 1 else z
+    return a
+
+
+def scores(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Accuracy, and the mean binary cross-entropy of sigmoid outputs against one-hot rows."""
+    onehot = np.eye(logits.shape[1])[labels]
+    cost = np.logaddexp(0, logits) - onehot * logits  # -y log s(z) - (1-y) log(1-s(z))
+    return float(np.mean(logits.argmax(axis=1) == labels)), float(cost.sum(axis=1).mean())

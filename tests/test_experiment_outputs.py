@@ -16,13 +16,11 @@ import io
 import json
 import math
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
-from matplotlib.figure import Figure
 
-from optimlab import MLP
+from helpers import Drawn, network_outputs, scores
 from optimlab.cli import main
 from optimlab.cli.display import print_table
 from optimlab.datasets import load_mnist
@@ -32,37 +30,6 @@ from optimlab.experiment.results import DataInfo
 from optimlab.train import EpochRecord
 
 SMALL = ["--epochs", "2", "--seeds", "2", "--limit-train", "1000", "--layers", "784,16,10"]
-
-
-class Drawn:
-    """Every figure saved while recording, with the PNG bytes it wrote."""
-
-    def __init__(self) -> None:
-        self.figures: list[tuple[Figure, bytes]] = []
-
-    @contextlib.contextmanager
-    def recording(self):
-        original = Figure.savefig
-
-        def savefig(fig, fname, *args, **kwargs):
-            buffer = io.BytesIO()
-            original(fig, buffer, *args, **kwargs)
-            self.figures.append((fig, buffer.getvalue()))
-            if hasattr(fname, "write"):
-                fname.write(buffer.getvalue())
-            else:
-                Path(fname).write_bytes(buffer.getvalue())
-
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(Figure, "savefig", savefig)
-            yield self
-
-    def of(self, path: Path) -> Figure:
-        """The figure whose PNG is the file ``path``."""
-        content = path.read_bytes()
-        found = [fig for fig, png in self.figures if png == content]
-        assert found, f"no figure drawn is {path.name}"
-        return found[-1]
 
 
 def run(args: list[str], drawn: Drawn | None = None) -> tuple[int, str]:
@@ -106,25 +73,6 @@ def curve(runs: list[dict], figure: str) -> tuple[np.ndarray, np.ndarray]:
     """Mean and population standard deviation over the seeds, epoch by epoch."""
     values = np.array([[e[figure] for e in r["epochs"]] for r in runs], dtype=np.float64)
     return values.mean(axis=0), values.std(axis=0)
-
-
-def outputs(model_path: Path, member: int, images: np.ndarray) -> np.ndarray:
-    """Logits of one member of a saved model: sigmoid hidden layers, in float64."""
-    model = MLP.load(model_path)
-    a = images
-    weights = [np.asarray(w, dtype=np.float64)[member] for w in model.weights]
-    biases = [np.asarray(b, dtype=np.float64)[member] for b in model.biases]
-    for k, (w, b) in enumerate(zip(weights, biases)):
-        z = a @ w.T + b
-        a = 1 / (1 + np.exp(-z)) if k < len(weights) - 1 else z
-    return a
-
-
-def scores(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """Accuracy, and the mean binary cross-entropy of sigmoid outputs against one-hot rows."""
-    onehot = np.eye(logits.shape[1])[labels]
-    cost = np.logaddexp(0, logits) - onehot * logits  # -y log s(z) - (1-y) log(1-s(z))
-    return float(np.mean(logits.argmax(axis=1) == labels)), float(cost.sum(axis=1).mean())
 
 
 # -- rows 5 and 6: the summary's epochs ------------------------------------------------
@@ -308,7 +256,7 @@ def test_misclassified_png_shows_the_best_settings_first_mistakes(experiment, mn
     finals = {key: curve(runs, "test_accuracy")[0][-1] for key, runs in settings_of(raw).items()}
     best = settings_of(raw)[max(finals, key=finals.get)]
     optimizer, seed = best[0]["optimizer"], best[0]["seed"]
-    logits = outputs(out / "models" / f"{optimizer}.npz", 0, images)
+    logits = network_outputs(out / "models" / f"{optimizer}.npz", 0, images)
     predicted = logits.argmax(axis=1)
     wrong = np.flatnonzero(predicted != labels)
     assert 24 < wrong.size < labels.size  # enough mistakes to fill the grid, not all
@@ -348,7 +296,7 @@ def test_evaluate_scores_each_member_of_a_compare_model(experiment, mnist_test):
                 line,
             )
             assert match, line
-            accuracy, loss = scores(outputs(model, k, images), labels)
+            accuracy, loss = scores(network_outputs(model, k, images), labels)
             assert int(match[1]) == run_["seed"] == k
             assert float(match[2]) == pytest.approx(100 * accuracy, abs=0.0051)
             assert float(match[3]) == pytest.approx(loss, abs=0.00006)
