@@ -68,3 +68,62 @@ def lint(session: nox.Session) -> None:
     session.install("ruff>=0.6")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+# What ``nox -s mutation`` mutates (all of it by default; name files after -- to choose)
+# and the fast tests that judge each mutant (seconds each, not the whole suite).
+MUTATED = [
+    "src/optimlab/optimizers/*",
+    "src/optimlab/nn/*",
+    "src/optimlab/train/*",
+    "src/optimlab/experiment/*",
+    "src/optimlab/datasets.py",
+    "src/optimlab/_files.py",
+]
+MUTATION_TESTS = [
+    "tests/test_optimizers.py",
+    "tests/test_model.py",
+    "tests/test_members.py",
+    "tests/test_shuffle.py",
+    "tests/test_training.py",
+    "tests/test_backend.py",
+    "tests/test_misuse.py",
+    "tests/test_properties.py",
+    "tests/test_datasets.py",
+    "tests/test_files.py",
+    "tests/test_experiment.py",
+    "tests/test_experiment_outputs.py",
+    "tests/test_experiment_paths.py",
+]
+MUTATION_DESELECT = "tests/test_training.py::test_bad_training_input_is_refused_before_training"
+
+
+@nox.session
+def mutation(session: nox.Session) -> None:
+    """mutmut over the core modules, in a clone of HEAD (docs/testing.md: the score, the triage).
+
+    ``nox -s mutation -- src/optimlab/optimizers/rules.py`` mutates that file only;
+    ``OPTIMLAB_MUTATION_JOBS`` sets mutmut's worker processes (default 1).
+    """
+    import pathlib
+    import tempfile
+
+    only = session.posargs or MUTATED
+    clone = pathlib.Path(tempfile.mkdtemp(prefix="optimlab-mutation-")) / "repo"
+    session.run("git", "clone", "--quiet", ".", str(clone), external=True)
+    lines = ["[mutmut]", "source_paths = src", "only_mutate ="]
+    lines += [f"    {path}" for path in only]
+    # one argument a line; CPU backends only (the immutable one, jax, when installed)
+    lines += ["pytest_add_cli_args =", "    -p", "    no:cacheprovider"]
+    lines += ["    --backends=numpy,strict-device1,jax"]
+    # mutmut runs pytest several times in one process; this test pops its (shared)
+    # parameters, so it fails from the second run on (docs/testing.md, mutation testing)
+    lines += ["    --deselect", f"    {MUTATION_DESELECT}", "pytest_add_cli_args_test_selection ="]
+    lines += [f"    {path}" for path in MUTATION_TESTS]
+    (clone / "setup.cfg").write_text("\n".join(lines) + "\n")
+    session.install("-e", str(clone) + "[test]", "jax", "mutmut==3.8.1")
+    session.chdir(clone)
+    jobs = os.environ.get("OPTIMLAB_MUTATION_JOBS", "1")
+    session.run("mutmut", "run", "--max-children", jobs, env={"CI": "true"}, success_codes=[0, 1])
+    session.run("mutmut", "results")
+    session.log(f"the mutants and their results are in {clone / 'mutants'}")
