@@ -24,7 +24,8 @@ class Case:
     hyper: dict[str, float]
     #: torch.optim constructor for these hyper-parameters.
     torch_optim: Any
-    #: our state field -> (torch state key, factor): ours == factor * torch's.
+    #: our state field -> (torch state key, factor): ours == factor * torch's ("lr": the
+    #: learning rate).
     torch_state: dict[str, tuple[str, float]] = field(default_factory=dict)
     #: parameters after one step from W0 with gradient G (worked out by hand below) ...
     one_step: list[float] = field(default_factory=list)
@@ -49,7 +50,7 @@ CASES = [
         lambda p, h: _torch().optim.SGD(
             p, lr=h["lr"], momentum=h["momentum"], weight_decay=_wd(h)
         ),
-        {"velocity": ("momentum_buffer", 0.1)},
+        {"velocity": ("momentum_buffer", "lr")},
         one_step=[0.95, -1.975],
         first_state={"velocity": [0.05, -0.025]},
     ),
@@ -60,7 +61,7 @@ CASES = [
         lambda p, h: _torch().optim.SGD(
             p, lr=h["lr"], momentum=h["momentum"], nesterov=True, weight_decay=_wd(h)
         ),
-        {"velocity": ("momentum_buffer", 0.1)},
+        {"velocity": ("momentum_buffer", "lr")},
         one_step=[0.91, -1.955],
         first_state={"velocity": [0.05, -0.025]},
     ),
@@ -233,6 +234,20 @@ CASES = [
             "exp_avg_sq": [2.5e-16, 6.25e-17],
         },
     ),
+    Case(
+        "adafactor",
+        {"lr": 0.05, "beta2_decay": -0.7, "eps2": 1e-3, "d": 1.5, "weight_decay": 0.02},
+        lambda p, h: _torch().optim.Adafactor(
+            p,
+            lr=h["lr"],
+            beta2_decay=h["beta2_decay"],
+            eps=(None, h["eps2"]),
+            d=h["d"],
+            weight_decay=h["weight_decay"],
+        ),
+        # torch keeps row_var and col_var for matrices only, variance for vectors only
+        {"row_var": ("row_var", 1.0), "col_var": ("col_var", 1.0), "variance": ("variance", 1.0)},
+    ),
 ]
 IDS = [c.name for c in CASES]
 
@@ -287,6 +302,40 @@ def _trajectory_inputs(seed=0, steps=50):
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_fifty_steps_match_torch_optim(case, backend):
     """Parameters and every state entry equal torch.optim's after 50 steps (float64)."""
+    _match_the_oracle(case, case.hyper, backend)
+
+
+#: Where a random hyper-parameter is drawn, by name: (low, high, log scale).
+RANDOM = {
+    "lr": (1e-3, 1e-1, True),
+    "momentum": (0.0, 0.95, False),
+    "decay": (0.5, 0.99, False),
+    "beta1": (0.5, 0.95, False),
+    "beta2": (0.9, 0.999, False),
+    "eps": (1e-10, 1e-6, True),
+    "weight_decay": (0.0, 0.1, False),
+    "momentum_decay": (0.0, 0.01, False),
+    "beta2_decay": (-1.0, -0.5, False),
+    "eps2": (1e-4, 1e-2, True),
+    "d": (1.0, 2.0, False),
+}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_fifty_steps_match_the_oracle_with_random_hyperparameters(case, seed, numpy_backend):
+    """Each hyper-parameter of the table drawn at random (seeded), the others as in the row."""
+    rng = np.random.default_rng(seed)
+    hyper = dict(case.hyper)
+    for name in hyper:
+        if name in RANDOM:
+            low, high, log = RANDOM[name]
+            value = rng.uniform(math.log(low), math.log(high)) if log else rng.uniform(low, high)
+            hyper[name] = float(math.exp(value) if log else value)
+    _match_the_oracle(case, hyper, numpy_backend)
+
+
+def _match_the_oracle(case, hyper, backend):
     torch = _torch()
     params, curvature, centre, noise = _trajectory_inputs()
 
@@ -296,7 +345,7 @@ def test_fifty_steps_match_torch_optim(case, backend):
     torch.set_default_dtype(torch.float64)
     try:
         tparams = [torch.tensor(p, requires_grad=True) for p in params]
-        topt = case.torch_optim(tparams, case.hyper)
+        topt = case.torch_optim(tparams, hyper)
         for step_noise in noise:
             with torch.no_grad():
                 for p, a, c, n in zip(tparams, curvature, centre, step_noise):
@@ -308,7 +357,7 @@ def test_fifty_steps_match_torch_optim(case, backend):
     f64 = backend.xp.float64
     put = lambda arrays: [backend.asarray(a, dtype=f64) for a in arrays]  # noqa: E731
     ours, a_, c_ = put(params), put(curvature), put(centre)
-    opt = optimizers.get(case.name, **case.hyper)
+    opt = optimizers.get(case.name, **hyper)
     state = opt.init(ours)
     for step_noise in noise:
         grads = [a * (p - c) + n for p, a, c, n in zip(ours, a_, c_, put(step_noise))]
@@ -324,7 +373,10 @@ def test_fifty_steps_match_torch_optim(case, backend):
     for field_name, (key, factor) in case.torch_state.items():
         for mine, p in zip(entries[field_name], tparams):
             assert_on(backend, mine, f64)
-            theirs = factor * topt.state[p][key].numpy()  # a scalar for NAdam's mu_product
+            if topt.state[p].get(key) is None:  # kept for some arrays only (Adafactor's)
+                continue
+            scale = hyper["lr"] if factor == "lr" else factor  # our velocity is lr * torch's
+            theirs = scale * topt.state[p][key].numpy()  # a scalar for NAdam's mu_product
             assert_close(mine, np.broadcast_to(theirs, mine.shape), rtol=1e-12, atol=1e-14)
 
 
@@ -428,10 +480,13 @@ def _oracle_defaults(name):
         "sf_sgd": lambda: pytest.importorskip("schedulefree").SGDScheduleFree,
         "sf_adamw": lambda: pytest.importorskip("schedulefree").AdamWScheduleFree,
         "prodigy": lambda: pytest.importorskip("prodigyopt").Prodigy,
+        "adafactor": lambda: _torch().optim.Adafactor,
     }[name]()
     found = {k: v.default for k, v in inspect.signature(oracle).parameters.items()}
     if "betas" in found:
         found["beta1"], found["beta2"] = found.pop("betas")
+    if "eps" in found and isinstance(found["eps"], tuple):  # Adafactor's (None, eps2)
+        found["eps2"] = found.pop("eps")[1]
     if "beta3" in found and found["beta3"] is None:  # Prodigy's None: sqrt(beta2)
         found["beta3"] = math.sqrt(found["beta2"])
     return {k: float(found[k]) for k in optimizers.defaults(name)}
@@ -461,6 +516,9 @@ BAD_VALUES = {
     "d0": [0.0, -1e-6, math.inf],
     "d_coef": [0.0, -1.0, math.nan],
     "growth_rate": [0.0, -1.0, math.nan, -math.inf],
+    "beta2_decay": [0.1, math.nan, "slow"],
+    "eps2": [-1e-3, math.nan],
+    "d": [0.5, -1.0, math.nan],
 }
 
 

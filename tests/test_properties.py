@@ -124,7 +124,7 @@ def test_a_member_stack_of_one_computes_what_the_plain_arrays_compute(name, back
     stack = _on(backend, dtype, [a[None, ...] for a in host_params])
     plain_state = opt.init(plain)
     hyper = optimizers.member_hyperparameters([opt], stack[0])
-    stack_state = opt.init(stack, hyperparameters=hyper)
+    stack_state = opt.init(stack, hyperparameters=hyper, members=True)
     for host in host_grads:
         plain, plain_state = opt.step(plain, _on(backend, dtype, host), plain_state)
         grads = _on(backend, dtype, [g[None, ...] for g in host])

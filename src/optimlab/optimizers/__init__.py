@@ -17,6 +17,7 @@ from __future__ import annotations
 import inspect
 
 from ..errors import ConfigError
+from .adafactor import Adafactor
 from .adaptive import Adamax, AdamW, AMSGrad, NAdam, NAdamW, RAdam
 from .base import OPTIONS, Optimizer, State, describe, member_hyperparameters, parameter_names
 from .prodigy import Prodigy
@@ -32,6 +33,7 @@ __all__ = [
     "AMSGrad",
     "AdaDelta",
     "AdaGrad",
+    "Adafactor",
     "Adam",
     "AdamW",
     "AdamWScheduleFree",
@@ -59,7 +61,7 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
     for cls in (
         *(SGD, Momentum, Nesterov, AdaGrad, RMSprop, AdaDelta, Adam),
         *(AdamW, AMSGrad, NAdam, NAdamW, RAdam, Adamax, Lion),
-        *(AdamWScheduleFree, SGDScheduleFree, Prodigy),
+        *(AdamWScheduleFree, SGDScheduleFree, Prodigy, Adafactor),
     )
 }
 #: The report's seven optimizers: what ``compare`` trains by default.
