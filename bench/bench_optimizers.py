@@ -371,6 +371,8 @@ def _construct(cls, params, hyper: dict, fixed: dict, renames: dict):
     hyper = dict(hyper)
     if "beta1" in hyper and "beta2" in hyper and "betas" in signature:
         kwargs["betas"] = (hyper.pop("beta1"), hyper.pop("beta2"))
+    if "ns_a" in hyper and "ns_coefficients" in signature:  # torch's Muon: one tuple
+        kwargs["ns_coefficients"] = (hyper.pop("ns_a"), hyper.pop("ns_b"), hyper.pop("ns_c"))
     if "eps2" in hyper and "eps2" not in signature and "eps" in signature:
         kwargs["eps"] = (None, hyper.pop("eps2"))  # torch's Adafactor: eps = (eps1, eps2)
     for key, value in hyper.items():

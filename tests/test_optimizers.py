@@ -47,9 +47,7 @@ CASES = [
     Case(
         "momentum",
         {"lr": 0.1, "momentum": 0.8},
-        lambda p, h: _torch().optim.SGD(
-            p, lr=h["lr"], momentum=h["momentum"], weight_decay=_wd(h)
-        ),
+        lambda p, h: _torch().optim.SGD(p, lr=h["lr"], momentum=h["momentum"], weight_decay=_wd(h)),
         {"velocity": ("momentum_buffer", "lr")},
         one_step=[0.95, -1.975],
         first_state={"velocity": [0.05, -0.025]},
@@ -247,6 +245,14 @@ CASES = [
         ),
         # torch keeps row_var and col_var for matrices only, variance for vectors only
         {"row_var": ("row_var", 1.0), "col_var": ("col_var", 1.0), "variance": ("variance", 1.0)},
+    ),
+    # exactly against torch's algorithm in float64 (torch.optim.Muon runs it in bfloat16:
+    # tests/test_muon.py compares with it within that rounding)
+    Case(
+        "muon",
+        {"lr": 0.02, "weight_decay": 0.05, "momentum": 0.9, "eps": 1e-7, "adamw_lr": 0.01},
+        lambda p, h: _MuonFloat64(p, h),
+        {"mean": ("mean", 1.0), "mean_square": ("mean_square", 1.0)},
     ),
 ]
 IDS = [c.name for c in CASES]
@@ -481,15 +487,19 @@ def _oracle_defaults(name):
         "sf_adamw": lambda: pytest.importorskip("schedulefree").AdamWScheduleFree,
         "prodigy": lambda: pytest.importorskip("prodigyopt").Prodigy,
         "adafactor": lambda: _torch().optim.Adafactor,
+        "muon": lambda: _torch().optim.Muon,
     }[name]()
     found = {k: v.default for k, v in inspect.signature(oracle).parameters.items()}
     if "betas" in found:
         found["beta1"], found["beta2"] = found.pop("betas")
+    if "ns_coefficients" in found:  # Muon's (a, b, c); its AdamW's rate is ours alone
+        found["ns_a"], found["ns_b"], found["ns_c"] = found.pop("ns_coefficients")
+        found["adamw_lr"] = 1e-3
     if "eps" in found and isinstance(found["eps"], tuple):  # Adafactor's (None, eps2)
         found["eps2"] = found.pop("eps")[1]
     if "beta3" in found and found["beta3"] is None:  # Prodigy's None: sqrt(beta2)
         found["beta3"] = math.sqrt(found["beta2"])
-    return {k: float(found[k]) for k in optimizers.defaults(name)}
+    return {k: found[k] for k in optimizers.defaults(name)}
 
 
 @pytest.mark.parametrize("name", [n for n in IDS if n not in REPORT_DEFAULTS])
@@ -519,6 +529,12 @@ BAD_VALUES = {
     "beta2_decay": [0.1, math.nan, "slow"],
     "eps2": [-1e-3, math.nan],
     "d": [0.5, -1.0, math.nan],
+    "nesterov": [2, "yes", None],
+    "ns_a": [math.nan, "big"],
+    "ns_b": [math.inf],
+    "ns_c": [math.nan],
+    "ns_steps": [0, 2.5, 100, math.nan],
+    "adamw_lr": [-0.1, math.nan],
 }
 
 
@@ -595,3 +611,46 @@ class _GroupOracle:
                     entries[k] = v.reshape(p.shape) if v.numel() == p.numel() else v
             out[p] = entries
         return out
+
+
+class _MuonFloat64:
+    """torch.optim.Muon's algorithm (torch/optim/_muon.py) transcribed in float64, with
+    torch.optim.AdamW on the parameters that are not matrices: the exact oracle."""
+
+    def __init__(self, params, h):
+        torch = _torch()
+        self.h = {"nesterov": True, "ns_a": 3.4445, "ns_b": -4.775, "ns_c": 2.0315, **h}
+        self.h.setdefault("ns_steps", 5)
+        self.matrices = [p for p in params if p.ndim == 2]
+        others = [p for p in params if p.ndim != 2]
+        self.adamw = torch.optim.AdamW(
+            others, lr=h["adamw_lr"], betas=(0.9, 0.999), eps=1e-8, weight_decay=h["weight_decay"]
+        )
+        self.buffers = {p: torch.zeros_like(p) for p in self.matrices}
+
+    @property
+    def state(self):
+        out = {p: {"mean": b} for p, b in self.buffers.items()}
+        for p, s in self.adamw.state.items():
+            out[p] = {"mean": s["exp_avg"], "mean_square": s["exp_avg_sq"]}
+        return out
+
+    def step(self):
+        torch, h = _torch(), self.h
+        with torch.no_grad():
+            for p in self.matrices:
+                buf, grad = self.buffers[p], p.grad
+                buf.lerp_(grad, 1 - h["momentum"])
+                update = grad.lerp(buf, h["momentum"]) if h["nesterov"] else buf
+                x = update.T if grad.size(0) > grad.size(1) else update.clone()
+                x = x / x.norm().clamp(min=h["eps"])
+                for _ in range(h["ns_steps"]):
+                    gram = x @ x.T
+                    gram_update = torch.addmm(gram, gram, gram, beta=h["ns_b"], alpha=h["ns_c"])
+                    x = torch.addmm(x, gram_update, x, beta=h["ns_a"])
+                if grad.size(0) > grad.size(1):
+                    x = x.T
+                a, b = p.shape[:2]
+                p.mul_(1 - h["lr"] * h["weight_decay"])
+                p.add_(x, alpha=-h["lr"] * math.sqrt(max(1, a / b)))
+        self.adamw.step()

@@ -131,7 +131,11 @@ def test_a_member_stack_of_one_computes_what_the_plain_arrays_compute(name, back
         stack, stack_state = opt.step(stack, grads, stack_state)
     for s, p in zip([*stack, *_state_arrays(stack_state)], [*plain, *_state_arrays(plain_state)]):
         assert tuple(s.shape) == (1, *p.shape)
-        np.testing.assert_array_equal(to_numpy(s)[0], to_numpy(p))
+        if opt.elementwise:
+            np.testing.assert_array_equal(to_numpy(s)[0], to_numpy(p))
+        else:  # matrix products over a member axis (batched) round as the library's BLAS does
+            rtol = 1e-5 if "32" in str(p.dtype) else 1e-12
+            np.testing.assert_allclose(to_numpy(s)[0], to_numpy(p), rtol=rtol, atol=rtol * 1e-2)
 
 
 # ---------------------------------------------------------------------- IDX files

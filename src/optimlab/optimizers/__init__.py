@@ -20,6 +20,7 @@ from ..errors import ConfigError
 from .adafactor import Adafactor
 from .adaptive import Adamax, AdamW, AMSGrad, NAdam, NAdamW, RAdam
 from .base import OPTIONS, Optimizer, State, describe, member_hyperparameters, parameter_names
+from .muon import Muon
 from .prodigy import Prodigy
 from .rules import SGD, AdaDelta, AdaGrad, Adam, Momentum, Nesterov, RMSprop
 from .schedule_free import AdamWScheduleFree, SGDScheduleFree
@@ -40,6 +41,7 @@ __all__ = [
     "Adamax",
     "Lion",
     "Momentum",
+    "Muon",
     "NAdam",
     "NAdamW",
     "Nesterov",
@@ -61,7 +63,7 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
     for cls in (
         *(SGD, Momentum, Nesterov, AdaGrad, RMSprop, AdaDelta, Adam),
         *(AdamW, AMSGrad, NAdam, NAdamW, RAdam, Adamax, Lion),
-        *(AdamWScheduleFree, SGDScheduleFree, Prodigy, Adafactor),
+        *(AdamWScheduleFree, SGDScheduleFree, Prodigy, Adafactor, Muon),
     )
 }
 #: The report's seven optimizers: what ``compare`` trains by default.

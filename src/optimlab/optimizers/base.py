@@ -99,7 +99,7 @@ class Optimizer:
     name: ClassVar[str]
     #: The accumulators' names, in the order :meth:`update` takes them.
     slots: ClassVar[tuple[str, ...]] = ()
-    #: Starting values of accumulators that do not start at zero (e.g. a product).
+    #: Starting values of accumulators that do not start at zero.
     initial: ClassVar[Mapping[str, float]] = {}
     #: The rule treats every coordinate alone, so a training loop may give it all
     #: parameters as one flat vector; a rule that needs the layers' shapes sets this to
@@ -108,6 +108,8 @@ class Optimizer:
     elementwise: ClassVar[bool] = True
     #: Running values of the whole step and their starting values (see :attr:`State.scalars`).
     scalars: ClassVar[Mapping[str, float]] = {}
+    #: The rates a schedule multiplies.
+    scheduled: ClassVar[tuple[str, ...]] = ("lr",)
 
     def __init__(
         self, *, schedule: Any = None, clip_norm: float | None = None, decay_biases: bool = True
@@ -153,15 +155,12 @@ class Optimizer:
         return State(0, slots, hyper, scalars, bool(members))
 
     def init_slot(self, name: str, p: Any, lead: int) -> Any:
-        """The accumulator ``name`` of the parameter array ``p`` (with ``lead`` member
-        axes): by default an array like ``p`` filled with ``initial.get(name, 0)``.
-        A rule whose accumulators have other shapes (factored moments) overrides this."""
+        """The accumulator ``name`` of ``p`` (with ``lead`` member axes): an array like ``p``
+        filled with ``initial.get(name, 0)``, or of another shape (factored moments)."""
         return _full_like(p, self.initial.get(name, 0.0))
 
     def eval_params(self, params: Sequence[Any], state: State) -> list[Any]:
-        """The parameters at which to evaluate the network: ``params`` themselves, except
-        for rules that train one sequence of points and evaluate another (Schedule-Free's
-        average)."""
+        """Where to evaluate the network: ``params``, or another point (Schedule-Free's)."""
         return list(params)
 
     def step(
@@ -194,7 +193,8 @@ class Optimizer:
             slots = {k: [xp.asarray(a, copy=True) for a in v] for k, v in slots.items()}
             scalars = {k: xp.asarray(a, copy=True) for k, a in scalars.items()}
         if self.schedule is not None:  # on the device when the count is (a CUDA graph's)
-            hyper = {**hyper, "lr": hyper["lr"] * self.schedule(state.count, dtype=params[0].dtype)}
+            factor = self.schedule(state.count, dtype=params[0].dtype)
+            hyper = {**hyper, **{k: hyper[k] * factor for k in self.scheduled}}
         if self.clip_norm is not None:
             grads = clip_by_norm(xp, grads, self.clip_norm, state.members)
         t = state.count + 1

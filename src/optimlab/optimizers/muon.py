@@ -1,0 +1,166 @@
+"""Muon (Jordan et al., 2024): momentum orthogonalized by Newton–Schulz, for weight matrices."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import array_api_compat
+
+from ..errors import ConfigError
+from .base import Optimizer, decoupled_decay, epsilon, fraction, number, rate
+from .rules import adam_step, moments
+
+__all__ = ["Muon"]
+
+
+class Muon(Optimizer):
+    """Muon on every weight matrix, AdamW on the other parameters (the biases).
+
+    A matrix ``W`` of shape ``(A, B)`` with gradient ``g``::
+
+        M = M + (1 - momentum) (g - M)
+        U = g + momentum * (M - g)    (nesterov; else U = M)
+        O = newton_schulz(U)          (an approximately orthogonal matrix like U)
+        W *= 1 - lr * weight_decay
+        W -= lr * sqrt(max(1, A / B)) * O
+
+    where ``newton_schulz`` transposes ``U`` if ``A > B``, divides it by
+    ``max(||U||_F, eps)`` and repeats ``ns_steps`` times ``X = a X + (b S + c S @ S) @ X``
+    with ``S = X @ X.T`` and ``(a, b, c) = (ns_a, ns_b, ns_c)``. A bias vector takes
+    AdamW's step with ``lr = adamw_lr``, betas 0.9 and 0.999, eps 1e-8 and the same
+    ``weight_decay``. Equals ``torch.optim.Muon`` (its ``adjust_lr_fn`` at its default,
+    ``"original"``) plus ``torch.optim.AdamW`` — exactly where the iteration runs in the
+    same precision: torch runs it in bfloat16, optimlab in the parameters' dtype. A
+    schedule scales both ``lr`` and ``adamw_lr``.
+
+    Parameters
+    ----------
+    lr
+        The matrices' rate, ``>= 0`` (default 1e-3).
+    weight_decay
+        Decoupled weight decay of every parameter, ``>= 0`` (default 0.1).
+    momentum
+        Decay of the momentum, in ``[0, 1)`` (default 0.95).
+    nesterov
+        Orthogonalize the Nesterov look-ahead ``g + momentum (M - g)`` (default True).
+    ns_a, ns_b, ns_c
+        The quintic iteration's coefficients (torch's ``ns_coefficients``, default
+        3.4445, -4.775, 2.0315).
+    eps
+        Floor of the norm the iteration divides by, ``> 0`` (default 1e-7).
+    ns_steps
+        Newton–Schulz iterations, an integer in ``[1, 100)`` (default 5).
+    adamw_lr
+        The rate of AdamW on the parameters that are not matrices, ``>= 0`` (default 1e-3).
+    """
+
+    name = "muon"
+    slots = ("mean", "mean_square")
+    elementwise = False
+    scheduled: ClassVar[tuple[str, ...]] = ("lr", "adamw_lr")
+
+    def __init__(
+        self,
+        lr: float = 1e-3,
+        weight_decay: float = 0.1,
+        momentum: float = 0.95,
+        nesterov: bool = True,
+        ns_a: float = 3.4445,
+        ns_b: float = -4.775,
+        ns_c: float = 2.0315,
+        eps: float = 1e-7,
+        ns_steps: int = 5,
+        adamw_lr: float = 1e-3,
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
+        self.lr = rate("lr", lr)
+        self.weight_decay = rate("weight_decay", weight_decay)
+        self.momentum = fraction("momentum", momentum)
+        if not isinstance(nesterov, bool) and nesterov not in (0, 1):
+            raise ConfigError(f"nesterov must be True or False, not {nesterov!r}")
+        self.nesterov = bool(nesterov)
+        self.ns_a, self.ns_b, self.ns_c = (
+            number("ns_a", ns_a),
+            number("ns_b", ns_b),
+            number("ns_c", ns_c),
+        )
+        self.eps = epsilon(eps)
+        steps = number("ns_steps", ns_steps)
+        if steps != int(steps) or not 1 <= steps < 100:
+            raise ConfigError(f"ns_steps must be an integer in [1, 100), not {ns_steps!r}")
+        self.ns_steps = int(steps)
+        self.adamw_lr = rate("adamw_lr", adamw_lr)
+
+    def init_slot(self, name: str, p: Any, lead: int) -> Any:
+        # a matrix keeps one momentum; a vector AdamW's two moments
+        if name == "mean_square" and p.ndim - lead == 2:
+            xp = array_api_compat.array_namespace(p)
+            return xp.zeros((*p.shape[:lead], 1), dtype=p.dtype, device=array_api_compat.device(p))
+        return super().init_slot(name, p, lead)
+
+    @staticmethod
+    def update(
+        xp,
+        w,
+        g,
+        M,
+        N,
+        *,
+        t,
+        lead,
+        lr,
+        weight_decay,
+        momentum,
+        nesterov,
+        ns_a,
+        ns_b,
+        ns_c,
+        eps,
+        ns_steps,
+        adamw_lr,
+    ):
+        if w.ndim - lead != 2:  # a bias vector: AdamW
+            w = decoupled_decay(w, adamw_lr, weight_decay)
+            M, N = moments(g, M, N, 0.9, 0.999)
+            w = adam_step(xp, w, M, N, t=t, lr=adamw_lr, beta1=0.9, beta2=0.999, eps=1e-8)
+            return w, (M, N)
+        if not isinstance(ns_steps, int):
+            raise ConfigError("the members of a stack must share muon's ns_steps")
+        M = lerp(xp, M, g, 1.0 - momentum)
+        U = lerp(xp, g, M, momentum)
+        if not isinstance(nesterov, bool):  # members that differ: chosen on the device
+            U = xp.where(nesterov != 0, U, M)
+        elif not nesterov:
+            U = M
+        ortho = newton_schulz(xp, U, (ns_a, ns_b, ns_c), ns_steps, eps)
+        rows, columns = w.shape[-2], w.shape[-1]
+        w = decoupled_decay(w, lr, weight_decay)
+        w -= (lr * max(1.0, rows / columns) ** 0.5) * ortho
+        return w, (M, N)
+
+
+def lerp(xp: Any, start: Any, end: Any, weight: Any) -> Any:
+    """``start + weight (end - start)``, rounded as ``torch.lerp`` rounds it (from the
+    nearer end)."""
+    if isinstance(weight, float):
+        if weight < 0.5:
+            return start + weight * (end - start)
+        return end - (end - start) * (1.0 - weight)
+    return xp.where(
+        weight < 0.5, start + weight * (end - start), end - (end - start) * (1.0 - weight)
+    )
+
+
+def newton_schulz(xp: Any, U: Any, coefficients: tuple[Any, Any, Any], steps: int, eps: Any) -> Any:
+    """The quintic Newton–Schulz iteration of ``U`` (``([K,] A, B)``, per member), in
+    ``U``'s dtype: an approximately orthogonal matrix with ``U``'s singular vectors."""
+    a, b, c = coefficients
+    tall = U.shape[-2] > U.shape[-1]
+    X = xp.matrix_transpose(U) if tall else U
+    norm = xp.sqrt(xp.sum(X * X, axis=(-2, -1), keepdims=True))
+    X = X / xp.maximum(norm, xp.asarray(eps, dtype=X.dtype, device=array_api_compat.device(X)))
+    for _ in range(steps):
+        S = X @ xp.matrix_transpose(X)
+        X = a * X + (b * S + c * (S @ S)) @ X
+    return xp.matrix_transpose(X) if tall else X

@@ -1,0 +1,80 @@
+"""Muon against torch.optim.Muon itself, whose Newton–Schulz iteration runs in bfloat16.
+
+``tests/test_optimizers.py`` checks optimlab's Muon exactly (1e-12) against torch's
+algorithm transcribed in float64; here the real ``torch.optim.Muon`` (plus AdamW on
+the biases) must agree within bfloat16's rounding of the orthogonalized update.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from optimlab import optimizers
+
+torch = pytest.importorskip("torch", reason="PyTorch is not installed (the oracle)")
+
+SHAPES = [(6, 4), (6,), (3, 6), (3,)]  # a tall and a wide matrix, and their biases
+
+
+def _runs(steps, seed=0, **hyper):
+    rng = np.random.default_rng(seed)
+    params = [rng.normal(size=s) for s in SHAPES]
+    grads = [[rng.normal(size=s) for s in SHAPES] for _ in range(steps)]
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        tparams = [torch.tensor(p, requires_grad=True) for p in params]
+        matrices = [p for p in tparams if p.ndim == 2]
+        biases = [p for p in tparams if p.ndim != 2]
+        opt = optimizers.get("muon", **hyper)
+        h = opt.hyperparameters
+        muon = torch.optim.Muon(
+            matrices,
+            lr=h["lr"],
+            weight_decay=h["weight_decay"],
+            momentum=h["momentum"],
+            nesterov=h["nesterov"],
+            eps=h["eps"],
+        )
+        adamw = torch.optim.AdamW(biases, lr=h["adamw_lr"], weight_decay=h["weight_decay"])
+        ours, state = [p.copy() for p in params], opt.init(params)
+        for step in grads:
+            for p, g in zip(tparams, step):
+                p.grad = torch.tensor(g)
+            muon.step()
+            adamw.step()
+            ours, state = opt.step(ours, step, state)
+    finally:
+        torch.set_default_dtype(default)
+    return params, ours, [p.detach().numpy() for p in tparams]
+
+
+@pytest.mark.parametrize("nesterov", [True, False])
+def test_muon_moves_the_matrices_as_torch_does_within_bfloat16_rounding(nesterov):
+    start, ours, theirs = _runs(5, lr=0.02, weight_decay=0.05, nesterov=nesterov)
+    _, other, _ = _runs(5, lr=0.02, weight_decay=0.05, nesterov=not nesterov)
+    for i in (0, 2):
+        # the matrices' moves agree within a few bfloat16 roundings (2**-8 each) through
+        # five iterations of five steps: 5% of the move; another rule is far outside
+        mine, their = ours[i] - start[i], theirs[i] - start[i]
+        assert np.linalg.norm(mine - their) <= 5e-2 * np.linalg.norm(their)
+        assert np.linalg.norm(mine - their) > 1e-12 * np.linalg.norm(their)  # not float64
+        wrong = other[i] - start[i]
+        assert np.linalg.norm(wrong - their) > 0.2 * np.linalg.norm(their)
+    for i in (1, 3):  # the biases: AdamW, exactly
+        np.testing.assert_allclose(ours[i], theirs[i], rtol=1e-12, atol=1e-14)
+
+
+def test_the_orthogonalized_update_has_singular_values_near_one():
+    """What Newton–Schulz is for: U S V^T becomes about U V^T (S' within 0.5..1.5)."""
+    rng = np.random.default_rng(1)
+    U = rng.normal(size=(2, 5, 8)) * np.array([[[1.0]], [[100.0]]])  # two members
+    from optimlab.optimizers.muon import newton_schulz
+
+    ortho = newton_schulz(np, U, (3.4445, -4.775, 2.0315), 5, 1e-7)
+    for k in range(2):
+        singular = np.linalg.svd(ortho[k], compute_uv=False)
+        assert np.all((singular > 0.5) & (singular < 1.5)), singular
+        single = newton_schulz(np, U[k], (3.4445, -4.775, 2.0315), 5, 1e-7)
+        np.testing.assert_allclose(ortho[k], single, rtol=1e-12, atol=1e-14)
