@@ -116,4 +116,3 @@ def _minimum(xp: Any, a: Any, b: Any, like: Any) -> Any:
         return min(a, b)  # a Python step count and a constant rate: no array needed
     as_array = lambda v: v if hasattr(v, "shape") else _full(xp, v, like)  # noqa: E731
     return xp.minimum(as_array(a), as_array(b))
-
