@@ -123,7 +123,7 @@ def test_a_state_names_its_slots_when_one_is_missing():
 
 
 def test_init_names_the_missing_hyperparameters():
-    with pytest.raises(ConfigError, match=r"^sgd needs the hyper-parameters lr, .*, not none$"):
+    with pytest.raises(ConfigError, match=r"^sgd needs the hyper-parameters lr\b.*, not none$"):
         optimizers.get("sgd").init([np.zeros(3)], hyperparameters={})
 
 
