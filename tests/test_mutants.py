@@ -215,7 +215,9 @@ def test_restore_continues_the_step_count_and_refuses_other_members(small):
     assert narrow.model.params.dtype == np.float32
     # a state of two members, or of another optimizer's slots, is not this trainer's
     other = Trainer(MLP([784, 6, 10], seed=[0, 1], dtype="float64"), "adam", train, seed=[0, 1])
-    for trainer_ in (other, Trainer(MLP([784, 6, 10], seed=0, dtype="float64"), "sgd", train)):
+    wider = Trainer(MLP([784, 7, 10], seed=0, dtype="float64"), "adam", train)
+    sgd = Trainer(MLP([784, 6, 10], seed=0, dtype="float64"), "sgd", train)
+    for trainer_ in (other, wider, sgd):
         with pytest.raises(ConfigError, match=r"^the checkpoint was written for another model"):
             trainer_.restore(state)
 
@@ -236,3 +238,8 @@ def test_progress_is_reported_about_a_hundred_times_an_epoch(small, samples, eve
     trainer.run_epoch(lambda done, total: ticks.append((done, total)))
     expected = [(d, samples) for d in range(0, samples, every)] + [(samples, samples)]
     assert sorted(set(ticks)) == expected
+
+
+def test_too_few_layers_are_refused_in_one_sentence():
+    with pytest.raises(ConfigError, match=r"^layers must list at least two positive integer"):
+        MLP([784])
