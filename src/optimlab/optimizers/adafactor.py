@@ -17,7 +17,8 @@ class Adafactor(Optimizer):
 
     For step ``t`` (from 1), ``b_t = t ** beta2_decay``, ``rho_t = min(lr, 1 / sqrt(t))``,
     ``alpha = max(eps2, RMS(w)) * rho_t`` (the parameters' RMS before the decay), then
-    ``w *= 1 - lr * weight_decay`` and, for a matrix ``g`` (the last two axes),::
+    ``w *= 1 - lr * weight_decay`` and, for a matrix ``g`` (an array of two or more
+    axes, besides a stack's member axis, factored over its last two),::
 
         R = R + b_t (mean(g**2, over columns) - R)        # (out, 1)
         C = C + b_t (mean(g**2, over rows) - C)           # (1, in)
@@ -72,7 +73,7 @@ class Adafactor(Optimizer):
         # an array does not use is one zero per member
         xp = array_api_compat.array_namespace(p)
         lead_shape = tuple(p.shape[:lead])
-        matrix = p.ndim - lead == 2
+        matrix = p.ndim - lead >= 2
         shape = {
             "row_var": (*p.shape[:-1], 1) if matrix else (*lead_shape, 1),
             "col_var": (*p.shape[:-2], 1, p.shape[-1]) if matrix else (*lead_shape, 1),
@@ -88,7 +89,7 @@ class Adafactor(Optimizer):
         rho = _minimum(xp, lr, t**-0.5, w)
         alpha = xp.maximum(_rms(xp, w, axes), _full(xp, eps2, w)) * rho
         w = decoupled_decay(w, lr, weight_decay)
-        if w.ndim - lead == 2:
+        if w.ndim - lead >= 2:  # factored over the last two axes, as torch's
             R += b * (xp.mean(g * g, axis=-1, keepdims=True) - R)
             C += b * (xp.mean(g * g, axis=-2, keepdims=True) - C)
             mean_row = xp.mean(R, axis=-2, keepdims=True)

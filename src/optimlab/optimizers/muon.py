@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import array_api_compat
 
 from ..errors import ConfigError
-from .base import Optimizer, decoupled_decay, epsilon, fraction, number, rate
+from .base import Optimizer, State, assign, decoupled_decay, epsilon, fraction, number, rate
 from .rules import adam_step, moments
 
 __all__ = ["Muon"]
@@ -31,7 +32,11 @@ class Muon(Optimizer):
     ``weight_decay``. Equals ``torch.optim.Muon`` (its ``adjust_lr_fn`` at its default,
     ``"original"``) plus ``torch.optim.AdamW`` — exactly where the iteration runs in the
     same precision: torch runs it in bfloat16, optimlab in the parameters' dtype. A
-    schedule scales both ``lr`` and ``adamw_lr``.
+    schedule scales both ``lr`` and ``adamw_lr``. torch's other ``adjust_lr_fn``,
+    ``"match_rms_adamw"`` (``lr * 0.2 * sqrt(max(A, B))``), is not offered: the
+    hyper-parameters are numbers. In a member stack every hyper-parameter may differ
+    per member (``nesterov`` is then chosen on the device) but ``ns_steps``, which
+    ``init`` refuses to vary.
 
     Parameters
     ----------
@@ -92,6 +97,24 @@ class Muon(Optimizer):
         self.ns_steps = int(steps)
         self.adamw_lr = rate("adamw_lr", adamw_lr)
 
+    def init(
+        self,
+        params: Sequence[Any],
+        *,
+        hyperparameters: Mapping[str, Any] | None = None,
+        members: bool = False,
+        biases: Any = None,
+    ) -> State:
+        """The initial state (see :meth:`Optimizer.init`); a member stack whose members
+        differ in ``ns_steps`` is refused (the iteration count is the program's, not an
+        array's: it cannot differ per member without a read back from the device)."""
+        state = super().init(
+            params, hyperparameters=hyperparameters, members=members, biases=biases
+        )
+        if not isinstance(state.hyperparameters["ns_steps"], int):
+            raise ConfigError(_SHARED_STEPS)
+        return state
+
     def init_slot(self, name: str, p: Any, lead: int) -> Any:
         # a matrix keeps one momentum; a vector AdamW's two moments
         if name == "mean_square" and p.ndim - lead == 2:
@@ -126,8 +149,8 @@ class Muon(Optimizer):
             w = adam_step(xp, w, M, N, t=t, lr=adamw_lr, beta1=0.9, beta2=0.999, eps=1e-8)
             return w, (M, N)
         if not isinstance(ns_steps, int):
-            raise ConfigError("the members of a stack must share muon's ns_steps")
-        M = lerp(xp, M, g, 1.0 - momentum)
+            raise ConfigError(_SHARED_STEPS)
+        M = assign(M, lerp(xp, M, g, 1.0 - momentum))  # in place: a captured graph's slot
         U = lerp(xp, g, M, momentum)
         if not isinstance(nesterov, bool):  # members that differ: chosen on the device
             U = xp.where(nesterov != 0, U, M)
@@ -138,6 +161,9 @@ class Muon(Optimizer):
         w = decoupled_decay(w, lr, weight_decay)
         w -= (lr * max(1.0, rows / columns) ** 0.5) * ortho
         return w, (M, N)
+
+
+_SHARED_STEPS = "the members of a muon stack must share one ns_steps (an integer)"
 
 
 def lerp(xp: Any, start: Any, end: Any, weight: Any) -> Any:
