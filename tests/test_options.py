@@ -274,3 +274,20 @@ def test_options_name_the_setting():
     assert opt == optimizers.get("sgd", lr=0.5, schedule=cosine, clip_norm=1.0)
     assert opt != optimizers.get("sgd", lr=0.5, clip_norm=1.0)
     assert optimizers.get("sgd", schedule=schedules.get("constant")).options == {}
+
+
+def test_three_kinds_of_optimizer_in_one_pass_equal_their_single_runs(backend):
+    """Three groups side by side; on libraries whose arrays cannot change in place (JAX)
+    the step joins the groups' rows back into one vector after every step."""
+    data = _tiny()
+    data = Dataset(backend.asarray(data.images), backend.asarray(data.labels), 3)
+    chosen = [optimizers.SGD(lr=0.5), optimizers.Adam(lr=0.05), optimizers.Momentum(lr=0.2)]
+    new = lambda seed: MLP(  # noqa: E731
+        [6, 5, 3], seed=seed, dtype="float64", xp=backend.xp, device=backend.device
+    )
+    model = new([0, 1, 2])
+    Trainer(model, chosen, data, batch_size=10, seed=[0, 1, 2]).run_epoch()
+    for k, opt in enumerate(chosen):
+        single = new(k)
+        Trainer(single, opt, data, batch_size=10, seed=k).run_epoch()
+        assert_close(model.params[k, ...], single.params, rtol=1e-12, atol=1e-14)

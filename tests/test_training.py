@@ -143,6 +143,7 @@ def test_callbacks_see_every_epoch_and_the_progress(mnist64):
     ],
 )
 def test_bad_training_input_is_refused_before_training(kwargs, message, mnist64):
+    kwargs = dict(kwargs)  # the parameters are shared: a second run must see them whole
     model = MLP(kwargs.pop("layers", [784, 4, 10]), dtype="float64")
     with pytest.raises(ConfigError, match=message):
         fit(model, kwargs.pop("optimizer", "sgd"), mnist64[0].head(20), **kwargs)
