@@ -305,3 +305,23 @@ def test_adafactor_in_float32_takes_float32s_epsilon_as_torch_does():
     for mine, p in zip(ours, tparams):
         assert mine.dtype == np.float32
         np.testing.assert_allclose(mine, p.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("members", [False, True])
+@pytest.mark.parametrize("name", NAMES)
+def test_float32_and_a_device_count_keep_float32(name, members, backend):
+    """A CUDA graph's step: float32 arrays, a float64 device count and a schedule on it;
+    every parameter and slot stays float32 on its device (no float64 sneaks in)."""
+    f32 = backend.xp.float32
+    chosen = [optimizers.get(name, **h, schedule=SCHEDULE) for h in MEMBERS[name]]
+    lead = (2,) if members else ()
+    params = [backend.asarray(np.full(lead + s, 0.5), dtype=f32) for s in SHAPES]
+    hyper = optimizers.member_hyperparameters(chosen, params[0]) if members else None
+    state = chosen[0].init(params, hyperparameters=hyper, members=members)
+    state = state._replace(count=backend.asarray(0.0, dtype=backend.xp.float64))
+    for _ in range(3):
+        grads = [p * 0.5 + 0.1 for p in params]
+        params, state = chosen[0].step(params, grads, state)
+    for a in [*params, *_slots(state)]:
+        assert_on(backend, a, f32)
+        assert np.all(np.isfinite(to_numpy(a)))

@@ -9,7 +9,7 @@ import array_api_compat
 from ..errors import ConfigError
 from .base import Optimizer, decoupled_decay, number, rate
 
-__all__ = ["Adafactor"]
+__all__ = ["Adafactor", "in_dtype"]
 
 
 class Adafactor(Optimizer):
@@ -85,8 +85,10 @@ class Adafactor(Optimizer):
     def update(xp, w, g, R, C, V, *, t, lead, lr, beta2_decay, eps2, d, weight_decay):
         eps1 = xp.finfo(w.dtype).eps
         axes = tuple(range(lead, w.ndim))
-        b = t**beta2_decay
-        rho = _minimum(xp, lr, t**-0.5, w)
+        # the step's scalars in float64 where the count is a graph's float64 device
+        # scalar, then in the arrays' dtype (as a Python float meets them eagerly)
+        b = in_dtype(xp, t**beta2_decay, w)
+        rho = in_dtype(xp, _minimum(xp, lr, t**-0.5, w), w)
         alpha = xp.maximum(_rms(xp, w, axes), _full(xp, eps2, w)) * rho
         w = decoupled_decay(w, lr, weight_decay)
         if w.ndim - lead >= 2:  # factored over the last two axes, as torch's
@@ -106,6 +108,14 @@ class Adafactor(Optimizer):
 def _rms(xp: Any, a: Any, axes: tuple[int, ...]) -> Any:
     """The root mean square over ``axes``, kept as axes of length 1 (per member)."""
     return xp.sqrt(xp.mean(a * a, axis=axes, keepdims=True))
+
+
+def in_dtype(xp: Any, value: Any, like: Any) -> Any:
+    """``value`` (a Python number or an array) in ``like``'s dtype where it is an array of
+    another (a float64 device count's power, met by float32 parameters)."""
+    if hasattr(value, "dtype") and value.dtype != like.dtype:
+        return xp.astype(value, like.dtype)
+    return value
 
 
 def _full(xp: Any, value: float, like: Any) -> Any:

@@ -8,8 +8,9 @@ from typing import Any, ClassVar
 import array_api_compat
 
 from ..errors import ConfigError
+from .adafactor import in_dtype
 from .base import Optimizer, State, assign, decoupled_decay, epsilon, fraction, number, rate
-from .rules import adam_step, moments
+from .rules import moments
 
 __all__ = ["Muon"]
 
@@ -146,7 +147,12 @@ class Muon(Optimizer):
         if w.ndim - lead != 2:  # a bias vector: AdamW
             w = decoupled_decay(w, adamw_lr, weight_decay)
             M, N = moments(g, M, N, 0.9, 0.999)
-            w = adam_step(xp, w, M, N, t=t, lr=adamw_lr, beta1=0.9, beta2=0.999, eps=1e-8)
+            # adam_step's arithmetic, its bias corrections computed in the count's dtype
+            # (a graph's float64 device count) and then taken to the arrays'
+            denominator = xp.sqrt(N)
+            denominator *= in_dtype(xp, 1.0 / (1.0 - 0.999**t) ** 0.5, w)
+            denominator += 1e-8
+            w -= in_dtype(xp, adamw_lr / (1.0 - 0.9**t), w) * M / denominator
             return w, (M, N)
         if not isinstance(ns_steps, int):
             raise ConfigError(_SHARED_STEPS)
