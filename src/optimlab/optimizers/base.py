@@ -417,6 +417,19 @@ def assign(target: Any, value: Any) -> Any:
     return target
 
 
+def store(xp: Any, target: Any, value: Any) -> Any:
+    """``value`` (a Python number or an array) written into the running scalar ``target``,
+    in place where the library allows it; the array with ``target``'s dtype and shape."""
+    if not hasattr(value, "shape"):
+        value = xp.full_like(target, value)
+    else:
+        if value.dtype != target.dtype:
+            value = xp.astype(value, target.dtype)
+        if tuple(value.shape) != tuple(target.shape):
+            value = xp.broadcast_to(value, target.shape)
+    return assign(target, value)
+
+
 def l2(w: Any, g: Any, weight_decay: Any) -> Any:
     """``g + weight_decay * w``, weight decay as an L2 term in the gradient (a new array:
     the caller's gradient is left alone)."""

@@ -49,6 +49,7 @@ from .base import (
     member_sum,
     positive,
     rate,
+    store,
 )
 
 __all__ = ["Prodigy"]
@@ -61,19 +62,6 @@ def _flag(name: str, value: Any) -> bool:
     if isinstance(value, (int, float)) and value in (0, 1):
         return bool(value)
     raise ConfigError(f"{name} must be True or False (or 1 or 0), not {value!r}")
-
-
-def _store(xp: Any, target: Any, value: Any) -> Any:
-    """``value`` written into the running scalar ``target`` (in place where the library
-    allows it), with ``target``'s dtype and shape."""
-    if not hasattr(value, "shape"):
-        value = xp.full_like(target, value)
-    else:
-        if value.dtype != target.dtype:
-            value = xp.astype(value, target.dtype)
-        if tuple(value.shape) != tuple(target.shape):
-            value = xp.broadcast_to(value, target.shape)
-    return assign(target, value)
 
 
 def _choose(xp: Any, condition: Any, a: Any, b: Any) -> Any:
@@ -175,7 +163,7 @@ class Prodigy(Optimizer):
         xp = array_api_compat.array_namespace(params[0])
         scalars = dict(state.scalars)
         for name in ("d", "d_max"):
-            scalars[name] = _store(xp, scalars[name], d0)
+            scalars[name] = store(xp, scalars[name], d0)
         return state._replace(scalars=scalars)
 
     def init_slot(self, name: str, p: Any, lead: int) -> Any:
@@ -241,7 +229,7 @@ class Prodigy(Optimizer):
             "k": k + 1.0,
         }
         scalars = {
-            name: _store(xp, scalars[name], xp.where(proceed, value, scalars[name]))
+            name: store(xp, scalars[name], xp.where(proceed, value, scalars[name]))
             for name, value in new.items()
         }
         each = {"step": step, "d_eps": scalars["d"] * hyper["eps"], "decoupled": decoupled}

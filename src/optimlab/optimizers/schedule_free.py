@@ -37,13 +37,13 @@ from ..errors import ConfigError
 from .base import (
     Optimizer,
     State,
-    assign,
     epsilon,
     for_array,
     fraction,
     l2,
     number,
     rate,
+    store,
 )
 
 __all__ = ["AdamWScheduleFree", "SGDScheduleFree"]
@@ -59,19 +59,6 @@ def _open_fraction(name: str, value: Any) -> float:
 
 def _is_zero(value: Any) -> bool:
     return isinstance(value, (int, float)) and value == 0.0
-
-
-def _store(xp: Any, target: Any, value: Any) -> Any:
-    """``value`` (a Python number or an array) written into the running scalar ``target``
-    in place where the library allows it; the new array with ``target``'s dtype and shape."""
-    if not hasattr(value, "shape"):
-        value = xp.full_like(target, value)
-    else:
-        if value.dtype != target.dtype:
-            value = xp.astype(value, target.dtype)
-        if tuple(value.shape) != tuple(target.shape):
-            value = xp.broadcast_to(value, target.shape)
-    return assign(target, value)
 
 
 class _ScheduleFree(Optimizer):
@@ -143,12 +130,12 @@ def _averaging(
         safe = xp.where(warm, warmup_steps, xp.ones_like(warm, dtype=scalars["lr_max"].dtype))
         sched = xp.where(warm, t / safe, 1.0)
     lr = lr * sched
-    lr_max = _store(xp, scalars["lr_max"], xp.maximum(scalars["lr_max"], lr))
+    lr_max = store(xp, scalars["lr_max"], xp.maximum(scalars["lr_max"], lr))
     weight = t**r * lr_max**weight_lr_power
-    weight_sum = _store(xp, scalars["weight_sum"], scalars["weight_sum"] + weight)
+    weight_sum = store(xp, scalars["weight_sum"], scalars["weight_sum"] + weight)
     # the oracle's ZeroDivisionError -> 0: the weight is 0 whenever the sum is
     ckp1 = weight / xp.where(weight_sum == 0.0, 1.0, weight_sum)
-    scheduled = _store(xp, scalars["scheduled_lr"], lr)
+    scheduled = store(xp, scalars["scheduled_lr"], lr)
     return lr, ckp1, {"lr_max": lr_max, "weight_sum": weight_sum, "scheduled_lr": scheduled}
 
 
