@@ -122,3 +122,32 @@ def scores(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     onehot = np.eye(logits.shape[1])[labels]
     cost = np.logaddexp(0, logits) - onehot * logits  # -y log s(z) - (1-y) log(1-s(z))
     return float(np.mean(logits.argmax(axis=1) == labels)), float(cost.sum(axis=1).mean())
+
+
+class EagerGraph:
+    """A stand-in for :class:`optimlab.backend.graphs.CapturedStep` where no GPU is.
+
+    It keeps the captured step's interface (static index, device step counts the
+    step advances) but runs the step function at every replay, so the Trainer's
+    capture-and-replay bookkeeping (counts, states, the remainder batch, members)
+    is tested on the CPU. ``captured`` counts the captures.
+    """
+
+    captured = 0
+
+    def __init__(self, step, shape, groups, state, device):
+        import torch
+
+        type(self).captured += 1
+        self.step = step
+        self.index = torch.zeros(shape, dtype=torch.int64, device=device)
+        self.counts = [torch.zeros((), dtype=torch.float64, device=device) for _ in range(groups)]
+
+    def start(self, count):
+        for c in self.counts:
+            c.fill_(count)
+
+    def replay(self, batch):
+        self.index.copy_(batch)
+        for count, new in zip(self.counts, self.step(self.index, self.counts)):
+            count.copy_(new)

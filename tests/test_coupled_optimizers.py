@@ -17,7 +17,7 @@ import math
 import numpy as np
 import pytest
 
-from helpers import assert_close, assert_on
+from helpers import EagerGraph, assert_close, assert_on
 from optimlab import (
     MLP,
     Dataset,
@@ -487,27 +487,6 @@ def test_an_in_place_step_keeps_every_array(name, members, backend):
         assert all(a is b for a, b in zip(after, arrays))
 
 
-class _EagerGraph:
-    """A stand-in for a captured CUDA graph on the CPU (as tests/test_training.py's): the
-    static index and device step counts of the captured step, the step run at each replay."""
-
-    def __init__(self, step, shape, groups, state, device):
-        import torch
-
-        self.step = step
-        self.index = torch.zeros(shape, dtype=torch.int64, device=device)
-        self.counts = [torch.zeros((), dtype=torch.float64, device=device) for _ in range(groups)]
-
-    def start(self, count):
-        for c in self.counts:
-            c.fill_(count)
-
-    def replay(self, batch):
-        self.index.copy_(batch)
-        for count, new in zip(self.counts, self.step(self.index, self.counts)):
-            count.copy_(new)
-
-
 def test_the_graph_path_trains_as_the_eager_path(mnist64, monkeypatch):
     """Replays of a captured step (simulated) with members of all three kinds and a
     schedule: parameters, evaluation point, slots and running scalars as eager steps."""
@@ -516,7 +495,7 @@ def test_the_graph_path_trains_as_the_eager_path(mnist64, monkeypatch):
 
     from optimlab.backend import graphs
 
-    monkeypatch.setattr(graphs, "CapturedStep", _EagerGraph)
+    monkeypatch.setattr(graphs, "CapturedStep", EagerGraph)
     xp, cpu = array_api_compat.array_namespace(torch.empty(0)), torch.device("cpu")
     images, labels = to_numpy(mnist64[0].images)[:95], to_numpy(mnist64[0].labels)[:95]
     data = Dataset(xp.asarray(images), xp.asarray(labels), 10)

@@ -16,7 +16,7 @@ import math
 import numpy as np
 import pytest
 
-from helpers import assert_close, assert_on
+from helpers import EagerGraph, assert_close, assert_on
 from optimlab import MLP, ConfigError, Dataset, Trainer, load_mnist, optimizers, schedules
 from optimlab.backend import to_numpy
 from test_optimizers import CASES, _match_the_oracle, _torch
@@ -188,26 +188,6 @@ def test_a_trainers_member_stack_equals_the_members_trained_alone(name, backend,
         assert not np.allclose(to_numpy(alone), to_numpy(run(chosen[1 - k], k)))
 
 
-class _EagerGraph:
-    """A captured CUDA graph simulated on the CPU: the step captured once (its arrays
-    fixed then) and run again at each replay, with static index and device counts."""
-
-    def __init__(self, step, shape, groups, state, device):
-        torch = _torch()
-        self.step = step
-        self.index = torch.zeros(shape, dtype=torch.int64, device=device)
-        self.counts = [torch.zeros((), dtype=torch.float64, device=device) for _ in range(groups)]
-
-    def start(self, count):
-        for c in self.counts:
-            c.fill_(count)
-
-    def replay(self, batch):
-        self.index.copy_(batch)
-        for count, new in zip(self.counts, self.step(self.index, self.counts)):
-            count.copy_(new)
-
-
 def test_replays_of_a_captured_step_train_as_eager_steps(mnist64, monkeypatch):
     """Replays (simulated) with members of both kinds, differing hyper-parameters and a
     schedule: a rule that replaced a slot instead of writing into it would lose it."""
@@ -216,7 +196,7 @@ def test_replays_of_a_captured_step_train_as_eager_steps(mnist64, monkeypatch):
 
     from optimlab.backend import graphs
 
-    monkeypatch.setattr(graphs, "CapturedStep", _EagerGraph)
+    monkeypatch.setattr(graphs, "CapturedStep", EagerGraph)
     xp, cpu = array_api_compat.array_namespace(torch.empty(0)), torch.device("cpu")
     images, labels = to_numpy(mnist64.images)[:35], to_numpy(mnist64.labels)[:35]
     data = Dataset(xp.asarray(images), xp.asarray(labels), 10)

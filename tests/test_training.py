@@ -9,7 +9,7 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from helpers import assert_close, assert_on
+from helpers import EagerGraph, assert_close, assert_on
 from optimlab import MLP, ConfigError, Dataset, Trainer, evaluate, fit, load_mnist, optimizers
 from optimlab.backend import to_numpy
 
@@ -203,35 +203,6 @@ def test_cuda_graphs_are_refused_where_they_cannot_run(mnist64):
     assert trainer.graphs is False
 
 
-class _EagerGraph:
-    """A stand-in for :class:`optimlab.backend.graphs.CapturedStep` on the CPU.
-
-    It keeps the captured step's interface (static index, device step counts the
-    step advances) but runs the step function at every replay, so the Trainer's
-    capture-and-replay bookkeeping (counts, states, the remainder batch, members)
-    is tested where no GPU is.
-    """
-
-    captured = 0
-
-    def __init__(self, step, shape, groups, state, device):
-        import torch
-
-        type(self).captured += 1
-        self.step = step
-        self.index = torch.zeros(shape, dtype=torch.int64, device=device)
-        self.counts = [torch.zeros((), dtype=torch.float64, device=device) for _ in range(groups)]
-
-    def start(self, count):
-        for c in self.counts:
-            c.fill_(count)
-
-    def replay(self, batch):
-        self.index.copy_(batch)
-        for count, new in zip(self.counts, self.step(self.index, self.counts)):
-            count.copy_(new)
-
-
 @pytest.mark.parametrize("members", [None, 3])
 def test_the_graph_path_keeps_counts_and_states_as_the_eager_path(members, mnist64, monkeypatch):
     """Replays of a captured step (simulated) equal eager steps, across epochs and resumes."""
@@ -240,7 +211,7 @@ def test_the_graph_path_keeps_counts_and_states_as_the_eager_path(members, mnist
 
     from optimlab.backend import graphs
 
-    monkeypatch.setattr(graphs, "CapturedStep", _EagerGraph)
+    monkeypatch.setattr(graphs, "CapturedStep", EagerGraph)
     xp, cpu = array_api_compat.array_namespace(torch.empty(0)), torch.device("cpu")
     train, _ = mnist64
     images, labels = to_numpy(train.images)[:95], to_numpy(train.labels)[:95]
@@ -256,9 +227,9 @@ def test_the_graph_path_keeps_counts_and_states_as_the_eager_path(members, mnist
             trainer.run_epoch()
         return trainer
 
-    before = _EagerGraph.captured
+    before = EagerGraph.captured
     graphed, eager = run(True), run(False)
-    assert _EagerGraph.captured == before + 1  # captured once, replayed in both epochs
+    assert EagerGraph.captured == before + 1  # captured once, replayed in both epochs
     assert graphed.state.count == eager.state.count == 20
     assert_close(graphed.model.params, eager.model.params, rtol=1e-12, atol=1e-14)
     for ours, theirs in zip(graphed.state.slots.values(), eager.state.slots.values()):

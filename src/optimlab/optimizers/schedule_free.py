@@ -70,6 +70,15 @@ class _ScheduleFree(Optimizer):
     #: The name of the momentum hyper-parameter (``beta1`` or ``momentum``).
     momentum_name: ClassVar[str]
 
+    def _shared(
+        self, weight_decay: float, warmup_steps: float, r: float, weight_lr_power: float
+    ) -> None:
+        """Validate and keep the hyper-parameters both variants take."""
+        self.weight_decay = rate("weight_decay", weight_decay)
+        self.warmup_steps = rate("warmup_steps", warmup_steps)
+        self.r = number("r", r)
+        self.weight_lr_power = rate("weight_lr_power", weight_lr_power)
+
     def init_slot(self, name: str, p: Any, lead: int) -> Any:
         if name == "z":  # the oracle's z starts as a copy of the parameters
             return array_api_compat.array_namespace(p).asarray(p, copy=True)
@@ -178,10 +187,7 @@ class SGDScheduleFree(_ScheduleFree):
         super().__init__(**options)
         self.lr = rate("lr", lr)
         self.momentum = _open_fraction("momentum", momentum)
-        self.weight_decay = rate("weight_decay", weight_decay)
-        self.warmup_steps = rate("warmup_steps", warmup_steps)
-        self.r = number("r", r)
-        self.weight_lr_power = rate("weight_lr_power", weight_lr_power)
+        self._shared(weight_decay, warmup_steps, r, weight_lr_power)
 
     @classmethod
     def update(cls, xp, y, g, z, *, t, lr, ckp1, momentum, weight_decay, **_):
@@ -236,10 +242,7 @@ class AdamWScheduleFree(_ScheduleFree):
         self.beta1 = _open_fraction("beta1", beta1)
         self.beta2 = fraction("beta2", beta2)
         self.eps = epsilon(eps)
-        self.weight_decay = rate("weight_decay", weight_decay)
-        self.warmup_steps = rate("warmup_steps", warmup_steps)
-        self.r = number("r", r)
-        self.weight_lr_power = rate("weight_lr_power", weight_lr_power)
+        self._shared(weight_decay, warmup_steps, r, weight_lr_power)
 
     @classmethod
     def update(cls, xp, y, g, z, N, *, t, lr, ckp1, beta1, beta2, eps, weight_decay, **_):
