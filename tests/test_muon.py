@@ -78,3 +78,31 @@ def test_the_orthogonalized_update_has_singular_values_near_one():
         assert np.all((singular > 0.5) & (singular < 1.5)), singular
         single = newton_schulz(np, U[k], (3.4445, -4.775, 2.0315), 5, 1e-7)
         np.testing.assert_allclose(ortho[k], single, rtol=1e-12, atol=1e-14)
+
+
+def test_flushing_subnormals_leaves_every_updated_weight_as_it_was():
+    """Float32 momentum with subnormal columns (pixels rarely lit): the step, with the
+    flush that keeps the products fast, moves the weights exactly as without it."""
+    from optimlab.optimizers import muon
+
+    rng = np.random.default_rng(2)
+    W = rng.normal(scale=0.1, size=(30, 784)).astype(np.float32)
+    G = rng.normal(scale=1e-3, size=W.shape).astype(np.float32)
+    G[:, :300] = np.float32(3e-39) * rng.normal(size=(30, 300)).astype(np.float32)
+    assert np.any((np.abs(G) < np.finfo(np.float32).smallest_normal) & (G != 0))
+    opt = optimizers.get("muon", lr=0.02, momentum=0.0, nesterov=False, weight_decay=0.0)
+    (stepped,), _ = opt.step([W.copy()], [G], opt.init([W]))
+
+    def unflushed(xp, U, coefficients, steps, eps):
+        a, b, c = coefficients
+        X = U / max(np.sqrt(np.sum(U * U)), np.float32(eps))
+        for _ in range(steps):
+            S = X @ X.T
+            X = a * X + (b * S + c * (S @ S)) @ X
+        return X
+
+    flushed = muon.newton_schulz(np, G, (3.4445, -4.775, 2.0315), 5, 1e-7)
+    reference = unflushed(np, G, (3.4445, -4.775, 2.0315), 5, 1e-7)
+    assert np.count_nonzero(flushed[:, :300]) == 0 < np.count_nonzero(reference[:, :300])
+    np.testing.assert_array_equal(flushed[:, 300:] != 0, reference[:, 300:] != 0)
+    np.testing.assert_array_equal(stepped, W - np.float32(0.02) * reference)
