@@ -11,13 +11,29 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+from dataclasses import replace
 from pathlib import Path
+
+import array_api_compat
+import numpy as np
 
 from .. import datasets
 from ..backend import Backend, resolve
+from ..errors import ConfigError
 from .settings import Setting
 
-__all__ = ["data_files", "load_data", "setting_data", "worker_data"]
+__all__ = [
+    "SPLIT_SEED",
+    "data_files",
+    "load_data",
+    "setting_data",
+    "split_validation",
+    "worker_data",
+]
+
+#: The seed of the validation split: the same held-out samples for every optimizer,
+#: every trial and every run of a benchmark.
+SPLIT_SEED = 20190423
 
 
 def data_files(directory: str | os.PathLike[str] | None) -> dict[str, str]:
@@ -89,3 +105,34 @@ def _cached(
     directory: str | None, device: str, library: str | None, dtype: str, limit: int | None
 ) -> tuple[datasets.Dataset, datasets.Dataset]:
     return load_data(resolve(device, library=library), dtype, directory, limit)
+
+
+def split_validation(train: datasets.Dataset, n: int) -> tuple[datasets.Dataset, datasets.Dataset]:
+    """The training set without ``n`` held-out samples, and those samples.
+
+    The held-out samples are drawn once by :data:`SPLIT_SEED` (the same for every
+    caller); both parts keep the samples' original order.
+
+    Raises
+    ------
+    ConfigError
+        ``n`` leaves no sample to train on, or holds out none.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n < train.n:
+        raise ConfigError(
+            f"the validation split must hold out from 1 to {train.n - 1} of the "
+            f"{train.n} training samples, not {n!r}"
+        )
+    order = np.random.default_rng(SPLIT_SEED).permutation(train.n)
+    xp = array_api_compat.array_namespace(train.images)
+    device = array_api_compat.device(train.images)
+
+    def part(rows: np.ndarray) -> datasets.Dataset:
+        index = xp.asarray(np.sort(rows), device=device)
+        return replace(
+            train,
+            images=xp.take(train.images, index, axis=0),
+            labels=xp.take(train.labels, index, axis=0),
+        )
+
+    return part(order[n:]), part(order[:n])

@@ -39,6 +39,7 @@ from .._files import atomic_write, check_name_lengths
 from ..errors import ConfigError, DataError
 from ..nn import MLP
 from ..train import checkpoint as checkpoints
+from ..train.history import VALIDATION
 from .passes import PassRecord
 from .results import Results, load_results
 from .settings import Setting
@@ -192,6 +193,18 @@ def _old_files(out: Path) -> set[str]:
     return set(manifest_files(results.setting))
 
 
+def remove_experiment(out: Path) -> None:
+    """Remove the experiment in ``out`` — its own files only — and ``out`` itself if
+    nothing else is left in it (``optimlab benchmark --overwrite``)."""
+    if not out.is_dir():
+        return
+    _remove(out, _old_files(out))
+    for name in ("results.json", "results.csv", LOCK):
+        (out / name).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # left where it holds files not ours
+        out.rmdir()
+
+
 def _inside(name: str) -> bool:
     parts = Path(name).parts
     return bool(parts) and not Path(name).is_absolute() and ".." not in parts
@@ -242,11 +255,13 @@ def save_results(out: Path, results: Results) -> None:
     writer = csv.writer(buffer, lineterminator="\n")
     names = sorted({k for trial in results.trials for k in trial.hyperparameters})
     figures = ["epoch", "train_loss", "test_accuracy", "test_loss", "seconds"]
+    if results.setting.validation is not None:  # a benchmark's experiments
+        figures += list(VALIDATION)
     writer.writerow(["optimizer", *names, "seed", *figures, "status"])
     for trial in results.trials:
         hyper = [trial.hyperparameters.get(k, "") for k in names]
         for e in trial.epochs:
-            row = [e.epoch, e.train_loss, e.test_accuracy, e.test_loss, e.seconds]
+            row = [getattr(e, name) for name in figures]
             writer.writerow([trial.optimizer, *hyper, trial.seed, *row, trial.status])
     with atomic_write(out / "results.csv", "w") as f:  # NaN written as nan: CSV has no null
         f.write(buffer.getvalue())

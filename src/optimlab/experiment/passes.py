@@ -24,7 +24,7 @@ from ..errors import ConfigError
 from ..nn import MLP
 from ..train import History, Trainer
 from ..train import checkpoint as checkpoints
-from .data import setting_data
+from .data import setting_data, split_validation
 from .resume import require_same_data
 from .settings import Setting
 
@@ -88,6 +88,10 @@ def run_pass(
     """
     backend = resolve(setting.device, library=setting.library)
     train, test = data if data is not None else setting_data(setting, backend)
+    validation = None
+    if setting.validation is not None:
+        train, validation = split_validation(train, setting.validation)
+    monitor = None if setting.evaluate == "validation" else test  # tuning never sees it
     trials = setting.passes[index]
     seeds = [t.seed for t in trials]
     model = MLP(
@@ -117,7 +121,12 @@ def run_pass(
     # must give the same numbers wherever it runs.
     with threadpool_limits(limits=1, user_api="blas"):
         histories = trainer.run(
-            setting.epochs, monitor=test, progress=progress, histories=histories, after_epoch=hook
+            setting.epochs,
+            monitor=monitor,
+            validation=validation,
+            progress=progress,
+            histories=histories,
+            after_epoch=hook,
         )
     return PassRecord(
         index,

@@ -124,7 +124,7 @@ class TrialResult:
             "pass": self.pass_index,
             "status": self.status,
             "epochs": [
-                {k: _finite(v) if isinstance(v, float) else v for k, v in asdict(e).items()}
+                {k: _finite(v) if isinstance(v, float) else v for k, v in e.to_dict().items()}
                 for e in self.epochs
             ],
         }

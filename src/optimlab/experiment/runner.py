@@ -14,7 +14,7 @@ from ..nn import MLP
 from ..train import History
 from ..train.evaluation import check_data
 from . import directory, executors
-from .data import data_files, setting_data
+from .data import data_files, setting_data, split_validation
 from .passes import PassRecord, PassTask
 from .provenance import Environment
 from .reporter import Reporter
@@ -36,6 +36,7 @@ def run_experiment(
     stop_after: Callable[[int, int], bool] | None = None,
     jobs: int | None = 1,
     scheduler: str | None = None,
+    figures: bool = True,
 ) -> Results:
     """Run (or continue) ``setting``, writing everything into the directory ``out``.
 
@@ -58,6 +59,9 @@ def run_experiment(
         Run the passes as tasks on a Dask cluster instead: a scheduler address
         (``tcp://host:8786``), or ``local:N`` for N Dask worker processes on this
         machine (see :mod:`optimlab.experiment.cluster`).
+    figures
+        Once complete, draw the curves and the best setting's misclassified test
+        digits into ``out`` (``optimlab benchmark`` draws its own).
 
     Returns
     -------
@@ -100,7 +104,7 @@ def run_experiment(
         except _Stop:
             return results
         if results.complete:
-            _finish(out, setting, results, backend, test)
+            _finish(out, setting, results, backend, test, figures)
     return results
 
 
@@ -126,6 +130,8 @@ def _check_fits(
     )
     check_data(model, train, "the training set")
     check_data(model, test, "the test set")
+    if setting.validation is not None:
+        split_validation(train, setting.validation)
 
 
 class _Stop(Exception):
@@ -150,7 +156,7 @@ def _open(
         )
         require_same_data(results.data.files, files, f"the experiment in {out}", remedy)
         return results
-    data = DataInfo(train.name or "idx", train.n, test.n, files)
+    data = DataInfo(train.name or "idx", train.n - (setting.validation or 0), test.n, files)
     results = Results.start(setting, data, Environment.collect(backend))
     directory.save_results(out, results)
     return results
@@ -224,13 +230,20 @@ class _Journal:
 
 
 def _finish(
-    out: Path, setting: Setting, results: Results, backend: Backend, test: datasets.Dataset
+    out: Path,
+    setting: Setting,
+    results: Results,
+    backend: Backend,
+    test: datasets.Dataset,
+    figures: bool,
 ) -> None:
     """Every pass is done: the total, the figures, and the best setting's mistakes."""
     from .. import plotting
 
     results.wall_seconds = sum(p.seconds for p in results.passes)
     directory.save_results(out, results)
+    if not figures:
+        return _drop_empty(out)
     plotting.plot_results(results, out)
     best = summarize(results)[0]
     if best.diverged == best.seeds:  # every setting diverged: no mistakes to show

@@ -101,6 +101,13 @@ def make_optimizer(
     return optimizers.get(name, **hyperparameters, **options)
 
 
+#: What an experiment can evaluate after every epoch (see :attr:`Setting.evaluate`).
+EVALUATE = ("test", "validation", "both")
+#: Fields added after results files were first written, with their defaults: left
+#: out of :meth:`Setting.to_dict` at the default, so older experiments still resume.
+_ADDED: dict[str, Any] = {"validation": None, "evaluate": "test"}
+
+
 @dataclass
 class Setting:
     """Everything that determines an experiment's results (so: what a resume must match)."""
@@ -117,6 +124,20 @@ class Setting:
     library: str | None = None  # None: NumPy on cpu, CuPy on cuda
     data: str | None = None  # an IDX directory; None: the packaged MNIST
     limit_train: int | None = None
+    #: Training samples held out as a validation set (``optimlab benchmark``): drawn
+    #: once by :data:`optimlab.experiment.data.SPLIT_SEED`, never trained on.
+    validation: int | None = None
+    #: What is evaluated after every epoch besides the training loss: ``"test"``,
+    #: ``"validation"`` (the test set is never read) or ``"both"``.
+    evaluate: str = "test"
+
+    def __post_init__(self) -> None:
+        if self.evaluate not in EVALUATE:
+            raise ConfigError(
+                f"evaluate must be one of {', '.join(EVALUATE)}, not {self.evaluate!r}"
+            )
+        if self.evaluate != "test" and self.validation is None:
+            raise ConfigError(f"evaluate={self.evaluate!r} needs a validation split")
 
     @property
     def trials(self) -> list[Trial]:
@@ -137,6 +158,9 @@ class Setting:
     def to_dict(self) -> dict[str, Any]:
         """Plain Python values, ready for JSON (the ``setting`` of ``results.json``)."""
         d = asdict(self)
+        for name, default in _ADDED.items():  # as settings were written before them
+            if d[name] == default:
+                del d[name]
         d["passes"] = [
             [
                 {**asdict(t), "hyperparameters": hyperparameters_json(t.hyperparameters)}

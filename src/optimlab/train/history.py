@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -14,7 +15,8 @@ class EpochRecord:
 
     ``seconds`` is the wall time of the epoch's training steps (the device
     synchronized before the clock is read), without the evaluations; members
-    trained in one pass share it.
+    trained in one pass share it. The validation figures are those of a held-out
+    part of the training set (``optimlab benchmark``), ``nan`` where there is none.
     """
 
     epoch: int
@@ -22,6 +24,20 @@ class EpochRecord:
     test_accuracy: float
     test_loss: float
     seconds: float
+    validation_accuracy: float = math.nan
+    validation_loss: float = math.nan
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values; the validation figures only where there are some."""
+        d = asdict(self)
+        for name in VALIDATION:
+            if math.isnan(d[name]):
+                del d[name]
+        return d
+
+
+#: The figures of an :class:`EpochRecord` that only a validation set gives.
+VALIDATION = ("validation_accuracy", "validation_loss")
 
 
 @dataclass
@@ -59,6 +75,14 @@ class History:
         return self.column("train_loss")
 
     @property
+    def validation_accuracy(self) -> list[float]:
+        return self.column("validation_accuracy")
+
+    @property
+    def validation_loss(self) -> list[float]:
+        return self.column("validation_loss")
+
+    @property
     def seconds(self) -> list[float]:
         return self.column("seconds")
 
@@ -74,5 +98,5 @@ class History:
             "optimizer": self.optimizer,
             "hyperparameters": dict(self.hyperparameters),
             "status": self.status,
-            "epochs": [asdict(r) for r in self.epochs],
+            "epochs": [r.to_dict() for r in self.epochs],
         }

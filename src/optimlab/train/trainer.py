@@ -119,19 +119,23 @@ class Trainer:
         progress: Callable[[int, int], None] | None = None,
         histories: list[History] | None = None,
         after_epoch: Callable[[list[History]], None] | None = None,
+        validation: Dataset | None = None,
     ) -> list[History]:
         """Run epochs until ``epochs`` are complete; one history per member (or one).
 
-        After every epoch the training set and ``monitor`` are evaluated in batched
-        passes and ``callback(k, record)`` is called for each member ``k`` still
-        running; then ``after_epoch(histories)`` (a place to save a checkpoint). To
-        continue a run, pass the ``histories`` so far to a restored trainer. A member
-        whose training loss stops being finite is reported (its ``status`` and a
+        After every epoch the training set, ``monitor`` (the test figures) and
+        ``validation`` (held-out training samples) are evaluated in batched passes
+        and ``callback(k, record)`` is called for each member ``k`` still running;
+        then ``after_epoch(histories)`` (a place to save a checkpoint). To continue a
+        run, pass the ``histories`` so far to a restored trainer. A member whose
+        training loss stops being finite is reported (its ``status`` and a
         ``RuntimeWarning``) and leaves the run; training ends when none is left.
         """
         epochs = _checks.positive_int("epochs", epochs)
         if monitor is not None:
             check_data(self.model, monitor, "monitor")
+        if validation is not None:
+            check_data(self.model, validation, "validation")
         if histories is None:
             histories = [History(o.name, o.hyperparameters) for o in self.optimizers]
         running = [k for k, h in enumerate(histories) if not h.diverged]
@@ -139,7 +143,7 @@ class Trainer:
         with np.errstate(over="ignore", invalid="ignore"):
             while self.epoch < epochs and running:
                 seconds = self.run_epoch(progress)
-                for k, record in _records(self, seconds, monitor, running):
+                for k, record in _records(self, seconds, monitor, validation, running):
                     histories[k].epochs.append(record)
                     if callback is not None:
                         callback(k, record)
@@ -248,18 +252,38 @@ def _stop(history: History, members: bool, k: int, record: EpochRecord) -> None:
 
 
 def _records(
-    trainer: Trainer, seconds: float, monitor: Dataset | None, running: list[int]
+    trainer: Trainer,
+    seconds: float,
+    monitor: Dataset | None,
+    validation: Dataset | None,
+    running: list[int],
 ) -> list[tuple[int, EpochRecord]]:
     """The epoch's records of the members still ``running``: one batched evaluation."""
     model, params = trainer.model, trainer.eval_params()
     chunk = max(1000, 320_000 // (model.members or 32))  # bounds (K, chunk, hidden)
     train_loss = _as_list(evaluate_params(model, params, trainer.train, chunk).loss)
-    test = evaluate_params(model, params, monitor, chunk) if monitor else None
     nan = [math.nan] * len(train_loss)
-    accuracy = _as_list(test.accuracy) if test else nan
-    loss = _as_list(test.loss) if test else nan
+
+    def figures(data: Dataset | None) -> tuple[list[float], list[float]]:
+        if data is None:
+            return nan, nan
+        found = evaluate_params(model, params, data, chunk)
+        return _as_list(found.accuracy), _as_list(found.loss)
+
+    (accuracy, loss), (val_accuracy, val_loss) = figures(monitor), figures(validation)
     return [
-        (k, EpochRecord(trainer.epoch, train_loss[k], accuracy[k], loss[k], seconds))
+        (
+            k,
+            EpochRecord(
+                trainer.epoch,
+                train_loss[k],
+                accuracy[k],
+                loss[k],
+                seconds,
+                val_accuracy[k],
+                val_loss[k],
+            ),
+        )
         for k in running
     ]
 

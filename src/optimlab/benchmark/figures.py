@@ -1,0 +1,142 @@
+"""A benchmark's figures: sensitivity to the learning rate, the final runs' curves, and
+the performance profile (matplotlib, no display needed; written atomically)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._files import atomic_write
+from ..experiment import Results
+
+if TYPE_CHECKING:
+    from .protocol import Benchmark
+    from .report import Row
+
+__all__ = ["curves", "profile", "sensitivity"]
+
+
+def _figure(width: float = 9.0, height: float = 5.0) -> Any:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _colors(n: int) -> list[Any]:
+    from matplotlib import colormaps
+
+    palette = colormaps["tab20"] if n > 10 else colormaps["tab10"]
+    return [palette(i % palette.N) for i in range(n)]
+
+
+def _save(fig: Any, path: Path) -> Path:
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=110)
+    return path
+
+
+def _legend(ax: Any, n: int) -> None:
+    # many optimizers: the legend beside the axes, never over the curves
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), ncols=1 if n <= 20 else 2)
+
+
+def sensitivity(tuning: Results, benchmark: Benchmark, path: Path) -> Path:
+    """Final validation accuracy of every tuning trial against its learning rate, one
+    colour per optimizer (a line through a grid's points; points alone for a random
+    search, whose other hyper-parameters vary too)."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    names = benchmark.optimizers
+    for color, (index, name) in zip(_colors(len(names)), enumerate(names)):
+        points = sorted(
+            (t.hyperparameters["lr"], 100 * t.epochs[-1].validation_accuracy)
+            for t in tuning.trials_of(index)
+            if t.epochs
+            and "lr" in t.hyperparameters
+            and math.isfinite(t.epochs[-1].validation_accuracy)
+            and len(t.epochs) == tuning.setting.epochs
+        )
+        if not points:
+            continue
+        lr, acc = zip(*points)
+        style = "-o" if benchmark.search == "grid" else "o"
+        ax.plot(lr, acc, style, color=color, label=name, markersize=4, linewidth=1.2)
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel(f"validation accuracy after {tuning.setting.epochs} epochs (%)")
+    ax.set_ylim(bottom=max(0.0, ax.get_ylim()[0]))
+    ax.grid(True, alpha=0.3)
+    ax.set_title(
+        f"Sensitivity: {benchmark.budget} trials per optimizer "
+        f"({benchmark.search}), seed 0, {benchmark.validation} validation samples",
+        fontsize=10,
+    )
+    _legend(ax, len(names))
+    return _save(fig, path)
+
+
+_AXES = {
+    "test_accuracy": ("test accuracy (%)", 100.0),
+    "test_loss": ("test loss (nats per sample)", 1.0),
+}
+
+
+def curves(final: Results, figure: str, path: Path, table: Sequence[Row]) -> Path:
+    """The final runs of each optimizer over the epochs: mean over seeds, ±1 std band;
+    the legend names the selected setting, in rank order."""
+    ylabel, scale = _AXES[figure]
+    fig = _figure()
+    ax = fig.add_subplot()
+    names = [t.optimizer for t in final.trials]
+    order = {r.optimizer: r for r in table}
+    by_name: dict[str, list[Any]] = {}
+    for t in final.trials:
+        if t.epochs and not t.diverged:
+            by_name.setdefault(t.optimizer, []).append(t)
+    ranked = sorted(by_name, key=lambda n: order[n].rank if n in order else 0)
+    colors = dict(zip(dict.fromkeys(names), _colors(len(set(names)))))
+    for name in ranked:
+        runs = by_name[name]
+        length = min(len(t.epochs) for t in runs)
+        values = scale * np.array([[getattr(e, figure) for e in t.epochs[:length]] for t in runs])
+        epochs = np.arange(1, length + 1)
+        mean, std = values.mean(axis=0), values.std(axis=0)
+        row = order.get(name)
+        label = f"{row.rank}. {name} ({row.tuned})" if row is not None else name
+        ax.plot(epochs, mean, color=colors[name], label=label, linewidth=1.4)
+        ax.fill_between(epochs, mean - std, mean + std, color=colors[name], alpha=0.2, linewidth=0)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    seeds = max((len(v) for v in by_name.values()), default=0)
+    ax.set_title(
+        f"Final runs of the selected settings: {seeds} seeds, mean ± std "
+        f"({final.data.test_samples} test images)",
+        fontsize=10,
+    )
+    _legend(ax, len(ranked))
+    return _save(fig, path)
+
+
+def profile(rho: dict[str, list[float]], taus: Sequence[float], path: Path) -> Path:
+    """ρ(τ) per optimizer: the share of problems it reaches the target on within τ
+    times the best optimizer's epochs."""
+    fig = _figure(8.0, 4.5)
+    ax = fig.add_subplot()
+    for color, (name, values) in zip(_colors(len(rho)), sorted(rho.items())):
+        ax.step(taus, values, where="post", color=color, label=name, linewidth=1.4)
+    ax.set_xlim(taus[0], taus[-1])
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("τ (epochs to target over the best optimizer's)")
+    ax.set_ylabel("ρ(τ): share of problems")
+    ax.grid(True, alpha=0.3)
+    ax.set_title("Performance profile", fontsize=10)
+    _legend(ax, len(rho))
+    return _save(fig, path)

@@ -1,0 +1,354 @@
+"""A finished benchmark's table and files: results.json and .csv, figures, report.md.
+
+Per optimizer and problem: the selected hyper-parameters; test accuracy and loss of
+the final runs (mean ± std over seeds); epochs to the target (median over seeds of
+the first epoch whose *validation* accuracy reaches it); tuneability (the share of
+the tuning trials within 0.5 points of the optimizer's best validation accuracy);
+the rank by mean test accuracy (a run that diverged ranks last); and, with several
+problems, the performance-profile score.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._files import atomic_write
+from ..experiment import Results
+from ..experiment.settings import hyperparameters_json
+from . import selection, spaces
+
+if TYPE_CHECKING:
+    from .protocol import Outcome
+
+__all__ = ["FILES", "TAUS", "Row", "format_table", "markdown_table", "rows", "target", "write"]
+
+#: The files of a benchmark's report (besides its experiments' directories).
+FILES = (
+    "results.json",
+    "results.csv",
+    "report.md",
+    "sensitivity.png",
+    "accuracy.png",
+    "loss.png",
+    "profile.png",
+)
+#: The τ at which the performance profile is evaluated: 1 to 4.
+TAUS = tuple(float(t) for t in np.linspace(1.0, 4.0, 301))
+
+
+@dataclass(frozen=True)
+class Row:
+    """One optimizer on one problem (see the module's docstring)."""
+
+    problem: str
+    optimizer: str
+    selected: dict[str, float]
+    tuned: str
+    accuracy_mean: float
+    accuracy_std: float
+    loss_mean: float
+    loss_std: float
+    epochs_to_target: float
+    tuneability: float
+    diverged: int
+    rank: int = 0
+    score: float | None = None
+
+
+def target(outcome: Outcome, problem: str) -> float:
+    """The accuracy the epochs-to-target column counts to: ``--target``, else the best
+    optimizer's mean final validation accuracy less :data:`selection.TOLERANCE`."""
+    if outcome.benchmark.target is not None:
+        return outcome.benchmark.target
+    final = outcome.final[problem]
+    means = [
+        np.mean(
+            [t.epochs[-1].validation_accuracy for t in final.trials_of(i) if t.epochs] or [math.nan]
+        )
+        for i in range(len(final.passes))
+    ]
+    finite = [m for m in means if math.isfinite(m)]
+    return max(finite) - selection.TOLERANCE if finite else math.inf
+
+
+def rows(outcome: Outcome) -> list[Row]:
+    """The table's rows: per problem, its optimizers by rank."""
+    benchmark = outcome.benchmark
+    table: list[Row] = []
+    times: dict[str, dict[str, float]] = {}
+    for problem in benchmark.problems:
+        final, tuning = outcome.final[problem], outcome.tuning[problem]
+        goal = target(outcome, problem)
+        found = []
+        for index, name in enumerate(benchmark.optimizers):
+            runs = final.trials_of(index)
+            last = [r.epochs[-1] for r in runs if r.epochs and not r.diverged]
+            acc = [e.test_accuracy for e in last]
+            loss = [e.test_loss for e in last]
+            tuned = [
+                t.epochs[-1].validation_accuracy if t.epochs and not t.diverged else math.nan
+                for t in tuning.trials_of(index)
+            ]
+            selected = outcome.selected[problem][name]
+            found.append(
+                Row(
+                    problem,
+                    name,
+                    selected,
+                    ", ".join(f"{d.name}={selected[d.name]:.3g}" for d in _tuned(benchmark, name)),
+                    _mean(acc),
+                    _std(acc),
+                    _mean(loss),
+                    _std(loss),
+                    float(np.median([selection.epochs_to_target(r.epochs, goal) for r in runs])),
+                    selection.tuneability(tuned),
+                    sum(r.diverged for r in runs),
+                )
+            )
+        order = sorted(
+            found,
+            key=lambda r: (
+                r.diverged > 0,
+                -(r.accuracy_mean if math.isfinite(r.accuracy_mean) else -1),
+            ),
+        )
+        table += [_with(r, rank=k + 1) for k, r in enumerate(order)]
+        times[problem] = {r.optimizer: r.epochs_to_target for r in found}
+    if len(benchmark.problems) > 1:
+        rho = selection.profile(times, TAUS)
+        table = [_with(r, score=selection.profile_score(rho[r.optimizer], TAUS)) for r in table]
+    return table
+
+
+def _tuned(benchmark: Any, name: str) -> tuple[spaces.Dimension, ...]:
+    dims = spaces.space(name)
+    return dims[:1] if benchmark.search == "grid" else dims
+
+
+def _with(row: Row, **changes: Any) -> Row:
+    return Row(**{**row.__dict__, **changes})
+
+
+def _mean(values: list[float]) -> float:
+    return float(np.mean(values)) if values else math.nan
+
+
+def _std(values: list[float]) -> float:
+    return float(np.std(values)) if values else math.nan
+
+
+def _pm(mean: float, std: float, scale: float, digits: int) -> str:
+    if not math.isfinite(mean):
+        return "—"
+    return f"{scale * mean:.{digits}f} ± {scale * std:.{digits}f}"
+
+
+def _cells(row: Row, several: bool) -> list[str]:
+    cells = [
+        *([row.problem] if several else []),
+        str(row.rank),
+        row.optimizer,
+        row.tuned,
+        _pm(row.accuracy_mean, row.accuracy_std, 100.0, 2),
+        _pm(row.loss_mean, row.loss_std, 1.0, 4),
+        "never" if not math.isfinite(row.epochs_to_target) else f"{row.epochs_to_target:g}",
+        "—" if not math.isfinite(row.tuneability) else f"{100 * row.tuneability:.0f}%",
+    ]
+    if row.diverged:
+        cells[2] += f" ({row.diverged} diverged)"
+    if row.score is not None:
+        cells.append(f"{row.score:.3f}")
+    return cells
+
+
+def _header(several: bool, scores: bool) -> list[str]:
+    return [
+        *(["problem"] if several else []),
+        "rank",
+        "optimizer",
+        "selected",
+        "test accuracy (%)",
+        "test loss",
+        "epochs to target",
+        "tuneability",
+        *(["profile score"] if scores else []),
+    ]
+
+
+def format_table(table: list[Row]) -> str:
+    """The table as aligned text, for the terminal."""
+    several = len({r.problem for r in table}) > 1
+    lines = [_header(several, table[0].score is not None)] + [_cells(r, several) for r in table]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    text = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines]
+    text.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(text)
+
+
+def markdown_table(table: list[Row]) -> str:
+    """The table in Markdown."""
+    several = len({r.problem for r in table}) > 1
+    header = _header(several, table[0].score is not None)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cells(r, several)) + " |" for r in table]
+    return "\n".join(lines)
+
+
+def _problem_json(outcome: Outcome, problem: str, table: list[Row]) -> dict[str, Any]:
+    """One problem's part of results.json: the final runs in compare's format, the
+    selected settings, every tuning trial with its validation curve, and the table."""
+    final, tuning = outcome.final[problem], outcome.tuning[problem]
+    return {
+        **final.to_dict(),
+        "selected": {k: hyperparameters_json(v) for k, v in outcome.selected[problem].items()},
+        "target": target(outcome, problem),
+        "trials": [
+            {
+                "optimizer": t.optimizer,
+                "hyperparameters": hyperparameters_json(t.hyperparameters),
+                "seed": t.seed,
+                "status": t.status,
+                "validation_accuracy": [_finite(e.validation_accuracy) for e in t.epochs],
+                "validation_loss": [_finite(e.validation_loss) for e in t.epochs],
+            }
+            for t in tuning.trials
+        ],
+        "tuning_seconds": tuning.wall_seconds,
+        "table": [
+            {k: _finite(v) if isinstance(v, float) else v for k, v in r.__dict__.items()}
+            for r in table
+            if r.problem == problem
+        ],
+    }
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def write(out: Path, outcome: Outcome) -> list[Row]:
+    """Write the report of the complete benchmark ``outcome`` into ``out``."""
+    from . import figures
+
+    benchmark = outcome.benchmark
+    table = rows(outcome)
+    problems = {p: _problem_json(outcome, p, table) for p in benchmark.problems}
+    if len(problems) == 1:
+        document = {**next(iter(problems.values())), "benchmark": benchmark.to_dict()}
+    else:
+        document = {
+            "format": "optimlab.benchmark-results",
+            "benchmark": benchmark.to_dict(),
+            "problems": problems,
+        }
+    with atomic_write(out / "results.json", "w") as f:
+        json.dump(document, f, indent=1, allow_nan=False)
+        f.write("\n")
+    _write_csv(out / "results.csv", outcome)
+    first = benchmark.problems[0]
+    figures.sensitivity(outcome.tuning[first], benchmark, out / "sensitivity.png")
+    for figure, name in (("test_accuracy", "accuracy.png"), ("test_loss", "loss.png")):
+        figures.curves(outcome.final[first], figure, out / name, table)
+    if len(benchmark.problems) > 1:
+        times = {
+            p: {r.optimizer: r.epochs_to_target for r in table if r.problem == p}
+            for p in benchmark.problems
+        }
+        figures.profile(selection.profile(times, TAUS), TAUS, out / "profile.png")
+    with atomic_write(out / "report.md", "w") as f:
+        f.write(_markdown(outcome, table))
+    return table
+
+
+def _write_csv(path: Path, outcome: Outcome) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    figures = [
+        "train_loss",
+        "validation_accuracy",
+        "validation_loss",
+        "test_accuracy",
+        "test_loss",
+        "seconds",
+    ]
+    writer.writerow(
+        ["problem", "optimizer", "hyperparameters", "seed", "epoch", *figures, "status"]
+    )
+    for problem, results in outcome.final.items():
+        for t in results.trials:
+            hyper = json.dumps(hyperparameters_json(t.hyperparameters), sort_keys=True)
+            for e in t.epochs:
+                values = [getattr(e, name) for name in figures]
+                writer.writerow([problem, t.optimizer, hyper, t.seed, e.epoch, *values, t.status])
+    with atomic_write(path, "w") as f:
+        f.write(buffer.getvalue())
+
+
+def _markdown(outcome: Outcome, table: list[Row]) -> str:
+    benchmark = outcome.benchmark
+    final = outcome.final[benchmark.problems[0]]
+    s, env = final.setting, final.environment
+    budget = (
+        f"{benchmark.budget} log-spaced learning rates"
+        if benchmark.search == "grid"
+        else f"{benchmark.budget} quasi-random points of the search space "
+        f"(seed {benchmark.search_seed})"
+    )
+    select = (
+        f"fewest epochs to {100 * benchmark.target:.2f}% validation accuracy, "
+        f"then {benchmark.select}"
+        if benchmark.target is not None
+        else f"{benchmark.select} at the last epoch"
+    )
+    seconds = sum(
+        (r.wall_seconds or 0.0) for r in (*outcome.tuning.values(), *outcome.final.values())
+    )
+    goals = ", ".join(f"{p}: {100 * target(outcome, p):.2f}%" for p in benchmark.problems)
+    lines = [
+        "# optimlab benchmark",
+        "",
+        f"- **Problems:** {', '.join(benchmark.problems)} "
+        f"({'-'.join(map(str, s.layers))} {s.activation}/{s.output}, batch {s.batch_size}, "
+        f"{s.dtype}, {s.epochs} epochs, on {final.data.name}: {final.data.train_samples} "
+        f"training samples, {benchmark.validation} held out for validation, "
+        f"{final.data.test_samples} test).",
+        f"- **Budget per optimizer:** {budget}, seed 0, {s.epochs} epochs each.",
+        f"- **Selection** (validation set only): {select}.",
+        f"- **Final runs:** the selected setting with seeds 1–{benchmark.seeds}; test figures "
+        f"after the last epoch, mean ± std over seeds.",
+        f"- **Target** for the epochs column: {goals}.",
+        f"- **Training time:** {seconds:.0f} s summed over passes; optimlab "
+        f"{env.versions.get('optimlab', '?')}, revision {env.git_revision or 'unknown'}, "
+        f"{env.device_name}, {env.date}.",
+        "",
+        markdown_table(table),
+        "",
+        "Tuneability: the share of an optimizer's tuning trials within 0.5 points of its "
+        "best validation accuracy. Rank: by mean test accuracy; a setting with a diverged "
+        "seed ranks last.",
+        "",
+        "![sensitivity](sensitivity.png)",
+        "",
+        "![test accuracy](accuracy.png)",
+        "",
+        "![test loss](loss.png)",
+        "",
+    ]
+    if len(benchmark.problems) > 1:
+        lines += ["![performance profile](profile.png)", ""]
+    return "\n".join(lines)
+
+
+def selected_results(out: Path) -> Results:
+    """The final runs' results of the benchmark in ``out`` (for ``optimlab plot``)."""
+    from ..experiment import load_results
+
+    return load_results(out / "results.json")
