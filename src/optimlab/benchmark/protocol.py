@@ -166,18 +166,18 @@ def run_benchmark(
     *,
     resume: bool = False,
     overwrite: bool = False,
-    reporter: Reporter | None = None,
     stop_after: Callable[[int, int], bool] | None = None,
     jobs: int | None = None,
     scheduler: str | None = None,
-    on_phase: Callable[[str, str], None] | None = None,
+    on_phase: Callable[[str, str, Setting], Reporter | None] | None = None,
 ) -> Outcome:
     """Run (or continue) ``benchmark`` in directory ``out``; write its report when done.
 
-    ``jobs``, ``scheduler``, ``reporter`` and ``stop_after`` are
+    ``jobs``, ``scheduler`` and ``stop_after`` are
     :func:`~optimlab.experiment.run_experiment`'s, for each of its experiments
-    (``jobs=None``: one worker per usable core); ``on_phase(problem, phase)`` is told
-    when the tuning or the final runs of a problem start.
+    (``jobs=None``: one worker per usable core); ``on_phase(problem, phase, setting)``
+    is told when the tuning or the final runs of a problem start, and may return the
+    :class:`~optimlab.experiment.Reporter` of that experiment.
 
     Everything that can be checked — the optimizers, every trial's hyper-parameters,
     the data and the split, the directory — is checked before ``out`` is touched.
@@ -225,10 +225,10 @@ def run_benchmark(
         with atomic_write(out / CONFIG, "w") as f:
             json.dump({"format": _FORMAT, **benchmark.to_dict()}, f, indent=1)
             f.write("\n")
-        common = {"reporter": reporter, "stop_after": stop_after, "jobs": jobs}
+        common = {"stop_after": stop_after, "jobs": jobs}
         for problem in benchmark.problems:
             if not _run_problem(
-                benchmark, out / problem, problem, outcome, common, scheduler, on_phase
+                benchmark, out / problem, problem, outcome, common, scheduler, overwrite, on_phase
             ):
                 return outcome
         report.write(out, outcome)
@@ -242,7 +242,8 @@ def _run_problem(
     outcome: Outcome,
     common: dict[str, Any],
     scheduler: str | None,
-    on_phase: Callable[[str, str], None] | None,
+    overwrite: bool,
+    on_phase: Callable[[str, str, Setting], Reporter | None] | None,
 ) -> bool:
     """Tune, select and rerun on one problem; False if it stopped before the end."""
     for phase in ("tuning", "final"):
@@ -251,13 +252,15 @@ def _run_problem(
         else:
             outcome.selected[problem] = _selected(benchmark, outcome.tuning[problem])
             setting = benchmark.final(problem, outcome.selected[problem])
-        if on_phase is not None:
-            on_phase(problem, phase)
+        reporter = on_phase(problem, phase, setting) if on_phase is not None else None
         path = folder / phase
+        resume = (path / "results.json").is_file()
         results = run_experiment(
             setting,
             path,
-            resume=(path / "results.json").is_file(),
+            resume=resume,
+            overwrite=overwrite and not resume,  # beside files not ours, once ours are gone
+            reporter=reporter,
             scheduler=scheduler,
             figures=False,
             **common,

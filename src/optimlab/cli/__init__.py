@@ -9,6 +9,7 @@ limit), whenever they happen.
 * :mod:`.parser` — the arguments of every command;
 * :mod:`.model_commands` — ``train`` and ``evaluate``;
 * :mod:`.experiment_commands` — ``compare``, ``sweep`` and ``plot``;
+* :mod:`.benchmark_command` — ``benchmark``;
 * :mod:`.display` — progress bar, progress lines, the final table.
 """
 
@@ -21,6 +22,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from ..errors import OptimlabError
+from .benchmark_command import benchmark_command
 from .experiment_commands import compare_command, plot_command, sweep_command
 from .model_commands import evaluate_command, train_command
 from .parser import build_parser
@@ -34,6 +36,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sweep": sweep_command,
     "plot": plot_command,
     "evaluate": evaluate_command,
+    "benchmark": benchmark_command,
 }
 
 

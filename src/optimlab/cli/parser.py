@@ -127,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sweep(commands)
     _add_plot(commands)
     _add_evaluate(commands)
+    from .benchmark_command import add_parser
+
+    add_parser(commands, (_add_setting, _add_output, _names, _positive))
     return parser
 
 

@@ -1,0 +1,234 @@
+"""``optimlab benchmark``: every optimizer tuned with the same budget, then compared."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+from .. import optimizers
+from ..backend import resolve
+from ..benchmark import Benchmark, format_table, rows, run_benchmark
+from ..benchmark.protocol import PROBLEMS, SEARCHES
+from ..benchmark.selection import SELECT
+from ..errors import ConfigError
+from ..experiment import Setting, Trial
+from ..experiment.executors import usable_cores
+from ..train import EpochRecord
+from .display import ExperimentDisplay, mean_std
+from .parser import optimizer_options, setting_options
+
+__all__ = ["add_parser", "benchmark_command"]
+
+#: The default budget of ``--grid`` and ``--trials``.
+BUDGET = 8
+#: The default epochs of every trial and final run: the default benchmark of every
+#: registered optimizer fits in 15 minutes on two cores (docs/benchmark.md).
+EPOCHS = 3
+
+
+def add_parser(commands: Any, common: Any) -> None:
+    """The ``benchmark`` sub-command; ``common(parser)`` adds the shared setting and
+    output options."""
+    setting, output, names, positive = common
+    parser = commands.add_parser(
+        "benchmark",
+        help="a fair comparison: every optimizer tuned with the same budget on a "
+        "validation split, then rerun with fresh seeds",
+        description="Hold out --validation training samples; give every optimizer the same "
+        "budget of tuning trials (--grid log-spaced learning rates, or --trials quasi-random "
+        "points of its search space), all trained for --epochs; select each optimizer's "
+        "setting from validation figures only (--select, or --target); rerun it with --seeds "
+        "fresh seeds and report test accuracy and loss. Writes results.json, results.csv, "
+        "sensitivity.png, accuracy.png, loss.png and report.md into DIR.",
+    )
+    setting(parser)
+    parser.set_defaults(epochs=EPOCHS)
+    parser.add_argument(
+        "--optimizers",
+        type=lambda text: list(optimizers.OPTIMIZERS) if text.strip() == "all" else names(text),
+        default=list(optimizers.OPTIMIZERS),
+        help="comma-separated names, or all (default: every registered optimizer)",
+    )
+    parser.add_argument(
+        "--search", choices=SEARCHES, default="grid", help="grid (learning rate only) or random"
+    )
+    parser.add_argument(
+        "--grid",
+        type=positive("grid"),
+        metavar="N",
+        help=f"learning rates per optimizer ({BUDGET})",
+    )
+    parser.add_argument(
+        "--trials",
+        type=positive("trials"),
+        metavar="N",
+        help=f"trials per optimizer with --search random ({BUDGET})",
+    )
+    parser.add_argument(
+        "--search-seed", type=int, default=0, metavar="S", help="seed of the random search (0)"
+    )
+    parser.add_argument(
+        "--seeds",
+        type=positive("seeds"),
+        default=5,
+        help="final runs per optimizer: seeds 1..N (5)",
+    )
+    parser.add_argument(
+        "--validation",
+        type=positive("validation"),
+        default=10_000,
+        metavar="N",
+        help="training samples held out for tuning and selection (10000)",
+    )
+    parser.add_argument(
+        "--select",
+        choices=SELECT,
+        default="val_loss",
+        help="selection at the last epoch (val_loss)",
+    )
+    parser.add_argument(
+        "--target",
+        type=_accuracy,
+        metavar="ACC",
+        help="select by the fewest epochs to this validation accuracy (0.97 or 97%%)",
+    )
+    parser.add_argument(
+        "--problems",
+        type=names,
+        default=list(PROBLEMS),
+        help=f"comma-separated, from {', '.join(PROBLEMS)} (report)",
+    )
+    output(parser)
+
+
+def _accuracy(text: str) -> float:
+    value = text.strip()
+    percent = value.endswith("%")
+    try:
+        number = float(value.removesuffix("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an accuracy such as 0.97 or 97%"
+        ) from None
+    number = number / 100 if percent else number
+    if not 0 < number <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an accuracy in (0, 1] or (0%, 100%]")
+    return number
+
+
+def _benchmark(
+    args: argparse.Namespace, setting: dict[str, Any], options: dict[str, Any]
+) -> Benchmark:
+    if args.search == "grid" and args.trials is not None:
+        raise ConfigError("--trials is the budget of --search random; a grid takes --grid N")
+    if args.search == "random" and args.grid is not None:
+        raise ConfigError("--grid is the budget of --search grid; a random search takes --trials N")
+    budget = (args.grid if args.search == "grid" else args.trials) or BUDGET
+    return Benchmark(
+        tuple(args.optimizers),
+        search=args.search,
+        budget=budget,
+        seeds=args.seeds,
+        validation=args.validation,
+        select=args.select,
+        target=args.target,
+        problems=tuple(args.problems),
+        search_seed=args.search_seed,
+        options={name: dict(options) for name in args.optimizers} if options else {},
+        setting=setting,
+    )
+
+
+def benchmark_command(args: argparse.Namespace) -> int:
+    """Run the benchmark with a live display; print its table; 1 if a pass failed."""
+    if args.scheduler is not None and args.jobs is not None:
+        raise ConfigError("--jobs and --scheduler exclude each other")
+    setting = setting_options(args)
+    benchmark = _benchmark(args, setting, optimizer_options(args))
+    resolve(setting["device"], library=setting["library"])  # before the directory is touched
+    jobs = usable_cores() if args.jobs is None else args.jobs
+    parallel = args.scheduler is not None or jobs > 1
+    displays: list[_Display] = []
+
+    def on_phase(problem: str, phase: str, experiment: Setting) -> _Display:
+        if displays:
+            displays[-1].close()
+        if not args.quiet:
+            trials = len(experiment.passes[0])
+            what = "tuning trials" if phase == "tuning" else "final runs (seeds)"
+            print(
+                f"{problem}: {phase} — {len(experiment.passes)} optimizer(s) x {trials} "
+                f"{what}, {experiment.epochs} epoch(s) each",
+                file=sys.stderr,
+            )
+        displays.append(_Display(args.quiet, experiment, parallel=parallel))
+        return displays[-1]
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # statuses are in the table
+            outcome = run_benchmark(
+                benchmark,
+                args.out,
+                resume=args.resume,
+                overwrite=args.overwrite,
+                jobs=jobs,
+                scheduler=args.scheduler,
+                on_phase=on_phase,
+            )
+    except KeyboardInterrupt:
+        print(
+            f"optimlab benchmark: interrupted; the epochs completed are saved in {args.out}: "
+            "run the same command with --resume to continue",
+            file=sys.stderr,
+        )
+        return 130
+    finally:
+        if displays:
+            displays[-1].close()
+    failed = outcome.failed()
+    if failed or not outcome.complete:
+        print(
+            f"optimlab benchmark: {len(failed)} pass(es) failed ({'; '.join(failed)}); "
+            "run the same command with --resume to run them again",
+            file=sys.stderr,
+        )
+        return 1
+    print(format_table(rows(outcome)))
+    print(f"report, results and figures in {Path(args.out)} (report.md)")
+    return 0
+
+
+class _Display(ExperimentDisplay):
+    """One line per pass and epoch: the best validation accuracy of the tuning trials,
+    or the final runs' validation and test accuracy over the seeds."""
+
+    def pass_started(self, index: int, trials: list[Trial], resumed_at: int) -> None:
+        resumed = f", resuming after epoch {resumed_at}" if resumed_at else ""
+        self.bar.line(f"  {trials[0].optimizer}: {len(trials)} members{resumed}")
+
+    def pass_done(self, index: int, seconds: float) -> None:
+        name = self.setting.passes[index][0].optimizer
+        self.bar.line(f"  {name} done in {seconds:.1f} s")
+
+    def epoch_done(self, index: int, epoch: int, records: list[tuple[Trial, EpochRecord]]) -> None:
+        if not records:
+            return
+        name = records[0][0].optimizer
+        validation = [r.validation_accuracy for _, r in records]
+        if self.setting.evaluate == "validation":
+            finite = [v for v in validation if v == v]
+            figures = f"best validation accuracy {100 * max(finite):.2f}%" if finite else "diverged"
+        else:
+            test = [r.test_accuracy for _, r in records]
+            figures = (
+                f"validation {mean_std(validation, 100, '.2f')}%  "
+                f"test {mean_std(test, 100, '.2f')}%"
+            )
+        self.bar.line(
+            f"  {name:<10} epoch {epoch:3d}/{self.setting.epochs}  {figures}  "
+            f"{records[0][1].seconds:6.2f} s"
+        )

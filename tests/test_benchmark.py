@@ -1,0 +1,349 @@
+"""optimlab benchmark: the protocol keeps the test set out of every choice, selects the
+setting the validation figures favour, resumes exactly, runs on Dask, and reports."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+
+from helpers import assert_refused, write_idx, write_mnist_subset
+from optimlab import ConfigError
+from optimlab.benchmark import Benchmark, report, run_benchmark, selection, spaces
+from optimlab.cli import main
+from optimlab.experiment import directory
+from optimlab.train import EpochRecord
+
+SMALL = {"epochs": 2, "limit_train": 1500, "layers": [784, 8, 10]}
+
+
+def _small(**changes):
+    """Two optimizers, three learning rates each, two seeds: a benchmark of seconds."""
+    fields = {
+        "optimizers": ("sgd", "adam"),
+        "budget": 3,
+        "seeds": 2,
+        "validation": 500,
+        "setting": dict(SMALL),
+        **changes,
+    }
+    return Benchmark(**fields)
+
+
+def _figures(outcome):
+    """Everything a benchmark computed, without the clock and the environment."""
+    out = {}
+    for phase in ("tuning", "final"):
+        for results in getattr(outcome, phase).values():
+            out[phase] = [
+                (t.optimizer, t.seed, t.status, t.hyperparameters, [_numbers(e) for e in t.epochs])
+                for t in results.trials
+            ]
+    return out, outcome.selected
+
+
+def _numbers(e):
+    """The epoch's figures, ``nan`` as None (``nan != nan`` would make equal runs differ)."""
+    figures = (e.train_loss, e.validation_accuracy, e.validation_loss, e.test_accuracy, e.test_loss)
+    return tuple(None if math.isnan(f) else f for f in figures)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "b"
+    return out, run_benchmark(_small(), out, jobs=1)
+
+
+# ---------------------------------------------------------------- the protocol
+
+
+def test_the_test_set_never_influences_a_choice(tmp_path):
+    """The same benchmark on data whose test labels are permuted: every tuning trial and
+    every selection are the same; only the final runs' test figures differ."""
+    plain, permuted = tmp_path / "plain", tmp_path / "permuted"
+    for folder in (plain, permuted):
+        folder.mkdir()
+        write_mnist_subset(folder, n_train=1500, n_test=500)
+    labels = np.fromfile(permuted / "t10k-labels-idx1-ubyte", dtype=np.uint8, offset=8)
+    write_idx(permuted / "t10k-labels-idx1-ubyte", np.random.default_rng(0).permutation(labels))
+    outcomes = [
+        run_benchmark(_small(setting={**SMALL, "data": str(d)}), tmp_path / f"out{i}", jobs=1)
+        for i, d in enumerate((plain, permuted))
+    ]
+    (a, selected_a), (b, selected_b) = (_figures(o) for o in outcomes)
+    assert selected_a == selected_b
+    assert a["tuning"] == b["tuning"]
+    for run in a["tuning"]:  # the tuning never even evaluated the test set
+        assert all(f[3] is None and math.isfinite(f[1]) for f in run[4])
+    assert [r[4] for r in a["final"]] != [r[4] for r in b["final"]]
+    assert [[f[:3] for f in r[4]] for r in a["final"]] == [
+        [f[:3] for f in r[4]] for r in b["final"]
+    ]
+
+
+def test_the_validation_split_is_held_out_and_the_same_for_everyone(finished):
+    _, outcome = finished
+    for results in (*outcome.tuning.values(), *outcome.final.values()):
+        assert results.data.train_samples == 1500 - 500
+        assert results.setting.validation == 500
+    from optimlab import load_mnist
+    from optimlab.experiment.data import split_validation
+
+    train, _ = load_mnist()
+    kept, held = split_validation(train.head(1500), 500)
+    images = np.asarray(train.images[:1500])
+    rows = {r.tobytes() for r in np.asarray(held.images)}
+    assert kept.n == 1000 and held.n == 500
+    assert not rows & {r.tobytes() for r in np.asarray(kept.images)}
+    assert rows <= {r.tobytes() for r in images}
+    again = split_validation(train.head(1500), 500)[1]
+    np.testing.assert_array_equal(np.asarray(again.labels), np.asarray(held.labels))
+
+
+def test_the_known_best_learning_rate_is_selected(tmp_path, monkeypatch):
+    """SGD over 1e-8, 1e-4 and 1: after two epochs only lr = 1 has learned anything, by
+    far; selection by validation loss, by accuracy and by a target all find it."""
+    monkeypatch.setitem(spaces.SPACES, "sgd", (spaces.Dimension("lr", 1e-8, 1.0),))
+    for i, how in enumerate(({"select": "val_loss"}, {"select": "val_accuracy"}, {"target": 0.5})):
+        outcome = run_benchmark(
+            _small(optimizers=("sgd",), seeds=1, **how), tmp_path / str(i), jobs=1
+        )
+        trials = outcome.tuning["report"].trials
+        assert [t.hyperparameters["lr"] for t in trials] == [1e-8, 1e-4, 1.0]
+        assert outcome.selected["report"]["sgd"]["lr"] == 1.0
+        assert (
+            trials[2].epochs[-1].validation_accuracy
+            > trials[1].epochs[-1].validation_accuracy + 0.3
+        )
+
+
+def _curves(finals, key="validation_loss", epochs=3):
+    """One trial per final value of ``key``: earlier epochs worse, the other figure flat."""
+    other = "validation_accuracy" if key == "validation_loss" else "validation_loss"
+    sign = 1.0 if key == "validation_loss" else -1.0
+    return [
+        [
+            EpochRecord(
+                e, 1.0, math.nan, math.nan, 0.1, **{key: v + sign * 0.01 * (epochs - e), other: 0.5}
+            )
+            for e in range(1, epochs + 1)
+        ]
+        for v in finals
+    ]
+
+
+def test_selection_reads_the_last_epoch_and_never_prefers_a_diverged_trial():
+    lrs = [10.0**k for k in range(-4, 1)]
+    best = 1e-2
+    losses = [0.1 + (math.log10(lr) - math.log10(best)) ** 2 for lr in lrs]  # minimum at 1e-2
+    trials = _curves(losses)
+    assert selection.select(trials, "val_loss", epochs=3) == 2
+    diverged = _curves([0.0])[0][:2]  # stopped after two epochs, with a "better" loss
+    assert selection.select([*trials, diverged], "val_loss", epochs=3) == 2
+    accuracy = _curves([0.90, 0.97, 0.93], key="validation_accuracy")
+    assert selection.select(accuracy, "val_accuracy", epochs=3) == 1
+    nan = _curves([math.nan, 0.5])
+    assert selection.select(nan, "val_loss", epochs=3) == 1
+    with pytest.raises(ConfigError, match="select must be one of"):
+        selection.select(trials, "test_accuracy", epochs=3)
+
+
+def test_with_a_target_the_fastest_trial_wins_and_ties_go_to_the_criterion():
+    def curve(accuracies, final_loss):
+        return [
+            EpochRecord(e + 1, 1.0, math.nan, math.nan, 0.1, a, final_loss)
+            for e, a in enumerate(accuracies)
+        ]
+
+    slow = curve([0.80, 0.90, 0.99], 0.10)
+    fast = curve([0.95, 0.96, 0.96], 0.30)
+    fast_better = curve([0.95, 0.97, 0.97], 0.20)
+    never = curve([0.5, 0.6, 0.7], 0.01)
+    assert selection.epochs_to_target(slow, 0.95) == 3
+    assert selection.epochs_to_target(never, 0.95) == math.inf
+    assert selection.select([slow, fast, never], target=0.95, epochs=3) == 1
+    assert selection.select([slow, fast, fast_better], target=0.95, epochs=3) == 2
+    assert selection.select([never, never[:2]], target=0.95, epochs=3) == 0  # none reach it
+
+
+def test_tuneability_and_the_performance_profile():
+    assert selection.tuneability([0.95, 0.948, 0.94, math.nan]) == 0.5
+    assert math.isnan(selection.tuneability([math.nan]))
+    times = {"a": {"x": 2.0, "y": 4.0, "z": math.inf}, "b": {"x": 4.5, "y": 3.0, "z": 6.0}}
+    taus = np.linspace(1, 4, 301)
+    rho = selection.profile(times, taus)
+    at = {t: i for i, t in enumerate(np.round(taus, 2))}
+    assert rho["x"][at[1.0]] == 0.5 and rho["x"][at[1.5]] == 1.0  # 3/2 on b
+    assert rho["y"][at[1.0]] == 0.5 and rho["y"][at[1.99]] == 0.5 and rho["y"][at[2.0]] == 1.0
+    assert rho["z"][at[1.99]] == 0.0 and rho["z"][at[2.0]] == 0.5  # never reaches on a
+    assert selection.profile_score([1.0] * len(taus), taus) == pytest.approx(1.0)
+    # x: 1/2 on [1, 1.5), then 1: (0.5 * 0.5 + 2.5) / 3
+    assert selection.profile_score(rho["x"], taus) == pytest.approx(2.75 / 3, abs=1e-2)
+
+
+def test_search_spaces_grid_and_random():
+    grid = spaces.grid("adam", 8)
+    lrs = [g["lr"] for g in grid]
+    assert lrs[0] == 1e-4 and lrs[-1] == 0.1
+    assert np.allclose(np.diff(np.log(lrs)), np.log(1000) / 7, rtol=1e-5)
+    first, again, other = (spaces.random("adamw", 16, s) for s in (0, 0, 1))
+    assert first == again and first != other
+    for point in first:
+        for d in spaces.space("adamw"):
+            assert d.low <= point[d.name] <= d.high
+    # quasi-random: the 16 learning rates cover each quarter of the log range
+    u = (np.log([p["lr"] for p in first]) - np.log(1e-4)) / np.log(1000)
+    assert sorted(np.histogram(u, bins=4, range=(0, 1))[0]) == [4, 4, 4, 4]
+    beta2 = spaces.Dimension("beta2", 0.99, 0.9999, "log1m")
+    assert beta2.at(0.5) == pytest.approx(0.999)
+    assert set(spaces.SPACES) == set(__import__("optimlab").optimizers.OPTIMIZERS)
+
+
+# ---------------------------------------------------------------- resume, Dask
+
+
+def test_an_interrupted_benchmark_resumes_to_the_uninterrupted_figures(tmp_path, finished):
+    out = tmp_path / "b"
+    stops = iter([(1, 1), (0, 1)])  # tuning: adam's first epoch; final: sgd's first
+    stop = next(stops)
+
+    def stop_after(index, epoch):
+        nonlocal stop
+        if (index, epoch) == stop:
+            stop = next(stops, None)
+            return True
+        return False
+
+    first = run_benchmark(_small(), out, stop_after=stop_after, jobs=1)
+    assert not first.complete and "final" not in _figures(first)[0]
+    assert not (out / "results.json").exists()
+    with pytest.raises(ConfigError, match="already holds a benchmark; pass --resume"):
+        run_benchmark(_small(), out, jobs=1)
+    second = run_benchmark(_small(), out, resume=True, stop_after=stop_after, jobs=1)
+    assert not second.complete and second.final["report"].trials[0].epochs
+    third = run_benchmark(_small(), out, resume=True, jobs=1)
+    assert third.complete
+    assert _figures(third) == _figures(finished[1])
+    with pytest.raises(
+        ConfigError, match="was written with seeds = 2, and this command has seeds = 3"
+    ):
+        run_benchmark(_small(seeds=3), out, resume=True, jobs=1)
+
+
+def test_a_benchmark_on_dask_equals_the_local_one(tmp_path, finished):
+    pytest.importorskip("distributed", reason="Dask's distributed package is not installed")
+    outcome = run_benchmark(_small(), tmp_path / "dask", scheduler="local:2", jobs=None)
+    assert outcome.complete
+    assert _figures(outcome) == _figures(finished[1])
+
+
+# ---------------------------------------------------------------- the report
+
+
+def test_the_report_files(finished):
+    out, outcome = finished
+    d = json.loads((out / "results.json").read_text())
+    assert d["format"] == "optimlab.results" and d["kind"] == "benchmark-final"
+    assert d["selected"] == {k: v for k, v in outcome.selected["report"].items()}
+    assert len(d["runs"]) == 2 * 2 and {r["seed"] for r in d["runs"]} == {1, 2}
+    for run in d["runs"]:
+        assert run["hyperparameters"] == d["selected"][run["optimizer"]]
+        for e in run["epochs"]:
+            assert {"test_accuracy", "test_loss", "train_loss", "validation_accuracy"} <= set(e)
+    assert len(d["trials"]) == 2 * 3
+    assert all(len(t["validation_loss"]) == 2 and t["seed"] == 0 for t in d["trials"])
+    with open(out / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2 * 2 * 2 and float(rows[0]["validation_accuracy"]) > 0.1
+    import matplotlib.image
+
+    for name in ("sensitivity.png", "accuracy.png", "loss.png"):
+        pixels = matplotlib.image.imread(out / name)
+        assert (
+            pixels.shape[0] > 300
+            and len(np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0)) > 20
+        )
+    text = (out / "report.md").read_text()
+    table = report.rows(outcome)
+    assert [r.rank for r in table] == [1, 2]
+    assert table[0].accuracy_mean >= table[1].accuracy_mean
+    for row in table:
+        assert f"| {row.rank} | {row.optimizer} |" in text
+        accs = [
+            t.epochs[-1].test_accuracy
+            for t in outcome.final["report"].trials
+            if t.optimizer == row.optimizer
+        ]
+        assert row.accuracy_mean == pytest.approx(np.mean(accs))
+    assert "![sensitivity](sensitivity.png)" in text
+
+
+def test_the_default_target_is_the_best_final_validation_accuracy_less_half_a_point(finished):
+    _, outcome = finished
+    best = max(
+        np.mean([t.epochs[-1].validation_accuracy for t in outcome.final["report"].trials_of(i)])
+        for i in range(2)
+    )
+    assert report.target(outcome, "report") == pytest.approx(best - 0.005)
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def _cli(tmp_path, *extra):
+    """``optimlab benchmark`` on a tiny setting; argparse's refusals as exit codes."""
+    argv = ["benchmark", "--optimizers", "sgd", "--grid", "2", "--seeds", "1", "--epochs", "1"]
+    argv += ["--limit-train", "800", "--validation", "300", "--layers", "784,8,10"]
+    try:
+        return main([*argv, "--jobs", "1", "--quiet", *extra])
+    except SystemExit as exit_:
+        return exit_.code
+
+
+def test_the_command_prints_the_table_and_refuses_bad_input(tmp_path, capsys):
+    out = tmp_path / "cli"
+    assert _cli(tmp_path, "--out", str(out)) == 0
+    printed = capsys.readouterr().out
+    assert "rank" in printed and "sgd" in printed and (out / "report.md").is_file()
+    cases = [
+        (["--out", str(out)], "already holds a benchmark; pass --resume"),
+        (["--out", str(tmp_path / "x"), "--validation", "800"], "hold out from 1 to 799"),
+        (
+            ["--out", str(tmp_path / "x"), "--trials", "4"],
+            "--trials is the budget of --search random",
+        ),
+        (["--out", str(tmp_path / "x"), "--problems", "cifar"], "unknown problem 'cifar'"),
+        (["--out", str(tmp_path / "x"), "--target", "150"], "not an accuracy"),
+        (["--out", str(tmp_path / "x"), "--optimizers", "sgd,nope"], "nope"),
+        (
+            ["--out", str(out), "--resume", "--seeds", "2"],
+            "seeds = 1, and this command has seeds = 2",
+        ),
+    ]
+    for extra, message in cases:
+        assert_refused(_cli(tmp_path, *extra), capsys, message)
+    assert not (tmp_path / "x").exists()
+
+
+def test_overwrite_removes_only_the_benchmarks_files(tmp_path, capsys):
+    out = tmp_path / "cli"
+    assert _cli(tmp_path, "--out", str(out)) == 0
+    (out / "notes.txt").write_text("mine")
+    (out / "report" / "tuning" / "mine.txt").write_text("mine too")
+    assert _cli(tmp_path, "--out", str(out), "--overwrite", "--grid", "3") == 0
+    capsys.readouterr()
+    assert (out / "notes.txt").read_text() == "mine"
+    assert (out / "report" / "tuning" / "mine.txt").read_text() == "mine too"
+    d = json.loads((out / "results.json").read_text())
+    assert len(d["trials"]) == 3
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "data.bin").write_text("x")
+    assert_refused(_cli(tmp_path, "--out", str(foreign)), capsys, "already holds files")
+    with directory.lock(out):  # another process at work in it
+        assert_refused(
+            _cli(tmp_path, "--out", str(out), "--resume", "--grid", "3"), capsys, "in use by"
+        )
