@@ -279,6 +279,13 @@ def test_the_report_files(finished):
         ]
         assert row.accuracy_mean == pytest.approx(np.mean(accs))
     assert "![sensitivity](sensitivity.png)" in text
+    for row in table:  # the edge flag: the selected lr is the grid's first or last
+        lrs = [
+            t.hyperparameters["lr"]
+            for t in outcome.tuning["report"].trials
+            if t.optimizer == row.optimizer
+        ]
+        assert row.edge == (row.selected["lr"] in (lrs[0], lrs[-1]))
 
 
 def test_the_default_target_is_the_best_final_validation_accuracy_less_half_a_point(finished):

@@ -6,16 +6,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from .._files import atomic_write
 from ..experiment import Results
-
-if TYPE_CHECKING:
-    from .protocol import Benchmark
-    from .report import Row
 
 __all__ = ["curves", "profile", "sensitivity"]
 
@@ -44,13 +40,14 @@ def _legend(ax: Any, n: int) -> None:
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), ncols=1 if n <= 20 else 2)
 
 
-def sensitivity(tuning: Results, benchmark: Benchmark, path: Path) -> Path:
+def sensitivity(tuning: Results, search: str, validation: int, path: Path) -> Path:
     """Final validation accuracy of every tuning trial against its learning rate, one
     colour per optimizer (a line through a grid's points; points alone for a random
     search, whose other hyper-parameters vary too)."""
     fig = _figure()
     ax = fig.add_subplot()
-    names = benchmark.optimizers
+    names = list(dict.fromkeys(t.optimizer for t in tuning.trials))
+    budget = max(len(trials) for trials in tuning.setting.passes)
     for color, (index, name) in zip(_colors(len(names)), enumerate(names)):
         points = sorted(
             (t.hyperparameters["lr"], 100 * t.epochs[-1].validation_accuracy)
@@ -63,7 +60,7 @@ def sensitivity(tuning: Results, benchmark: Benchmark, path: Path) -> Path:
         if not points:
             continue
         lr, acc = zip(*points)
-        style = "-o" if benchmark.search == "grid" else "o"
+        style = "-o" if search == "grid" else "o"
         ax.plot(lr, acc, style, color=color, label=name, markersize=4, linewidth=1.2)
     ax.set_xscale("log")
     ax.set_xlabel("learning rate")
@@ -71,8 +68,8 @@ def sensitivity(tuning: Results, benchmark: Benchmark, path: Path) -> Path:
     ax.set_ylim(bottom=max(0.0, ax.get_ylim()[0]))
     ax.grid(True, alpha=0.3)
     ax.set_title(
-        f"Sensitivity: {benchmark.budget} trials per optimizer "
-        f"({benchmark.search}), seed 0, {benchmark.validation} validation samples",
+        f"Sensitivity: {budget} trials per optimizer ({search}), seed 0, "
+        f"{validation} validation samples",
         fontsize=10,
     )
     _legend(ax, len(names))
@@ -85,7 +82,7 @@ _AXES = {
 }
 
 
-def curves(final: Results, figure: str, path: Path, table: Sequence[Row]) -> Path:
+def curves(final: Results, figure: str, path: Path, table: Sequence[Any]) -> Path:
     """The final runs of each optimizer over the epochs: mean over seeds, ±1 std band;
     the legend names the selected setting, in rank order."""
     ylabel, scale = _AXES[figure]

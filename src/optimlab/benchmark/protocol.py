@@ -11,153 +11,24 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .. import optimizers
-from .._checks import positive_int
 from .._files import atomic_write
 from ..backend import resolve
 from ..errors import ConfigError, DataError
-from ..experiment import Reporter, Results, Setting, Trial, directory, load_results, run_experiment
+from ..experiment import Reporter, Results, Setting, directory, run_experiment
 from ..experiment.data import setting_data, split_validation
 from ..experiment.resume import require_same_setting
-from . import selection, spaces
+from . import report, selection
+from .plan import PROBLEMS, Benchmark, Outcome
 
-__all__ = ["PROBLEMS", "Benchmark", "Outcome", "run_benchmark"]
+__all__ = ["run_benchmark"]
 
-#: The problems a benchmark can run on (the report's network on MNIST, until the
-#: problem registry of "Test problems beyond the report's network" lands).
-PROBLEMS = ("report",)
-#: The seed of every tuning trial; the final runs take seeds 1..N, so no final run
-#: repeats the trial its setting was selected by.
-TUNING_SEED = 0
-SEARCHES = ("grid", "random")
 CONFIG = "benchmark.json"
 _FORMAT = "optimlab.benchmark"
-
-
-@dataclass(frozen=True)
-class Benchmark:
-    """What a benchmark runs: optimizers, budget, selection, and the common setting.
-
-    ``budget`` trials per optimizer: log-spaced learning rates (``search="grid"``) or
-    quasi-random points of its whole search space (``"random"``, seeded by
-    ``search_seed``); see :mod:`optimlab.benchmark.spaces`. ``setting`` holds the
-    keyword arguments of :class:`~optimlab.experiment.Setting` shared by every run
-    (epochs, batch size, dtype, device, ...); ``options`` an optimizer's options
-    (``{"adam": {"schedule": "cosine"}}``).
-    """
-
-    optimizers: tuple[str, ...]
-    search: str = "grid"
-    budget: int = 8
-    seeds: int = 5
-    validation: int = 10_000
-    select: str = "val_loss"
-    target: float | None = None
-    problems: tuple[str, ...] = PROBLEMS
-    search_seed: int = 0
-    options: dict[str, dict[str, Any]] = field(default_factory=dict)
-    setting: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "optimizers", tuple(self.optimizers))
-        object.__setattr__(self, "problems", tuple(self.problems))
-        if not self.optimizers:
-            raise ConfigError("a benchmark needs at least one optimizer")
-        for name in self.optimizers:
-            spaces.space(name)  # an unknown name, or a plugin without an lr
-        if len(set(self.optimizers)) != len(self.optimizers):
-            raise ConfigError("each optimizer may be named once in a benchmark")
-        if self.search not in SEARCHES:
-            raise ConfigError(f"search must be one of {', '.join(SEARCHES)}, not {self.search!r}")
-        for name in ("budget", "seeds", "validation"):
-            positive_int(name, getattr(self, name))
-        if self.select not in selection.SELECT:
-            raise ConfigError(
-                f"select must be one of {', '.join(selection.SELECT)}, not {self.select!r}"
-            )
-        if self.target is not None and not 0 < self.target <= 1:
-            raise ConfigError(f"the target accuracy must lie in (0, 1], not {self.target!r}")
-        unknown = [p for p in self.problems if p not in PROBLEMS]
-        if unknown or not self.problems:
-            raise ConfigError(
-                f"unknown problem {unknown[0] if unknown else ''!r}; choose from "
-                f"{', '.join(PROBLEMS)}"
-            )
-
-    def trials(self, name: str) -> list[dict[str, float]]:
-        """The hyper-parameters of optimizer ``name``'s tuning trials (the rest at their
-        defaults)."""
-        if self.search == "grid":
-            return spaces.grid(name, self.budget)
-        return spaces.random(name, self.budget, self.search_seed)
-
-    def tuning(self, problem: str) -> Setting:
-        """The tuning experiment: one pass per optimizer, its trials as the members;
-        only the validation split is evaluated."""
-        passes = [
-            [
-                Trial(name, hyper, TUNING_SEED, dict(self.options.get(name, {})))
-                for hyper in self.trials(name)
-            ]
-            for name in self.optimizers
-        ]
-        return self._setting("benchmark-tuning", passes, "validation")
-
-    def final(self, problem: str, selected: dict[str, dict[str, float]]) -> Setting:
-        """The final runs: one pass per optimizer, its selected setting with seeds
-        ``1..seeds``; the validation split and the test set are evaluated."""
-        passes = [
-            [
-                Trial(name, selected[name], seed, dict(self.options.get(name, {})))
-                for seed in range(1, self.seeds + 1)
-            ]
-            for name in self.optimizers
-        ]
-        return self._setting("benchmark-final", passes, "both")
-
-    def _setting(self, kind: str, passes: list[list[Trial]], evaluate: str) -> Setting:
-        common = {**self.setting, "validation": self.validation, "evaluate": evaluate}
-        return Setting(kind, passes, **common)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain values for ``benchmark.json``."""
-        return {
-            **asdict(self),
-            "optimizers": list(self.optimizers),
-            "problems": list(self.problems),
-        }
-
-
-@dataclass
-class Outcome:
-    """Where a benchmark stands: per problem its tuning and final results (None where
-    not run yet), the selected settings, and whether every part is complete."""
-
-    benchmark: Benchmark
-    tuning: dict[str, Results] = field(default_factory=dict)
-    final: dict[str, Results] = field(default_factory=dict)
-    selected: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
-
-    @property
-    def complete(self) -> bool:
-        return all(p in self.final and self.final[p].complete for p in self.benchmark.problems)
-
-    def failed(self) -> list[str]:
-        """The passes that raised, as ``"<problem>/<phase> pass N: <error>"``."""
-        found = []
-        for phase, results in (("tuning", self.tuning), ("final", self.final)):
-            for problem, r in results.items():
-                found += [
-                    f"{problem}/{phase} pass {i}: {p.error}"
-                    for i, p in enumerate(r.passes)
-                    if p.error is not None
-                ]
-        return found
 
 
 def run_benchmark(
@@ -188,8 +59,6 @@ def run_benchmark(
         Bad input, a directory that holds something else, or (``resume``) a benchmark
         there that was asked with other arguments.
     """
-    from . import report
-
     if resume and overwrite:
         raise ConfigError("--resume and --overwrite exclude each other")
     out = directory.check_out(out)
@@ -314,8 +183,6 @@ def _stored(out: Path) -> dict[str, Any] | None:
 def _remove(out: Path, stored: dict[str, Any]) -> None:
     """Remove the benchmark ``stored`` describes: its report and its experiments'
     own files (nothing else in ``out``)."""
-    from . import report
-
     for name in (*report.FILES, CONFIG):
         (out / name).unlink(missing_ok=True)
     for problem in stored.get("problems", []):
@@ -326,19 +193,3 @@ def _remove(out: Path, stored: dict[str, Any]) -> None:
         for folder in (out / problem,):
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
-
-
-def finished(out: str | os.PathLike[str], benchmark: Benchmark) -> Outcome:
-    """The outcome of the complete benchmark in ``out`` (for the report of a finished one)."""
-    out = Path(out)
-    outcome = Outcome(benchmark)
-    for problem in benchmark.problems:
-        outcome.tuning[problem] = load_results(out / problem / "tuning" / "results.json")
-        outcome.final[problem] = load_results(out / problem / "final" / "results.json")
-        outcome.selected[problem] = _selected(benchmark, outcome.tuning[problem])
-    return outcome
-
-
-def describe(selected: dict[str, float], tuned: Sequence[spaces.Dimension]) -> str:
-    """The tuned hyper-parameters of a selected setting: ``"lr=0.00193, beta1=0.9"``."""
-    return ", ".join(f"{d.name}={selected[d.name]:.3g}" for d in tuned if d.name in selected)

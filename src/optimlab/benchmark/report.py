@@ -16,17 +16,14 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from .._files import atomic_write
-from ..experiment import Results
 from ..experiment.settings import hyperparameters_json
-from . import selection, spaces
-
-if TYPE_CHECKING:
-    from .protocol import Outcome
+from . import figures, selection, spaces
+from .plan import Outcome
 
 __all__ = ["FILES", "TAUS", "Row", "format_table", "markdown_table", "rows", "target", "write"]
 
@@ -59,6 +56,9 @@ class Row:
     epochs_to_target: float
     tuneability: float
     diverged: int
+    #: The selected learning rate is the smallest or the largest of the trials': the
+    #: best one may lie outside the search range.
+    edge: bool = False
     rank: int = 0
     score: float | None = None
 
@@ -111,6 +111,7 @@ def rows(outcome: Outcome) -> list[Row]:
                     float(np.median([selection.epochs_to_target(r.epochs, goal) for r in runs])),
                     selection.tuneability(tuned),
                     sum(r.diverged for r in runs),
+                    _at_edge(selected, tuning.trials_of(index)),
                 )
             )
         order = sorted(
@@ -126,6 +127,11 @@ def rows(outcome: Outcome) -> list[Row]:
         rho = selection.profile(times, TAUS)
         table = [_with(r, score=selection.profile_score(rho[r.optimizer], TAUS)) for r in table]
     return table
+
+
+def _at_edge(selected: dict[str, float], trials: list[Any]) -> bool:
+    lrs = [t.hyperparameters.get("lr") for t in trials]
+    return len(set(lrs)) > 1 and selected.get("lr") in (min(lrs), max(lrs))
 
 
 def _tuned(benchmark: Any, name: str) -> tuple[spaces.Dimension, ...]:
@@ -156,7 +162,7 @@ def _cells(row: Row, several: bool) -> list[str]:
         *([row.problem] if several else []),
         str(row.rank),
         row.optimizer,
-        row.tuned,
+        row.tuned + (" (edge)" if row.edge else ""),
         _pm(row.accuracy_mean, row.accuracy_std, 100.0, 2),
         _pm(row.loss_mean, row.loss_std, 1.0, 4),
         "never" if not math.isfinite(row.epochs_to_target) else f"{row.epochs_to_target:g}",
@@ -209,7 +215,7 @@ def _problem_json(outcome: Outcome, problem: str, table: list[Row]) -> dict[str,
     return {
         **final.to_dict(),
         "selected": {k: hyperparameters_json(v) for k, v in outcome.selected[problem].items()},
-        "target": target(outcome, problem),
+        "target": _finite(target(outcome, problem)),
         "trials": [
             {
                 "optimizer": t.optimizer,
@@ -223,7 +229,10 @@ def _problem_json(outcome: Outcome, problem: str, table: list[Row]) -> dict[str,
         ],
         "tuning_seconds": tuning.wall_seconds,
         "table": [
-            {k: _finite(v) if isinstance(v, float) else v for k, v in r.__dict__.items()}
+            {
+                **{k: _finite(v) if isinstance(v, float) else v for k, v in r.__dict__.items()},
+                "selected": hyperparameters_json(r.selected),
+            }
             for r in table
             if r.problem == problem
         ],
@@ -236,8 +245,6 @@ def _finite(value: float) -> float | None:
 
 def write(out: Path, outcome: Outcome) -> list[Row]:
     """Write the report of the complete benchmark ``outcome`` into ``out``."""
-    from . import figures
-
     benchmark = outcome.benchmark
     table = rows(outcome)
     problems = {p: _problem_json(outcome, p, table) for p in benchmark.problems}
@@ -254,7 +261,9 @@ def write(out: Path, outcome: Outcome) -> list[Row]:
         f.write("\n")
     _write_csv(out / "results.csv", outcome)
     first = benchmark.problems[0]
-    figures.sensitivity(outcome.tuning[first], benchmark, out / "sensitivity.png")
+    figures.sensitivity(
+        outcome.tuning[first], benchmark.search, benchmark.validation, out / "sensitivity.png"
+    )
     for figure, name in (("test_accuracy", "accuracy.png"), ("test_loss", "loss.png")):
         figures.curves(outcome.final[first], figure, out / name, table)
     if len(benchmark.problems) > 1:
@@ -333,7 +342,8 @@ def _markdown(outcome: Outcome, table: list[Row]) -> str:
         "",
         "Tuneability: the share of an optimizer's tuning trials within 0.5 points of its "
         "best validation accuracy. Rank: by mean test accuracy; a setting with a diverged "
-        "seed ranks last.",
+        "seed ranks last. (edge): the selected learning rate is the smallest or the largest "
+        "tried, so the best one may lie outside the search range.",
         "",
         "![sensitivity](sensitivity.png)",
         "",
@@ -345,10 +355,3 @@ def _markdown(outcome: Outcome, table: list[Row]) -> str:
     if len(benchmark.problems) > 1:
         lines += ["![performance profile](profile.png)", ""]
     return "\n".join(lines)
-
-
-def selected_results(out: Path) -> Results:
-    """The final runs' results of the benchmark in ``out`` (for ``optimlab plot``)."""
-    from ..experiment import load_results
-
-    return load_results(out / "results.json")

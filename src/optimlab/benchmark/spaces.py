@@ -80,7 +80,7 @@ SPACES: dict[str, tuple[Dimension, ...]] = {
     "lion": (_lr(1e-5, 1e-2), Dimension("beta1", 0.8, 0.99, "log1m"), _DECAY),
     "sf_adamw": (*_ADAM, _DECAY),
     "sf_sgd": (_lr(1e-2, 1e1), _MOMENTUM),
-    "prodigy": (_lr(1e-1, 1e2), Dimension("d0", 1e-8, 1e-2)),
+    "prodigy": (_lr(1e-3, 1e1), Dimension("d0", 1e-8, 1e-2)),
     "adafactor": (_lr(1e-4, 1e0),),
     "muon": (_lr(1e-4, 1e0), _MOMENTUM, Dimension("adamw_lr", 1e-4, 1e-1)),
 }

@@ -8,115 +8,16 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .. import optimizers
 from ..backend import resolve
 from ..benchmark import Benchmark, format_table, rows, run_benchmark
-from ..benchmark.protocol import PROBLEMS, SEARCHES
-from ..benchmark.selection import SELECT
 from ..errors import ConfigError
 from ..experiment import Setting, Trial
 from ..experiment.executors import usable_cores
 from ..train import EpochRecord
 from .display import ExperimentDisplay, mean_std
-from .parser import optimizer_options, setting_options
+from .parser import BUDGET, optimizer_options, setting_options
 
-__all__ = ["add_parser", "benchmark_command"]
-
-#: The default budget of ``--grid`` and ``--trials``.
-BUDGET = 8
-#: The default epochs of every trial and final run: the default benchmark of every
-#: registered optimizer fits in 15 minutes on two cores (docs/benchmark.md).
-EPOCHS = 3
-
-
-def add_parser(commands: Any, common: Any) -> None:
-    """The ``benchmark`` sub-command; ``common(parser)`` adds the shared setting and
-    output options."""
-    setting, output, names, positive = common
-    parser = commands.add_parser(
-        "benchmark",
-        help="a fair comparison: every optimizer tuned with the same budget on a "
-        "validation split, then rerun with fresh seeds",
-        description="Hold out --validation training samples; give every optimizer the same "
-        "budget of tuning trials (--grid log-spaced learning rates, or --trials quasi-random "
-        "points of its search space), all trained for --epochs; select each optimizer's "
-        "setting from validation figures only (--select, or --target); rerun it with --seeds "
-        "fresh seeds and report test accuracy and loss. Writes results.json, results.csv, "
-        "sensitivity.png, accuracy.png, loss.png and report.md into DIR.",
-    )
-    setting(parser)
-    parser.set_defaults(epochs=EPOCHS)
-    parser.add_argument(
-        "--optimizers",
-        type=lambda text: list(optimizers.OPTIMIZERS) if text.strip() == "all" else names(text),
-        default=list(optimizers.OPTIMIZERS),
-        help="comma-separated names, or all (default: every registered optimizer)",
-    )
-    parser.add_argument(
-        "--search", choices=SEARCHES, default="grid", help="grid (learning rate only) or random"
-    )
-    parser.add_argument(
-        "--grid",
-        type=positive("grid"),
-        metavar="N",
-        help=f"learning rates per optimizer ({BUDGET})",
-    )
-    parser.add_argument(
-        "--trials",
-        type=positive("trials"),
-        metavar="N",
-        help=f"trials per optimizer with --search random ({BUDGET})",
-    )
-    parser.add_argument(
-        "--search-seed", type=int, default=0, metavar="S", help="seed of the random search (0)"
-    )
-    parser.add_argument(
-        "--seeds",
-        type=positive("seeds"),
-        default=5,
-        help="final runs per optimizer: seeds 1..N (5)",
-    )
-    parser.add_argument(
-        "--validation",
-        type=positive("validation"),
-        default=10_000,
-        metavar="N",
-        help="training samples held out for tuning and selection (10000)",
-    )
-    parser.add_argument(
-        "--select",
-        choices=SELECT,
-        default="val_loss",
-        help="selection at the last epoch (val_loss)",
-    )
-    parser.add_argument(
-        "--target",
-        type=_accuracy,
-        metavar="ACC",
-        help="select by the fewest epochs to this validation accuracy (0.97 or 97%%)",
-    )
-    parser.add_argument(
-        "--problems",
-        type=names,
-        default=list(PROBLEMS),
-        help=f"comma-separated, from {', '.join(PROBLEMS)} (report)",
-    )
-    output(parser)
-
-
-def _accuracy(text: str) -> float:
-    value = text.strip()
-    percent = value.endswith("%")
-    try:
-        number = float(value.removesuffix("%"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an accuracy such as 0.97 or 97%"
-        ) from None
-    number = number / 100 if percent else number
-    if not 0 < number <= 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an accuracy in (0, 1] or (0%, 100%]")
-    return number
+__all__ = ["benchmark_command"]
 
 
 def _benchmark(

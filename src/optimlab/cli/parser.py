@@ -14,6 +14,8 @@ from typing import Any, NoReturn
 
 from .. import __version__, optimizers, schedules
 from .._checks import positive_int, seeds
+from ..benchmark.plan import PROBLEMS, SEARCHES
+from ..benchmark.selection import SELECT
 from ..errors import ConfigError
 from ..nn import activations, losses
 
@@ -127,9 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sweep(commands)
     _add_plot(commands)
     _add_evaluate(commands)
-    from .benchmark_command import add_parser
-
-    add_parser(commands, (_add_setting, _add_output, _names, _positive))
+    _add_benchmark(commands)
     return parser
 
 
@@ -268,6 +268,100 @@ def _add_evaluate(commands: Any) -> None:
     evaluate.add_argument("--device", default="cpu", help="cpu or cuda (cpu)")
     evaluate.add_argument("--backend", choices=["numpy", "cupy", "torch"], help="array library")
     evaluate.add_argument("--data-dir", metavar="DIR", help="IDX directory instead of MNIST")
+
+
+#: The default budget of ``--grid`` and ``--trials``.
+BUDGET = 8
+#: The default epochs of every trial and final run: the default benchmark of every
+#: registered optimizer fits in 15 minutes on two cores (docs/benchmark.md).
+EPOCHS = 3
+
+
+def _add_benchmark(commands: Any) -> None:
+    parser = commands.add_parser(
+        "benchmark",
+        help="a fair comparison: every optimizer tuned with the same budget on a "
+        "validation split, then rerun with fresh seeds",
+        description="Hold out --validation training samples; give every optimizer the same "
+        "budget of tuning trials (--grid log-spaced learning rates, or --trials quasi-random "
+        "points of its search space), all trained for --epochs; select each optimizer's "
+        "setting from validation figures only (--select, or --target); rerun it with --seeds "
+        "fresh seeds and report test accuracy and loss. Writes results.json, results.csv, "
+        "sensitivity.png, accuracy.png, loss.png and report.md into DIR.",
+    )
+    _add_setting(parser)
+    parser.set_defaults(epochs=EPOCHS)
+    parser.add_argument(
+        "--optimizers",
+        type=lambda text: list(optimizers.OPTIMIZERS) if text.strip() == "all" else _names(text),
+        default=list(optimizers.OPTIMIZERS),
+        help="comma-separated names, or all (default: every registered optimizer)",
+    )
+    parser.add_argument(
+        "--search", choices=SEARCHES, default="grid", help="grid (learning rate only) or random"
+    )
+    parser.add_argument(
+        "--grid",
+        type=_positive("grid"),
+        metavar="N",
+        help=f"learning rates per optimizer ({BUDGET})",
+    )
+    parser.add_argument(
+        "--trials",
+        type=_positive("trials"),
+        metavar="N",
+        help=f"trials per optimizer with --search random ({BUDGET})",
+    )
+    parser.add_argument(
+        "--search-seed", type=int, default=0, metavar="S", help="seed of the random search (0)"
+    )
+    parser.add_argument(
+        "--seeds",
+        type=_positive("seeds"),
+        default=5,
+        help="final runs per optimizer: seeds 1..N (5)",
+    )
+    parser.add_argument(
+        "--validation",
+        type=_positive("validation"),
+        default=10_000,
+        metavar="N",
+        help="training samples held out for tuning and selection (10000)",
+    )
+    parser.add_argument(
+        "--select",
+        choices=SELECT,
+        default="val_loss",
+        help="selection at the last epoch (val_loss)",
+    )
+    parser.add_argument(
+        "--target",
+        type=_accuracy,
+        metavar="ACC",
+        help="select by the fewest epochs to this validation accuracy (0.97 or 97%%)",
+    )
+    parser.add_argument(
+        "--problems",
+        type=_names,
+        default=list(PROBLEMS),
+        help=f"comma-separated, from {', '.join(PROBLEMS)} (report)",
+    )
+    _add_output(parser)
+
+
+def _accuracy(text: str) -> float:
+    value = text.strip()
+    percent = value.endswith("%")
+    try:
+        number = float(value.removesuffix("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an accuracy such as 0.97 or 97%"
+        ) from None
+    number = number / 100 if percent else number
+    if not 0 < number <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an accuracy in (0, 1] or (0%, 100%]")
+    return number
 
 
 def _add_setting(parser: argparse.ArgumentParser) -> None:

@@ -281,8 +281,9 @@ def _validate(results: Results) -> None:
         if trial.optimizer not in optimizers.OPTIMIZERS:
             raise ValueError(f"run optimizer {trial.optimizer!r} is unknown")
         if not isinstance(trial.hyperparameters, dict) or not all(
-            isinstance(v, (int, float)) for v in trial.hyperparameters.values()
-        ):  # numbers, and the switches of some rules (Prodigy's decouple) as booleans
+            v is None or isinstance(v, (int, float)) for v in trial.hyperparameters.values()
+        ):  # numbers, the switches of some rules (Prodigy's decouple) as booleans, and
+            # None where a default is derived (Prodigy's beta3: sqrt(beta2))
             raise ValueError(f"run hyperparameters {trial.hyperparameters!r} are not numbers")
         if not isinstance(trial.pass_index, int) or not 0 <= trial.pass_index < len(results.passes):
             raise ValueError(f"run pass {trial.pass_index!r} is not one of its passes")

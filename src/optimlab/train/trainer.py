@@ -123,13 +123,12 @@ class Trainer:
     ) -> list[History]:
         """Run epochs until ``epochs`` are complete; one history per member (or one).
 
-        After every epoch the training set, ``monitor`` (the test figures) and
-        ``validation`` (held-out training samples) are evaluated in batched passes
-        and ``callback(k, record)`` is called for each member ``k`` still running;
-        then ``after_epoch(histories)`` (a place to save a checkpoint). To continue a
-        run, pass the ``histories`` so far to a restored trainer. A member whose
-        training loss stops being finite is reported (its ``status`` and a
-        ``RuntimeWarning``) and leaves the run; training ends when none is left.
+        After every epoch the training set, ``monitor`` (test) and ``validation``
+        (held-out training samples) are evaluated in batched passes and
+        ``callback(k, record)`` is called for each member ``k`` still running; then
+        ``after_epoch(histories)`` (to save a checkpoint). To continue a run, pass the
+        ``histories`` so far to a restored trainer. A member whose training loss stops
+        being finite is reported (``status``, a ``RuntimeWarning``) and leaves the run.
         """
         epochs = _checks.positive_int("epochs", epochs)
         if monitor is not None:
