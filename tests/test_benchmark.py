@@ -169,6 +169,22 @@ def test_with_a_target_the_fastest_trial_wins_and_ties_go_to_the_criterion():
     assert selection.select([never, never[:2]], target=0.95, epochs=3) == 0  # none reach it
 
 
+def test_the_profile_figure(tmp_path):
+    """Three optimizers on two problems: the steps of ρ(τ) where the ratios say."""
+    import matplotlib.image
+
+    from optimlab.benchmark import figures
+
+    taus = report.TAUS
+    rho = selection.profile({"a": {"x": 1.0, "y": 2.0}, "b": {"x": 3.0, "y": 3.0}}, taus)
+    assert rho["x"][0] == 1.0 and rho["y"][0] == 0.5 and rho["y"][-1] == 1.0
+    path = figures.profile(rho, taus, tmp_path / "profile.png")
+    pixels = matplotlib.image.imread(path)
+    assert (
+        pixels.shape[1] > 600 and len(np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0)) > 10
+    )
+
+
 def test_tuneability_and_the_performance_profile():
     assert selection.tuneability([0.95, 0.948, 0.94, math.nan]) == 0.5
     assert math.isnan(selection.tuneability([math.nan]))
@@ -350,6 +366,11 @@ def test_overwrite_removes_only_the_benchmarks_files(tmp_path, capsys):
     foreign.mkdir()
     (foreign / "data.bin").write_text("x")
     assert_refused(_cli(tmp_path, "--out", str(foreign)), capsys, "already holds files")
+    (foreign / "report.md").write_text("my report")
+    message = "report.md was not written by a benchmark; move it away"
+    assert_refused(_cli(tmp_path, "--out", str(foreign), "--overwrite"), capsys, message)
+    assert (foreign / "report.md").read_text() == "my report"
+    assert sorted(p.name for p in foreign.iterdir()) == ["data.bin", "report.md"]
     with directory.lock(out):  # another process at work in it
         assert_refused(
             _cli(tmp_path, "--out", str(out), "--resume", "--grid", "3"), capsys, "in use by"

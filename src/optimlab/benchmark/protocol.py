@@ -78,11 +78,18 @@ def run_benchmark(
             f"{out} already holds a benchmark; pass --resume to continue it or "
             "--overwrite to replace it"
         )
-    elif stored is None and out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise ConfigError(
-            f"{out} already holds files; choose an empty or new directory, or pass "
-            "--overwrite to write the benchmark beside them"
-        )
+    elif stored is None and out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise ConfigError(
+                f"{out} already holds files; choose an empty or new directory, or pass "
+                "--overwrite to write the benchmark beside them"
+            )
+        clash = [name for name in (*report.FILES, *benchmark.problems) if (out / name).exists()]
+        if clash:  # --overwrite replaces a benchmark's own files, never another's
+            raise ConfigError(
+                f"{out / clash[0]} was not written by a benchmark; move it away "
+                "(--overwrite removes only a benchmark's own files)"
+            )
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
