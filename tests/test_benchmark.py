@@ -313,6 +313,40 @@ def test_the_default_target_is_the_best_final_validation_accuracy_less_half_a_po
     assert report.target(outcome, "report") == pytest.approx(best - 0.005)
 
 
+def test_several_problems_add_the_performance_profile(tmp_path):
+    """The report's network and DeepOBS's logistic regression: a table per problem, a
+    profile score per optimizer computed from the epochs to each problem's target."""
+    setting = {"epochs": 2, "limit_train": 1500}
+    bench = _small(problems=("report", "mnist_logreg"), setting=setting, seeds=1)
+    outcome = run_benchmark(bench, tmp_path / "b", jobs=1)
+    logreg = outcome.final["mnist_logreg"].setting
+    assert (logreg.layers, logreg.batch_size, logreg.init) == ([784, 10], 128, "zeros")
+    assert outcome.final["report"].setting.layers == [784, 30, 10]
+    table = report.rows(outcome)
+    assert [(r.problem, r.rank) for r in table] == [
+        ("report", 1),
+        ("report", 2),
+        ("mnist_logreg", 1),
+        ("mnist_logreg", 2),
+    ]
+    times = {
+        p: {r.optimizer: r.epochs_to_target for r in table if r.problem == p}
+        for p in bench.problems
+    }
+    rho = selection.profile(times, report.TAUS)
+    for row in table:
+        assert row.score == pytest.approx(selection.profile_score(rho[row.optimizer], report.TAUS))
+    assert max(r.score for r in table) > 0
+    for problem in bench.problems:
+        assert (tmp_path / "b" / problem / "sensitivity.png").is_file()
+    assert (tmp_path / "b" / "profile.png").is_file()
+    text = (tmp_path / "b" / "report.md").read_text()
+    assert "profile score" in text and "![test accuracy](mnist_logreg/accuracy.png)" in text
+    d = json.loads((tmp_path / "b" / "results.json").read_text())
+    assert set(d["problems"]) == {"report", "mnist_logreg"}
+    assert d["problems"]["mnist_logreg"]["selected"].keys() == {"sgd", "adam"}
+
+
 # ---------------------------------------------------------------- the command line
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .. import problems
 from .._checks import positive_int
 from ..errors import ConfigError
 from ..experiment import Results, Setting, Trial
@@ -12,8 +13,7 @@ from . import selection, spaces
 
 __all__ = ["PROBLEMS", "SEARCHES", "TUNING_SEED", "Benchmark", "Outcome"]
 
-#: The problems a benchmark can run on (the report's network on MNIST, until the
-#: problem registry of "Test problems beyond the report's network" lands).
+#: The problems a benchmark runs on unless told: the report's network on MNIST.
 PROBLEMS = ("report",)
 #: The seed of every tuning trial; the final runs take seeds 1..N, so no final run
 #: repeats the trial its setting was selected by.
@@ -64,12 +64,12 @@ class Benchmark:
             )
         if self.target is not None and not 0 < self.target <= 1:
             raise ConfigError(f"the target accuracy must lie in (0, 1], not {self.target!r}")
-        unknown = [p for p in self.problems if p not in PROBLEMS]
-        if unknown or not self.problems:
-            raise ConfigError(
-                f"unknown problem {unknown[0] if unknown else ''!r}; choose from "
-                f"{', '.join(PROBLEMS)}"
-            )
+        if not self.problems:
+            raise ConfigError("a benchmark needs at least one problem")
+        for problem in self.problems:
+            problems.get(problem)  # an unknown name
+        if len(set(self.problems)) != len(self.problems):
+            raise ConfigError("each problem may be named once in a benchmark")
 
     def trials(self, name: str) -> list[dict[str, float]]:
         """The hyper-parameters of optimizer ``name``'s tuning trials (the rest at their
@@ -88,7 +88,7 @@ class Benchmark:
             ]
             for name in self.optimizers
         ]
-        return self._setting("benchmark-tuning", passes, "validation")
+        return self._setting(problem, "benchmark-tuning", passes, "validation")
 
     def final(self, problem: str, selected: dict[str, dict[str, float]]) -> Setting:
         """The final runs: one pass per optimizer, its selected setting with seeds
@@ -100,10 +100,22 @@ class Benchmark:
             ]
             for name in self.optimizers
         ]
-        return self._setting("benchmark-final", passes, "both")
+        return self._setting(problem, "benchmark-final", passes, "both")
 
-    def _setting(self, kind: str, passes: list[list[Trial]], evaluate: str) -> Setting:
-        common = {**self.setting, "validation": self.validation, "evaluate": evaluate}
+    def _setting(
+        self, problem: str, kind: str, passes: list[list[Trial]], evaluate: str
+    ) -> Setting:
+        """The problem's network, batch size and data, with what ``setting`` overrides
+        (the epochs: every problem trains as long)."""
+        chosen = problems.get(problem)
+        data = problems.data_directory(chosen, self.setting.get("data"))
+        common = {
+            **chosen.setting(),
+            **self.setting,
+            "data": data,
+            "validation": self.validation,
+            "evaluate": evaluate,
+        }
         return Setting(kind, passes, **common)
 
     def to_dict(self) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .. import optimizers
+from .. import optimizers, problems
 from .._files import atomic_write
 from ..backend import resolve
 from ..errors import ConfigError, DataError
@@ -23,7 +23,7 @@ from ..experiment import Reporter, Results, Setting, directory, run_experiment
 from ..experiment.data import setting_data, split_validation
 from ..experiment.resume import require_same_setting
 from . import report, selection
-from .plan import PROBLEMS, Benchmark, Outcome
+from .plan import Benchmark, Outcome
 
 __all__ = ["run_benchmark"]
 
@@ -161,14 +161,15 @@ def _selected(benchmark: Benchmark, tuning: Results) -> dict[str, dict[str, floa
 
 
 def _check(benchmark: Benchmark) -> None:
-    """Build every trial's optimizer and the data split: bad input fails here, before
-    the directory is touched."""
-    setting = benchmark.tuning(benchmark.problems[0])
-    for trial in setting.trials:
-        trial.make()
-    backend = resolve(setting.device, library=setting.library)
-    train, _ = setting_data(setting, backend)
-    split_validation(train, benchmark.validation)
+    """Build every trial's optimizer and each problem's data split: bad input fails
+    here, before the directory is touched."""
+    for problem in benchmark.problems:
+        setting = benchmark.tuning(problem)
+        for trial in setting.trials:
+            trial.make()
+        backend = resolve(setting.device, library=setting.library)
+        train, _ = setting_data(setting, backend)
+        split_validation(train, benchmark.validation)
     for name in benchmark.optimizers:
         optimizers.get(name, **benchmark.options.get(name, {}))
 
@@ -193,10 +194,12 @@ def _remove(out: Path, stored: dict[str, Any]) -> None:
     for name in (*report.FILES, CONFIG):
         (out / name).unlink(missing_ok=True)
     for problem in stored.get("problems", []):
-        if not isinstance(problem, str) or problem not in PROBLEMS:
+        if not isinstance(problem, str) or problem not in problems.PROBLEMS:
             continue
         for phase in ("tuning", "final"):
             directory.remove_experiment(out / problem / phase)
+        for name in report.FILES:  # a problem's figures, with several problems
+            (out / problem / name).unlink(missing_ok=True)
         for folder in (out / problem,):
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()

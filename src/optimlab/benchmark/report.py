@@ -260,12 +260,18 @@ def write(out: Path, outcome: Outcome) -> list[Row]:
         json.dump(document, f, indent=1, allow_nan=False)
         f.write("\n")
     _write_csv(out / "results.csv", outcome)
-    first = benchmark.problems[0]
-    figures.sensitivity(
-        outcome.tuning[first], benchmark.search, benchmark.validation, out / "sensitivity.png"
-    )
-    for figure, name in (("test_accuracy", "accuracy.png"), ("test_loss", "loss.png")):
-        figures.curves(outcome.final[first], figure, out / name, table)
+    several = len(benchmark.problems) > 1
+    for problem in benchmark.problems:  # with several, each problem's in its folder
+        folder = out / problem if several else out
+        figures.sensitivity(
+            outcome.tuning[problem],
+            benchmark.search,
+            benchmark.validation,
+            folder / "sensitivity.png",
+        )
+        rows_of = [r for r in table if r.problem == problem]
+        for figure, name in (("test_accuracy", "accuracy.png"), ("test_loss", "loss.png")):
+            figures.curves(outcome.final[problem], figure, folder / name, rows_of)
     if len(benchmark.problems) > 1:
         times = {
             p: {r.optimizer: r.epochs_to_target for r in table if r.problem == p}
@@ -321,14 +327,17 @@ def _markdown(outcome: Outcome, table: list[Row]) -> str:
         (r.wall_seconds or 0.0) for r in (*outcome.tuning.values(), *outcome.final.values())
     )
     goals = ", ".join(f"{p}: {100 * target(outcome, p):.2f}%" for p in benchmark.problems)
+    described = "; ".join(
+        f"{p} ({'-'.join(map(str, r.setting.layers))} {r.setting.activation}/"
+        f"{r.setting.output}, batch {r.setting.batch_size}, {r.setting.dtype}, on "
+        f"{r.data.name}: {r.data.train_samples} training samples, {benchmark.validation} "
+        f"held out for validation, {r.data.test_samples} test)"
+        for p, r in outcome.final.items()
+    )
     lines = [
         "# optimlab benchmark",
         "",
-        f"- **Problems:** {', '.join(benchmark.problems)} "
-        f"({'-'.join(map(str, s.layers))} {s.activation}/{s.output}, batch {s.batch_size}, "
-        f"{s.dtype}, {s.epochs} epochs, on {final.data.name}: {final.data.train_samples} "
-        f"training samples, {benchmark.validation} held out for validation, "
-        f"{final.data.test_samples} test).",
+        f"- **Problems:** {described}.",
         f"- **Budget per optimizer:** {budget}, seed 0, {s.epochs} epochs each.",
         f"- **Selection** (validation set only): {select}.",
         f"- **Final runs:** the selected setting with seeds 1–{benchmark.seeds}; test figures "
@@ -345,13 +354,18 @@ def _markdown(outcome: Outcome, table: list[Row]) -> str:
         "seed ranks last. (edge): the selected learning rate is the smallest or the largest "
         "tried, so the best one may lie outside the search range.",
         "",
-        "![sensitivity](sensitivity.png)",
-        "",
-        "![test accuracy](accuracy.png)",
-        "",
-        "![test loss](loss.png)",
-        "",
     ]
+    for problem in benchmark.problems:
+        at = f"{problem}/" if len(benchmark.problems) > 1 else ""
+        lines += [
+            *([f"## {problem}", ""] if at else []),
+            f"![sensitivity]({at}sensitivity.png)",
+            "",
+            f"![test accuracy]({at}accuracy.png)",
+            "",
+            f"![test loss]({at}loss.png)",
+            "",
+        ]
     if len(benchmark.problems) > 1:
         lines += ["![performance profile](profile.png)", ""]
     return "\n".join(lines)

@@ -25,7 +25,7 @@ from ..errors import OptimlabError
 from .benchmark_command import benchmark_command
 from .experiment_commands import compare_command, plot_command, sweep_command
 from .model_commands import evaluate_command, train_command
-from .parser import build_parser
+from .parser import build_parser, resolve_problem
 
 __all__ = ["main"]
 
@@ -73,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _command(args: argparse.Namespace) -> int:
     try:
+        if hasattr(args, "problem"):
+            resolve_problem(args)
         return COMMANDS[args.command](args)
     except OptimlabError as error:
         print(f"optimlab {args.command}: error: {error}", file=sys.stderr)

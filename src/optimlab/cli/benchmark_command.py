@@ -15,7 +15,7 @@ from ..experiment import Setting, Trial
 from ..experiment.executors import usable_cores
 from ..train import EpochRecord
 from .display import ExperimentDisplay, mean_std
-from .parser import BUDGET, optimizer_options, setting_options
+from .parser import BUDGET, EPOCHS, optimizer_options, setting_options
 
 __all__ = ["benchmark_command"]
 
@@ -47,9 +47,11 @@ def benchmark_command(args: argparse.Namespace) -> int:
     """Run the benchmark with a live display; print its table; 1 if a pass failed."""
     if args.scheduler is not None and args.jobs is not None:
         raise ConfigError("--jobs and --scheduler exclude each other")
-    setting = setting_options(args)
+    # what the command line says; the rest is each problem's
+    setting = {k: v for k, v in setting_options(args).items() if v is not None}
+    setting["epochs"] = args.epochs or EPOCHS
     benchmark = _benchmark(args, setting, optimizer_options(args))
-    resolve(setting["device"], library=setting["library"])  # before the directory is touched
+    resolve(args.device, library=args.backend)  # before the directory is touched
     jobs = usable_cores() if args.jobs is None else args.jobs
     parallel = args.scheduler is not None or jobs > 1
     displays: list[_Display] = []

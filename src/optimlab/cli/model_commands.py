@@ -45,6 +45,7 @@ def train_command(args: argparse.Namespace) -> int:
         device=backend.device,
         xp=backend.xp,
         dtype=args.dtype,
+        init=args.init,
     )
     train, test = load_data(backend, args.dtype, args.data_dir, args.limit_train)
     files = data_files(args.data_dir)

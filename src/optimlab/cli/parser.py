@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .. import __version__, optimizers, schedules
+from .. import __version__, optimizers, problems, schedules
 from .._checks import positive_int, seeds
 from ..benchmark.plan import PROBLEMS, SEARCHES
 from ..benchmark.selection import SELECT
@@ -289,8 +289,7 @@ def _add_benchmark(commands: Any) -> None:
         "fresh seeds and report test accuracy and loss. Writes results.json, results.csv, "
         "sensitivity.png, accuracy.png, loss.png and report.md into DIR.",
     )
-    _add_setting(parser)
-    parser.set_defaults(epochs=EPOCHS)
+    _add_setting(parser, problem=False, epochs=f"{EPOCHS}, every trial and final run")
     parser.add_argument(
         "--optimizers",
         type=lambda text: list(optimizers.OPTIMIZERS) if text.strip() == "all" else _names(text),
@@ -344,7 +343,8 @@ def _add_benchmark(commands: Any) -> None:
         "--problems",
         type=_names,
         default=list(PROBLEMS),
-        help=f"comma-separated, from {', '.join(PROBLEMS)} (report)",
+        help=f"comma-separated, from {', '.join(problems.PROBLEMS)} (report); with several, "
+        "a performance profile across them",
     )
     _add_output(parser)
 
@@ -364,8 +364,19 @@ def _accuracy(text: str) -> float:
     return number
 
 
-def _add_setting(parser: argparse.ArgumentParser) -> None:
-    """The options every training command shares; defaults are the report's setting."""
+def _add_setting(
+    parser: argparse.ArgumentParser, *, problem: bool = True, epochs: str = "report: 40"
+) -> None:
+    """The options every training command shares; the network, its batch size and epochs
+    default to the problem's (``--problem``, the report's network unless named)."""
+    if problem:
+        parser.add_argument(
+            "--problem",
+            default="report",
+            choices=list(problems.PROBLEMS),
+            help="test problem: its network, data, batch size and epochs are the defaults "
+            "of the options below (report: the lab report's network on MNIST)",
+        )
     parser.add_argument(
         "--backend",
         choices=["numpy", "cupy", "torch"],
@@ -374,23 +385,19 @@ def _add_setting(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--device", default="cpu", help="cpu (NumPy) or cuda (CuPy); default cpu")
     parser.add_argument(
-        "--epochs", type=_positive("epochs"), default=40, help="passes over the training set (40)"
+        "--epochs", type=_positive("epochs"), help=f"passes over the training set ({epochs})"
     )
     parser.add_argument(
-        "--batch-size", type=_positive("batch_size"), default=10, help="samples per step (10)"
+        "--batch-size", type=_positive("batch_size"), help="samples per step (report: 10)"
     )
-    parser.add_argument(
-        "--layers", type=_layers, default=[784, 30, 10], help="layer sizes (784,30,10)"
-    )
+    parser.add_argument("--layers", type=_layers, help="layer sizes (report: 784,30,10)")
     parser.add_argument(
         "--activation",
-        default="sigmoid",
         choices=list(activations.ACTIVATIONS),
-        help="hidden activation (sigmoid)",
+        help="hidden activation (report: sigmoid)",
     )
     parser.add_argument(
         "--output",
-        default="sigmoid",
         choices=list(losses.OUTPUTS),
         help="output layer and cost: sigmoid + binary cross-entropy (the report's) or softmax",
     )
@@ -399,9 +406,26 @@ def _add_setting(parser: argparse.ArgumentParser) -> None:
         "--data-dir",
         metavar="DIR",
         help="directory with the four IDX files (train-images-idx3-ubyte[.gz], "
-        "...) instead of the packaged MNIST",
+        "...) instead of the problem's data set (the packaged MNIST for report)",
     )
     _add_optimizer_options(parser)
+
+
+#: The options a problem gives defaults to, and its fields of the same meaning.
+_PROBLEM_FIELDS = ("layers", "activation", "output", "batch_size", "epochs")
+
+
+def resolve_problem(args: argparse.Namespace) -> None:
+    """Fill in what the command line left to ``args.problem``: the network, batch size,
+    epochs, initialization (``args.init``) and data directory (a data set other than
+    MNIST is fetched into the cache once; see :func:`optimlab.datasets.fetch`)."""
+    problem = problems.get(args.problem)
+    for name in _PROBLEM_FIELDS:
+        if getattr(args, name, None) is None:
+            value = getattr(problem, name)
+            setattr(args, name, list(value) if name == "layers" else value)
+    args.init = problem.init
+    args.data_dir = problems.data_directory(problem, args.data_dir)
 
 
 def _add_optimizer_options(parser: argparse.ArgumentParser) -> None:
@@ -500,4 +524,6 @@ def setting_options(args: argparse.Namespace) -> dict[str, Any]:
         "library": args.backend,
         "limit_train": args.limit_train,
         "data": str(Path(args.data_dir).resolve()) if args.data_dir else None,
+        # left out at the report's, so that older checkpoints still resume
+        **({"init": args.init} if getattr(args, "init", "uniform") != "uniform" else {}),
     }

@@ -102,6 +102,7 @@ def run_pass(
         device=backend.device,
         xp=backend.xp,
         dtype=setting.dtype,
+        init=setting.init,
     )
     per_epoch = math.ceil(train.n / setting.batch_size)
     chosen = [t.make(per_epoch, per_epoch * setting.epochs) for t in trials]

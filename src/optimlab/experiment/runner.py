@@ -127,6 +127,7 @@ def _check_fits(
         device=backend.device,
         xp=backend.xp,
         dtype=setting.dtype,
+        init=setting.init,
     )
     check_data(model, train, "the training set")
     check_data(model, test, "the test set")

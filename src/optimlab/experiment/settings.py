@@ -105,7 +105,7 @@ def make_optimizer(
 EVALUATE = ("test", "validation", "both")
 #: Fields added after results files were first written, with their defaults: left
 #: out of :meth:`Setting.to_dict` at the default, so older experiments still resume.
-_ADDED: dict[str, Any] = {"validation": None, "evaluate": "test"}
+_ADDED: dict[str, Any] = {"validation": None, "evaluate": "test", "init": "uniform"}
 
 
 @dataclass
@@ -130,6 +130,8 @@ class Setting:
     #: What is evaluated after every epoch besides the training loss: ``"test"``,
     #: ``"validation"`` (the test set is never read) or ``"both"``.
     evaluate: str = "test"
+    #: How the networks are initialized (:data:`optimlab.nn.layout.INITS`).
+    init: str = "uniform"
 
     def __post_init__(self) -> None:
         if self.evaluate not in EVALUATE:

@@ -86,22 +86,53 @@ class Layout:
                 f"(batch, {self.layers[0]})"
             )
 
-    def initial_params(self, seeds: Sequence[int], members: bool) -> np.ndarray:
-        """Host parameters ``W ~ U(-1, 1) * sqrt(1 / fan_in)``, ``b ~ U(-1, 1)`` per seed.
+    def initial_params(
+        self, seeds: Sequence[int], members: bool, init: str = "uniform"
+    ) -> np.ndarray:
+        """Host parameters per seed, drawn by the scheme ``init`` (see :data:`INITS`).
 
         Each member draws its layers in order from its own
         ``numpy.random.default_rng(seed)``, so member k equals the single network
         with seed ``seeds[k]``. Shape ``(size,)``, or ``(K, size)`` with ``members``.
         """
+        draw = _DRAW.get(init)
+        if draw is None:
+            raise ConfigError(f"unknown initialization {init!r}; choose from {', '.join(INITS)}")
         rows = []
         for seed in seeds:
             rng = np.random.default_rng(seed)
             parts = []
             for s in self.slices:
-                w = rng.uniform(-1.0, 1.0, (s.out, s.inp)) * math.sqrt(1.0 / s.inp)
-                parts += [w.ravel(), rng.uniform(-1.0, 1.0, s.out)]
+                w, b = draw(rng, s.out, s.inp)
+                parts += [w.ravel(), b]
             rows.append(np.concatenate(parts))
         return np.stack(rows) if members else rows[0]
+
+
+def _uniform(rng: np.random.Generator, out: int, inp: int) -> tuple[np.ndarray, np.ndarray]:
+    return rng.uniform(-1.0, 1.0, (out, inp)) * math.sqrt(1.0 / inp), rng.uniform(-1.0, 1.0, out)
+
+
+def _truncated_normal(
+    rng: np.random.Generator, out: int, inp: int
+) -> tuple[np.ndarray, np.ndarray]:
+    # TensorFlow's truncated normal: draws beyond two standard deviations are redrawn
+    w = rng.normal(0.0, 1.0, (out, inp))
+    while (outside := np.abs(w) > 2.0).any():
+        w[outside] = rng.normal(0.0, 1.0, int(outside.sum()))
+    return 3e-2 * w, np.zeros(out)
+
+
+def _zeros(rng: np.random.Generator, out: int, inp: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros((out, inp)), np.zeros(out)
+
+
+_DRAW = {"uniform": _uniform, "truncated_normal": _truncated_normal, "zeros": _zeros}
+#: The initializations: ``"uniform"`` (the report's: ``W ~ U(-1, 1) sqrt(1 / fan_in)``,
+#: ``b ~ U(-1, 1)``), ``"truncated_normal"`` (DeepOBS's MLPs: ``W ~ N(0, 0.03²)``
+#: redrawn beyond two standard deviations, ``b = 0``) and ``"zeros"`` (DeepOBS's
+#: logistic regression: every parameter 0).
+INITS = tuple(_DRAW)
 
 
 def check_layers(layers: Sequence[int]) -> tuple[int, ...]:

@@ -63,6 +63,9 @@ class MLP:
         An Array API namespace (``array_api_strict``, ...) instead of the one ``device`` names.
     params
         Flat parameters of shape ``([K,] size)`` instead of the random ones (not copied).
+    init
+        How the random parameters are drawn: ``"uniform"`` (the report's, default),
+        ``"truncated_normal"`` or ``"zeros"`` (:data:`optimlab.nn.layout.INITS`).
 
     Examples
     --------
@@ -83,6 +86,7 @@ class MLP:
         dtype: str | Any = "float32",
         xp: Any = None,
         params: Any = None,
+        init: str = "uniform",
     ) -> None:
         self.layout = Layout(layers)
         #: Layer sizes, and the number of parameters of one network.
@@ -101,7 +105,7 @@ class MLP:
         self.members = None if single else len(self.seeds)
         self._lead = () if single else (self.members,)
         if params is None:
-            host = self.layout.initial_params(self.seeds, members=not single)
+            host = self.layout.initial_params(self.seeds, members=not single, init=init)
             params = self.backend.asarray(host, dtype=self.dtype)
         elif not hasattr(params, "shape") or tuple(params.shape) != (*self._lead, self.size):
             shape = tuple(params.shape) if hasattr(params, "shape") else type(params).__name__
