@@ -31,12 +31,18 @@ during one untimed block, or on CUDA the allocator's peak.
     python bench/bench_optimizers.py --dtypes float32,float64 --json bench.json
     python bench/bench_optimizers.py --devices cuda        # on a GPU machine
     python bench/bench_optimizers.py --batch-sizes 10 --optimizers all
+    python bench/bench_optimizers.py --problem mnist_mlp --batch-sizes 128 --threads 2 \
+        --peers torch --optimizers sgd,momentum,adam,adamw
+
+``--problem`` names a network of :mod:`optimlab.problems` (default ``report``, the
+784-30-10 sigmoid network); the NumPy loop is written for the report's network only.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import itertools
 import json
 import math
 import os
@@ -49,7 +55,6 @@ from pathlib import Path
 from typing import Any
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam")
-LAYERS = (784, 30, 10)
 
 #: optimlab name -> its PyTorch peer: ``(module, class, fixed keyword arguments,
 #: {optimlab hyper-parameter: the peer's name})``. Every other hyper-parameter is passed
@@ -96,6 +101,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--seconds", type=float, default=0.02, help="target length of one timed block (0.02)"
     )
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for every peer (1)")
+    parser.add_argument("--problem", default="report", help="the network (report)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     return parser.parse_args(argv)
 
@@ -111,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     import optimlab
 
     names = _names(args.optimizers, optimlab.optimizers.OPTIMIZERS)
+    problem = optimlab.problems.get(args.problem)
     from numpy_loop import RULES
 
     peers = [p for p in args.peers.split(",") if p]
@@ -131,13 +138,15 @@ def main(argv: list[str] | None = None) -> int:
     for device in args.devices.split(","):
         backend = optimlab.resolve(device)
         for dtype in args.dtypes.split(","):
-            data = _Data(np, backend, dtype, x_host, labels_host, test_x, test_labels)
+            data = _Data(np, backend, dtype, x_host, labels_host, test_x, test_labels, problem)
             for batch in (int(b) for b in args.batch_sizes.split(",")):
                 for name in names:
                     runners = {"optimlab": _Optimlab(optimlab, data, name, batch)}
                     described, notes = {}, []
                     if "numpy-loop" in peers and device == "cpu":
-                        if name in RULES:
+                        if problem.name != "report":
+                            notes.append("the NumPy loop is the report's network only")
+                        elif name in RULES:
                             runners["numpy-loop"] = _NumpyLoop(np, data, name, batch)
                             described["numpy-loop"] = f"numpy_loop.NumpyLoop._{name}"
                         else:
@@ -160,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": _machine(),
         "versions": _versions(torch),
         "threads": args.threads,
-        "network": list(LAYERS),
+        "problem": problem.name,
+        "network": list(problem.layers),
         "results": results,
     }
     if args.json:
@@ -189,9 +199,9 @@ class _NoPeer(Exception):
 class _Data:
     """The training and test sets of one backend and dtype, plus one shared visiting order."""
 
-    def __init__(self, np, backend, dtype, x, labels, test_x, test_labels):
+    def __init__(self, np, backend, dtype, x, labels, test_x, test_labels, problem):
         host_dtype = np.dtype(dtype)
-        self.np, self.backend, self.dtype = np, backend, dtype
+        self.np, self.backend, self.dtype, self.problem = np, backend, dtype, problem
         self.x_host = x.astype(host_dtype)
         self.labels_host = labels
         self.y_host = np.eye(10, dtype=host_dtype)[labels]
@@ -202,7 +212,9 @@ class _Data:
     def initial_params(self):
         import optimlab
 
-        return optimlab.MLP(LAYERS, seed=0, dtype="float64").params.astype(self.dtype)
+        p = self.problem
+        model = optimlab.MLP(p.layers, p.activation, p.output, dtype="float64", init=p.init)
+        return model.params.astype(self.dtype)
 
 
 class _Optimlab:
@@ -220,8 +232,11 @@ class _Optimlab:
             backend.asarray(data.test_labels_host),
             10,
         )
+        problem = data.problem
         self.model = optimlab.MLP(
-            LAYERS,
+            problem.layers,
+            problem.activation,
+            problem.output,
             params=backend.asarray(data.initial_params(), dtype=dtype),
             device=backend.device,
             xp=backend.xp,
@@ -254,7 +269,7 @@ class _NumpyLoop:
         from numpy_loop import NumpyLoop
 
         hyper = optimlab.optimizers.get(name).hyperparameters
-        self.loop = NumpyLoop(data.initial_params(), LAYERS, batch, name, hyper)
+        self.loop = NumpyLoop(data.initial_params(), data.problem.layers, batch, name, hyper)
         self.x, self.y, self.order, self.batch = data.x_host, data.y_host, data.order_host, batch
         self.test_x, self.test_labels = data.test_x_host, data.test_labels_host
 
@@ -281,12 +296,17 @@ class _Torch:
         self.device = torch.device(device)
         dtype = getattr(torch, data.dtype)
         put = lambda a: torch.as_tensor(a, dtype=dtype, device=self.device)  # noqa: E731
-        p = data.initial_params()
-        cut = [0, 30 * 784, 30 * 784 + 30, 30 * 784 + 30 + 300, p.size]
-        shapes = [(30, 784), (30,), (10, 30), (10,)]
+        p, layers = data.initial_params(), data.problem.layers
+        shapes = [s for a, b in itertools.pairwise(layers) for s in ((b, a), (b,))]
+        cut = [0, *itertools.accumulate(math.prod(s) for s in shapes)]
         self.params = [
             put(p[a:b].reshape(s)).requires_grad_() for a, b, s in zip(cut, cut[1:], shapes)
         ]
+        self.act = {"sigmoid": torch.sigmoid, "relu": torch.relu, "tanh": torch.tanh}[
+            data.problem.activation
+        ]
+        self.softmax = data.problem.output == "softmax"
+        self.labels = torch.as_tensor(data.labels_host, device=self.device)
         hyper = optimlab.optimizers.get(name).hyperparameters
         self.opts, self.described, self.notes = _torch_peer(torch, name, self.params, hyper)
         # Schedule-Free optimizers step in train mode and are evaluated in eval mode.
@@ -299,18 +319,25 @@ class _Torch:
         self.test_labels = torch.as_tensor(data.test_labels_host, device=self.device)
 
     def _logits(self, x):
-        w1, b1, w2, b2 = self.params
-        hidden = self.torch.sigmoid(self.torch.addmm(b1, x, w1.t()))
-        return self.torch.addmm(b2, hidden, w2.t())
+        for i in range(0, len(self.params), 2):
+            w, b = self.params[i], self.params[i + 1]
+            x = self.torch.addmm(b, x, w.t())
+            if i + 2 < len(self.params):
+                x = self.act(x)
+        return x
 
     def run(self, start: int, steps: int) -> None:
         torch, n, size = self.torch, self.order.shape[0], self.batch
         bce = torch.nn.functional.binary_cross_entropy_with_logits
+        cross_entropy = torch.nn.functional.cross_entropy
         for i in range(start, start + steps):
             a = (i * size) % n
             idx = self.order[a : a + size]
-            x, y = self.x.index_select(0, idx), self.y.index_select(0, idx)
-            loss = bce(self._logits(x), y, reduction="sum") / size
+            x = self.x.index_select(0, idx)
+            if self.softmax:  # optimlab's softmax cost: cross-entropy, batch mean
+                loss = cross_entropy(self._logits(x), self.labels.index_select(0, idx))
+            else:
+                loss = bce(self._logits(x), self.y.index_select(0, idx), reduction="sum") / size
             for opt in self.opts:
                 opt.zero_grad(set_to_none=True)
             loss.backward()
