@@ -234,3 +234,34 @@ def test_gpu_step_dry_run_reports_what_it_measured(tmp_path):
     table = gpu_step_markdown(report)
     assert f"| sgd | 10 | torch eager | {row['wall_us']:.1f} | {row['kernels']:.1f} |" in table
     assert "| batch | product |" not in table
+
+
+@pytest.mark.parametrize("problem", ["report", "mnist_logreg", "mnist_mlp"])
+def test_the_torch_peer_trains_the_problems_network_as_optimlab_does(problem):
+    """Both peers from the same parameters over the same batches (float64, SGD): the
+    same parameters after 3 steps, so the bench times the same computation."""
+    torch = pytest.importorskip("torch")
+    from optimlab import problems, resolve
+
+    train, test = load_mnist(dtype="float64")
+    chosen = problems.get(problem)
+    data = bench_optimizers._Data(
+        np,
+        resolve("cpu"),
+        "float64",
+        train.images[:600],
+        train.labels[:600],
+        test.images[:50],
+        test.labels[:50],
+        chosen,
+    )
+    if chosen.init == "zeros":  # the logistic regression: start off zero to see the data
+        data.initial_params = lambda: np.random.default_rng(0).normal(0, 0.01, 7850)
+    ours = bench_optimizers._Optimlab(sys.modules["optimlab"], data, "sgd", 128)
+    theirs = bench_optimizers._Torch(torch, data, "sgd", 128, "cpu")
+    ours.run(0, 3)
+    theirs.run(0, 3)
+    flat = np.concatenate([p.detach().numpy().ravel() for p in theirs.params])
+    start = data.initial_params()
+    assert np.abs(np.asarray(ours.model.params) - start).max() > 1e-4  # it moved
+    np.testing.assert_allclose(np.asarray(ours.model.params), flat, rtol=1e-9, atol=1e-12)
