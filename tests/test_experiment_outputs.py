@@ -304,3 +304,24 @@ def test_evaluate_scores_each_member_of_a_compare_model(experiment, mnist_test):
             last = run_["epochs"][-1]
             assert match[2] == f"{100 * last['test_accuracy']:.2f}"
             assert math.isclose(float(match[3]), last["test_loss"], abs_tol=0.00006)
+
+
+def test_a_prodigy_experiment_reads_back_labels_and_plots(tmp_path):
+    """Prodigy's beta3 defaults to None (derived from beta2) and its growth_rate to inf:
+    the results file keeps both, reads back, resumes, names the setting and plots."""
+    from optimlab import optimizers
+    from optimlab.experiment import compare_setting, load_results, run_experiment
+    from optimlab.plotting import plot_results
+
+    label = optimizers.describe("prodigy", optimizers.defaults("prodigy"))
+    assert "beta3=None" in label and "growth_rate=inf" in label
+    hyper = {"prodigy": {**optimizers.defaults("prodigy"), "lr": 0.5}}
+    setting = compare_setting(hyper, [0], epochs=1, limit_train=300, layers=[784, 8, 10])
+    out = tmp_path / "p"
+    run_experiment(setting, out)
+    results = load_results(out / "results.json")
+    assert results.trials[0].hyperparameters["beta3"] is None
+    assert results.trials[0].label == label.replace("lr=1,", "lr=0.5,")
+    assert [p.name for p in plot_results(results, tmp_path)] == ["accuracy.png", "loss.png"]
+    again = run_experiment(setting, out, resume=True)
+    assert again.complete

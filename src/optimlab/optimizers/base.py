@@ -306,8 +306,9 @@ def describe(
 ) -> str:
     """How tables and logs name a setting: ``"adam (lr=0.01, beta1=0.9, ...)"``, with the
     options that are not their defaults last (``schedule=cosine(total_steps=100)``)."""
-    parts = [
-        f"{k}={v}" if isinstance(v, bool) else f"{k}={v:g}" for k, v in hyperparameters.items()
+    parts = [  # a switch as True/False; None where a default is derived (Prodigy's beta3)
+        f"{k}={v}" if isinstance(v, bool) or v is None else f"{k}={v:g}"
+        for k, v in hyperparameters.items()
     ]
     parts += [f"{k}={v}" for k, v in (options or {}).items()]
     return f"{name} ({', '.join(parts)})"
