@@ -43,10 +43,9 @@ class MLP:
 
     Parameters
     ----------
-    layers
-        Sizes from input to output, for example ``[784, 30, 10]``.
-    activation
-        Hidden-layer activation: ``"sigmoid"`` (the report's), ``"tanh"`` or ``"relu"``.
+    layers, activation
+        Sizes from input to output (``[784, 30, 10]``); the hidden layers' activation,
+        ``"sigmoid"`` (the report's), ``"tanh"`` or ``"relu"``.
     output
         ``"sigmoid"`` (independent sigmoids with binary cross-entropy summed over the
         outputs, the report's) or ``"softmax"`` (softmax with cross-entropy).
@@ -61,16 +60,13 @@ class MLP:
         ``"float32"`` (default) or ``"float64"``.
     xp
         An Array API namespace (``array_api_strict``, ...) instead of the one ``device`` names.
-    params
-        Flat parameters of shape ``([K,] size)`` instead of the random ones (not copied).
-    init
-        How the random parameters are drawn: ``"uniform"`` (the report's, default),
-        ``"truncated_normal"`` or ``"zeros"`` (:data:`optimlab.nn.layout.INITS`).
+    params, init
+        Flat parameters of shape ``([K,] size)`` (not copied), or how to draw them:
+        ``"uniform"`` (the report's), ``"truncated_normal"``, ``"zeros"`` (``INITS``).
 
     Examples
     --------
-    >>> model = MLP([784, 30, 10], seed=0)
-    >>> model.size
+    >>> MLP([784, 30, 10], seed=0).size
     23860
     """
 
