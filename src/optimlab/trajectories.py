@@ -143,7 +143,9 @@ def run_trajectories(
     return [_run(surface, o, start, shared if noise else None, steps, xp) for o in made]
 
 
-def _run(surface: Surface, opt: Optimizer, start: Any, noise: Any, steps: int, xp: Any):
+def _run(
+    surface: Surface, opt: Optimizer, start: Any, noise: Any, steps: int, xp: Any
+) -> Trajectory:
     p = xp.asarray(start, copy=True)
     state = opt.init([p])
     points = [start]

@@ -60,6 +60,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "--optimizers",
         type=_names,
         default=list(DEFAULT_OPTIMIZERS),
+        metavar="NAMES",
         help=f"comma-separated, from {', '.join(optimizers.OPTIMIZERS)} "
         f"({','.join(DEFAULT_OPTIMIZERS)}); each with the problem's default learning rate",
     )
@@ -67,6 +68,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "--steps",
         type=_positive("steps"),
         default=surfaces.DEFAULT_STEPS,
+        metavar="N",
         help=f"steps per optimizer ({surfaces.DEFAULT_STEPS}; "
         f"{STEPS_PER_EPOCH} steps are one DeepOBS epoch)",
     )
@@ -89,6 +91,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "--seed",
         type=_seed,
         default=0,
+        metavar="S",
         help="seed of the batches' order (0); same seed, same paths",
     )
     parser.add_argument("--gif", action="store_true", help="also write trajectories.gif")

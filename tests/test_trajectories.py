@@ -1,0 +1,182 @@
+"""Optimizers' paths on the 2-D functions, their files, and ``optimlab trajectories``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+from PIL import Image
+
+from optimlab import ConfigError, OptimlabError, optimizers, surfaces
+from optimlab.cli.trajectories_command import add_parser, trajectories_command
+from optimlab.trajectories import run_trajectories, write_trajectories
+
+
+def _rosenbrock_gradient(u: float, v: float) -> np.ndarray:
+    # by hand: d/du (1-u)^2 + 100 (v-u^2)^2 and d/dv
+    return np.array([2 * (u - 1) - 400 * u * (v - u * u), 200 * (v - u * u)])
+
+
+def _descent(start, steps, lr, noise=None):
+    points = [np.array(start, dtype=np.float64)]
+    for t in range(steps):
+        g = _rosenbrock_gradient(*points[-1])
+        if noise is not None:
+            g = g + noise[t]
+        points.append(points[-1] - lr * g)
+    return np.array(points)
+
+
+def test_noise_free_sgd_is_plain_gradient_descent(backend):
+    sgd = optimizers.get("sgd", lr=1e-3)
+    (path,) = run_trajectories("rosenbrock", [sgd], 30, noise=0.0, backend=backend)
+    np.testing.assert_allclose(path.points, _descent((-0.5, 1.5), 30, 1e-3), rtol=1e-12)
+    assert path.points.shape == (31, 2) and path.steps == 30 and path.diverged_at is None
+
+
+def test_noisy_sgd_adds_the_batch_means_to_the_gradient():
+    sgd = optimizers.get("sgd", lr=1e-3)
+    (path,) = run_trajectories("rosenbrock", [sgd], 100, noise=2.0, seed=3)
+    noise = surfaces.batch_noise(100, 2.0, seed=3)
+    np.testing.assert_allclose(path.points, _descent((-0.5, 1.5), 100, 1e-3, noise), rtol=1e-12)
+
+
+def test_the_noise_is_seeded():
+    def path(seed):
+        return run_trajectories("branin", ["adam"], 40, seed=seed)[0].points
+
+    np.testing.assert_array_equal(path(1), path(1))
+    assert not np.allclose(path(1), path(2))
+
+
+def test_the_path_records_where_the_optimizer_evaluates():
+    # Schedule-Free evaluates at its average x, not at the point y where it takes gradients
+    opt = optimizers.get("sf_sgd", lr=1e-3)
+    (path,) = run_trajectories("rosenbrock", [opt], 5, noise=0.0)
+    surface = surfaces.get("rosenbrock")
+    p = np.array(surface.start)
+    state = opt.init([p])
+    for t in range(5):
+        (p,), state = opt.step([p], [surface.gradient(p)], state)
+        np.testing.assert_allclose(path.points[t + 1], opt.eval_params([p], state)[0])
+    assert not np.allclose(path.points[-1], p)
+
+
+def test_a_diverging_path_ends_at_its_last_finite_point(tmp_path):
+    with np.errstate(all="ignore"):
+        runs = run_trajectories("rosenbrock", [optimizers.get("sgd", lr=1.0), "adam"], 50)
+    diverged, fine = runs
+    assert diverged.diverged_at is not None and fine.diverged_at is None
+    assert len(diverged.points) == diverged.diverged_at and np.isfinite(diverged.points).all()
+    write_trajectories(runs, surfaces.get("rosenbrock"), tmp_path)
+    document = json.loads((tmp_path / "trajectories.json").read_text())  # strict JSON
+    assert document["runs"][0]["diverged_at"] == diverged.diverged_at
+
+
+def test_default_settings_drop_weight_decay_and_take_the_surface_rate():
+    (adamw,) = run_trajectories("beale", ["adamw"], 1, noise=0.0)
+    assert adamw.hyperparameters["weight_decay"] == 0.0
+    assert adamw.hyperparameters["lr"] == surfaces.get("beale").learning_rate("adamw")
+
+
+# -- the command ------------------------------------------------------------------------
+
+
+def _parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="optimlab")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    return parser.parse_args(["trajectories", *argv])
+
+
+def _run(*argv: str) -> int:
+    return trajectories_command(_parse(*argv))
+
+
+def test_the_command_writes_json_png_and_gif(tmp_path, capsys):
+    out = tmp_path / "runs" / "valley"  # parents are created
+    argv = ["--optimizers", "sgd,momentum,adam,lion", "--steps", "6", "--out", str(out)]
+    assert _run(*argv, "--gif", "--set", "sgd.lr=0.0005") == 0
+    document = json.loads((out / "trajectories.json").read_text())
+    assert [r["optimizer"] for r in document["runs"]] == ["sgd", "momentum", "adam", "lion"]
+    assert document["problem"] == "rosenbrock" and document["steps"] == 6
+    for run in document["runs"]:
+        assert run["points"][0] == [-0.5, 1.5] and len(run["points"]) == 7
+        assert all(len(p) == 2 for p in run["points"])
+    assert document["runs"][0]["hyperparameters"] == {"lr": 0.0005, "weight_decay": 0.0}
+
+    image = imread(out / "trajectories.png")
+    assert image.ndim == 3 and image.shape[0] > 400 and image.shape[1] > 400
+    colours = np.unique((image[..., :3] * 255).astype(np.uint8).reshape(-1, 3), axis=0)
+    assert len(colours) > 50  # contours, paths, legend: far from blank
+    assert image[..., :3].std() > 0.1
+
+    with Image.open(out / "trajectories.gif") as gif:
+        assert gif.n_frames == 7  # the start and each of the 6 steps
+    assert sorted(p.name for p in out.iterdir()) == [
+        "trajectories.gif",
+        "trajectories.json",
+        "trajectories.png",
+    ]  # no temporary file left
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_the_command_refuses_to_overwrite_unless_told(tmp_path):
+    argv = ["--problem", "branin", "--optimizers", "sgd", "--steps", "2", "--out", str(tmp_path)]
+    assert _run(*argv) == 0
+    before = (tmp_path / "trajectories.json").read_text()
+    with pytest.raises(ConfigError) as error:
+        _run(*argv, "--seed", "4")
+    assert (
+        str(error.value)
+        == f"{tmp_path} already holds trajectories.json: use --overwrite to replace it"
+    )
+    assert (tmp_path / "trajectories.json").read_text() == before
+    assert _run(*argv, "--seed", "4", "--overwrite") == 0
+    assert json.loads((tmp_path / "trajectories.json").read_text())["seed"] == 4
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--problem", "himmelblau"], "unknown 2-D problem 'himmelblau'; choose from rosenbrock"),
+        (["--problem", "mnist_mlp"], "mnist_mlp is a network problem, not a 2-D function"),
+        (["--noise", "-1"], "--noise takes a finite number >= 0, not -1.0"),
+        (["--optimizers", "sgd,adamx"], "unknown optimizer 'adamx': choose from sgd,"),
+        (["--set", "adam.lr=0.1"], "--set adam.lr=0.1: adam is not among the optimizers run"),
+        (["--set", "sgd.lr=fast"], "--set sgd.lr=fast: 'fast' is not a number"),
+        (["--set", "sgd.beta=0.9"], "sgd has no hyper-parameter 'beta'"),
+    ],
+)
+def test_bad_input_is_one_sentence_before_any_file(tmp_path, argv, message):
+    out = tmp_path / "out"
+    defaults = ["--optimizers", "sgd", "--steps", "3", "--out", str(out)]
+    with pytest.raises(ConfigError) as error:
+        _run(*defaults, *argv)  # the later --optimizers wins
+    assert str(error.value).startswith(message)
+    assert "\n" not in str(error.value)
+    assert isinstance(error.value, OptimlabError)  # the command line's exit code 2
+    assert not out.exists()
+
+
+def test_an_unreadable_number_is_argparses_exit_code_2(capsys):
+    for argv in (["--steps", "0"], ["--noise", "loud"], ["--seed", "-1"]):
+        with pytest.raises(SystemExit) as exit_:
+            _parse(*argv, "--out", "x")
+        assert exit_.value.code == 2
+    assert "--steps" in capsys.readouterr().err
+
+
+def test_a_file_in_the_way_of_the_directory_is_one_sentence(tmp_path):
+    (tmp_path / "taken").write_text("")
+    with pytest.raises(ConfigError, match="it is a file, not a directory"):
+        _run("--steps", "1", "--out", str(tmp_path / "taken"))
+
+
+def test_a_schedule_from_set_reaches_the_optimizer(tmp_path):
+    assert _run("--optimizers", "adam", "--steps", "3", "--noise", "0",
+                "--set", "adam.schedule=cosine", "--out", str(tmp_path)) == 0  # fmt: skip
+    (run,) = json.loads((tmp_path / "trajectories.json").read_text())["runs"]
+    assert run["hyperparameters"]["schedule"].startswith("cosine")
