@@ -11,7 +11,9 @@ from matplotlib.image import imread
 from PIL import Image
 
 from optimlab import ConfigError, OptimlabError, optimizers, surfaces
-from optimlab.cli.trajectories_command import add_parser, trajectories_command
+from optimlab.cli import main
+from optimlab.cli.parser import build_parser
+from optimlab.cli.trajectories_command import trajectories_command
 from optimlab.trajectories import run_trajectories, write_trajectories
 
 
@@ -86,9 +88,7 @@ def test_default_settings_drop_weight_decay_and_take_the_surface_rate():
 
 
 def _parse(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="optimlab")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    return parser.parse_args(["trajectories", *argv])
+    return build_parser().parse_args(["trajectories", *argv])
 
 
 def _run(*argv: str) -> int:
@@ -180,3 +180,20 @@ def test_a_schedule_from_set_reaches_the_optimizer(tmp_path):
                 "--set", "adam.schedule=cosine", "--out", str(tmp_path)) == 0  # fmt: skip
     (run,) = json.loads((tmp_path / "trajectories.json").read_text())["runs"]
     assert run["hyperparameters"]["schedule"].startswith("cosine")
+
+
+def test_optimlab_trajectories_runs_from_the_command_line(tmp_path, capsys):
+    out = tmp_path / "valley"
+    argv = ["trajectories", "--problem", "beale", "--optimizers", "sgd,adam", "--steps", "4"]
+    assert main([*argv, "--out", str(out)]) == 0
+    runs = json.loads((out / "trajectories.json").read_text())["runs"]
+    assert [r["optimizer"] for r in runs] == ["sgd", "adam"]
+    assert all(len(r["points"]) == 5 for r in runs)  # the start and four steps
+    # its --problem names a function, not a network problem the other commands resolve
+    assert not hasattr(_parse("--out", "x"), "problem")
+    capsys.readouterr()
+    assert main([*argv, "--noise", "-1", "--out", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("optimlab trajectories: error: --noise takes a finite number >= 0")
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "bad").exists()

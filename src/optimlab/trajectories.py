@@ -40,6 +40,7 @@ from .surfaces import BATCH_SIZE, DEFAULT_STEPS, TRAIN_SIZE, Surface, batch_nois
 from .surfaces import get as get_surface
 
 __all__ = [
+    "DEFAULT_OPTIMIZERS",
     "FILES",
     "STEPS_PER_EPOCH",
     "Trajectory",
@@ -51,6 +52,10 @@ __all__ = [
     "save_json",
     "write_trajectories",
 ]
+
+#: What ``optimlab trajectories --optimizers`` defaults to: plain, heavy-ball, adaptive
+#: and sign-based steps.
+DEFAULT_OPTIMIZERS = ("sgd", "momentum", "adam", "lion")
 
 #: The files :func:`write_trajectories` writes: the data, the figure, the animation.
 FILES = {"json": "trajectories.json", "png": "trajectories.png", "gif": "trajectories.gif"}

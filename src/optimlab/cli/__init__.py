@@ -10,6 +10,7 @@ limit), whenever they happen.
 * :mod:`.model_commands` — ``train`` and ``evaluate``;
 * :mod:`.experiment_commands` — ``compare``, ``sweep`` and ``plot``;
 * :mod:`.benchmark_command` — ``benchmark``;
+* :mod:`.trajectories_command` — ``trajectories``;
 * :mod:`.display` — progress bar, progress lines, the final table.
 """
 
@@ -26,6 +27,7 @@ from .benchmark_command import benchmark_command
 from .experiment_commands import compare_command, plot_command, sweep_command
 from .model_commands import evaluate_command, train_command
 from .parser import build_parser, resolve_problem
+from .trajectories_command import trajectories_command
 
 __all__ = ["main"]
 
@@ -37,6 +39,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "plot": plot_command,
     "evaluate": evaluate_command,
     "benchmark": benchmark_command,
+    "trajectories": trajectories_command,
 }
 
 

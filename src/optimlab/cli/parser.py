@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .. import __version__, optimizers, problems, schedules
+from .. import __version__, optimizers, problems, schedules, surfaces, trajectories
 from .._checks import positive_int, seeds
 from ..benchmark.plan import PROBLEMS, SEARCHES
 from ..benchmark.selection import SELECT
@@ -130,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_plot(commands)
     _add_evaluate(commands)
     _add_benchmark(commands)
+    _add_trajectories(commands)
     return parser
 
 
@@ -362,6 +363,71 @@ def _accuracy(text: str) -> float:
     if not 0 < number <= 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not an accuracy in (0, 1] or (0%, 100%]")
     return number
+
+
+def _add_trajectories(commands: Any) -> None:
+    parser = commands.add_parser(
+        "trajectories",
+        help="optimizers' paths on a 2-D test function (rosenbrock, beale, branin)",
+        description="Run each optimizer from the function's DeepOBS starting point and "
+        "write trajectories.json (the points of every path, the start first), "
+        "trajectories.png (the paths over the function's contours) and, with --gif, "
+        "trajectories.gif into DIR. The gradient carries DeepOBS's noise: the mean of a "
+        "batch of 128 of its 10,000 normal draws, scaled by --noise.",
+    )
+    parser.add_argument(
+        "--problem",
+        dest="surface",
+        default="rosenbrock",
+        metavar="NAME",
+        help=f"the function: {', '.join(surfaces.SURFACES)} (rosenbrock)",
+    )
+    parser.add_argument(
+        "--optimizers",
+        type=_names,
+        default=list(trajectories.DEFAULT_OPTIMIZERS),
+        metavar="NAMES",
+        help=f"comma-separated, from {', '.join(optimizers.OPTIMIZERS)} "
+        f"({','.join(trajectories.DEFAULT_OPTIMIZERS)}); "
+        "each with the problem's default learning rate",
+    )
+    parser.add_argument(
+        "--steps",
+        type=_positive("steps"),
+        default=surfaces.DEFAULT_STEPS,
+        metavar="N",
+        help=f"steps per optimizer ({surfaces.DEFAULT_STEPS}; "
+        f"{trajectories.STEPS_PER_EPOCH} steps are one DeepOBS epoch)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME.PARAM=VALUE",
+        help="override one hyper-parameter or option of one optimizer, e.g. sgd.lr=0.001 "
+        "or adam.schedule=cosine (repeatable)",
+    )
+    parser.add_argument(
+        "--noise",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="standard deviation of DeepOBS's data (1.0, its noise_level); 0: the exact function",
+    )
+    parser.add_argument(
+        "--seed",
+        type=_seed,
+        default=0,
+        metavar="S",
+        help="seed of the batches' order (0); same seed, same paths",
+    )
+    parser.add_argument("--gif", action="store_true", help="also write trajectories.gif")
+    parser.add_argument(
+        "--out", metavar="DIR", required=True, help="directory for the files (created)"
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace trajectory files already in DIR"
+    )
 
 
 def _add_setting(

@@ -30,78 +30,8 @@ from ..trajectories import (
     write_trajectories,
 )
 from .experiment_commands import _number, _option, _parse_set
-from .parser import _names, _positive, _seed
 
-__all__ = ["DEFAULT_OPTIMIZERS", "add_parser", "trajectories_command"]
-
-#: What ``--optimizers`` defaults to: plain, heavy-ball, adaptive and sign-based steps.
-DEFAULT_OPTIMIZERS = ("sgd", "momentum", "adam", "lion")
-
-
-def add_parser(commands: Any) -> argparse.ArgumentParser:
-    """Add the ``trajectories`` sub-command to ``commands`` (an ``add_subparsers`` result)."""
-    parser = commands.add_parser(
-        "trajectories",
-        help="optimizers' paths on a 2-D test function (rosenbrock, beale, branin)",
-        description="Run each optimizer from the function's DeepOBS starting point and "
-        "write trajectories.json (the points of every path, the start first), "
-        "trajectories.png (the paths over the function's contours) and, with --gif, "
-        "trajectories.gif into DIR. The gradient carries DeepOBS's noise: the mean of a "
-        "batch of 128 of its 10,000 normal draws, scaled by --noise.",
-    )
-    parser.add_argument(
-        "--problem",
-        dest="surface",
-        default="rosenbrock",
-        metavar="NAME",
-        help=f"the function: {', '.join(surfaces.SURFACES)} (rosenbrock)",
-    )
-    parser.add_argument(
-        "--optimizers",
-        type=_names,
-        default=list(DEFAULT_OPTIMIZERS),
-        metavar="NAMES",
-        help=f"comma-separated, from {', '.join(optimizers.OPTIMIZERS)} "
-        f"({','.join(DEFAULT_OPTIMIZERS)}); each with the problem's default learning rate",
-    )
-    parser.add_argument(
-        "--steps",
-        type=_positive("steps"),
-        default=surfaces.DEFAULT_STEPS,
-        metavar="N",
-        help=f"steps per optimizer ({surfaces.DEFAULT_STEPS}; "
-        f"{STEPS_PER_EPOCH} steps are one DeepOBS epoch)",
-    )
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="NAME.PARAM=VALUE",
-        help="override one hyper-parameter or option of one optimizer, e.g. sgd.lr=0.001 "
-        "or adam.schedule=cosine (repeatable)",
-    )
-    parser.add_argument(
-        "--noise",
-        type=float,
-        default=1.0,
-        metavar="X",
-        help="standard deviation of DeepOBS's data (1.0, its noise_level); 0: the exact function",
-    )
-    parser.add_argument(
-        "--seed",
-        type=_seed,
-        default=0,
-        metavar="S",
-        help="seed of the batches' order (0); same seed, same paths",
-    )
-    parser.add_argument("--gif", action="store_true", help="also write trajectories.gif")
-    parser.add_argument(
-        "--out", metavar="DIR", required=True, help="directory for the files (created)"
-    )
-    parser.add_argument(
-        "--overwrite", action="store_true", help="replace trajectory files already in DIR"
-    )
-    return parser
+__all__ = ["trajectories_command"]
 
 
 def trajectories_command(args: argparse.Namespace) -> int:
