@@ -40,6 +40,14 @@ class Problem:
     dataset: str = "mnist"
     #: The initialization (:data:`optimlab.nn.layout.INITS`).
     init: str = "uniform"
+    #: For a noisy function (DeepOBS's quadratic and 2-D problems) instead of a network:
+    #: its name in :mod:`optimlab.functions`; None for a network.
+    function: str | None = None
+
+    @property
+    def has_accuracy(self) -> bool:
+        """Whether the problem classifies (accuracy and loss) or is a function (loss only)."""
+        return self.function is None
 
     def setting(self) -> dict[str, Any]:
         """The fields of an experiment's :class:`~optimlab.experiment.Setting` it fixes."""

@@ -105,7 +105,12 @@ def make_optimizer(
 EVALUATE = ("test", "validation", "both")
 #: Fields added after results files were first written, with their defaults: left
 #: out of :meth:`Setting.to_dict` at the default, so older experiments still resume.
-_ADDED: dict[str, Any] = {"validation": None, "evaluate": "test", "init": "uniform"}
+_ADDED: dict[str, Any] = {
+    "validation": None,
+    "evaluate": "test",
+    "init": "uniform",
+    "problem": "report",
+}
 
 
 @dataclass
@@ -132,6 +137,10 @@ class Setting:
     evaluate: str = "test"
     #: How the networks are initialized (:data:`optimlab.nn.layout.INITS`).
     init: str = "uniform"
+    #: The test problem (:mod:`optimlab.problems`): a noisy function's name trains that
+    #: function (loss only: every accuracy is nan); a network problem's fields above
+    #: say what is trained.
+    problem: str = "report"
 
     def __post_init__(self) -> None:
         if self.evaluate not in EVALUATE:
