@@ -24,12 +24,16 @@ __all__ = ["plot_curves", "plot_misclassified", "plot_results", "plot_sensitivit
 
 
 def plot_results(results: Results, out: str | os.PathLike[str]) -> list[Path]:
-    """Every figure of a results file into directory ``out``: curves, and a sweep's sensitivity."""
+    """Every figure of a results file into directory ``out``: curves, and a sweep's sensitivity.
+
+    A loss-only problem's results (a noisy function, no accuracy) get no ``accuracy.png``.
+    """
+    from .experiment.summary import has_accuracy
+
     out = Path(out)
-    paths = [
-        plot_curves(results, "test_accuracy", out / "accuracy.png"),
-        plot_curves(results, "test_loss", out / "loss.png"),
-    ]
+    paths = [plot_curves(results, "test_loss", out / "loss.png")]
+    if has_accuracy(results):
+        paths.insert(0, plot_curves(results, "test_accuracy", out / "accuracy.png"))
     if results.kind == "sweep":
         paths.append(plot_sensitivity(results, out / "sensitivity.png"))
     return paths
@@ -77,15 +81,23 @@ def plot_curves(results: Results, figure: str, path: str | os.PathLike[str]) -> 
 
 
 def plot_sensitivity(results: Results, path: str | os.PathLike[str]) -> Path:
-    """Final test accuracy against the learning rate (log scale), mean ± std over seeds."""
+    """Final test accuracy against the learning rate (log scale), mean ± std over seeds;
+    for a loss-only problem the final test loss (a log scale too where every mean is
+    positive)."""
     from matplotlib.figure import Figure
 
+    from .experiment.summary import has_accuracy
+
+    accuracy = has_accuracy(results)
     fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.add_subplot()
     by_optimizer: dict[str, list[tuple[float, float, float]]] = {}
     seeds = 1
     for trials in _by_setting(results).values():
-        finals = [100 * t.epochs[-1].test_accuracy for t in trials if t.epochs]
+        if accuracy:
+            finals = [100 * t.epochs[-1].test_accuracy for t in trials if t.epochs]
+        else:
+            finals = [t.epochs[-1].test_loss for t in trials if t.epochs]
         finals = [f for f in finals if math.isfinite(f)]
         if not finals:
             continue
@@ -98,8 +110,11 @@ def plot_sensitivity(results: Results, path: str | os.PathLike[str]) -> Path:
         lr, mean, std = (np.array(v) for v in zip(*sorted(points)))
         ax.errorbar(lr, mean, yerr=std, color=color, marker="o", capsize=3, label=name)
     ax.set_xscale("log")
+    means = [m for points in by_optimizer.values() for _, m, _ in points]
+    if not accuracy and means and min(means) > 0:
+        ax.set_yscale("log")
     ax.set_xlabel("learning rate")
-    ax.set_ylabel("final test accuracy (%)")
+    ax.set_ylabel("final test accuracy (%)" if accuracy else "final test loss")
     ax.grid(True, alpha=0.3)
     ax.set_title(_title(results, seeds), fontsize=10)
     ax.legend(fontsize=8)
@@ -147,7 +162,16 @@ def _by_setting(results: Results) -> dict[str, list[TrialResult]]:
 
 
 def _title(results: Results, seeds: int) -> str:
+    from .experiment.summary import has_accuracy
+
     s = results.setting
+    if not has_accuracy(results):  # a noisy function: no network, no images
+        spread = f"{seeds} seeds, mean ± std" if seeds > 1 else "1 seed"
+        return (
+            f"{s.problem}: test loss over {results.data.test_samples} samples "
+            f"(trained on {results.data.train_samples})\n"
+            f"batch {s.batch_size}, {s.dtype}, {spread}"
+        )
     network = "-".join(map(str, s.layers))
     spread = f"{seeds} seeds, mean ± std" if seeds > 1 else "1 seed"
     data = results.data

@@ -7,6 +7,7 @@ import sys
 
 from .. import optimizers
 from ..experiment import Reporter, Results, Setting, Summary, Trial
+from ..experiment.summary import has_accuracy
 from ..train import EpochRecord
 
 __all__ = ["Bar", "ExperimentDisplay", "print_table"]
@@ -81,13 +82,17 @@ class ExperimentDisplay(Reporter):
         for trial, record in records:
             by_label.setdefault(trial.label, []).append(record)
         where = f"pass {index + 1:>2} " if self.parallel else ""
+        accuracy = has_accuracy(self.setting)
         for label, rs in by_label.items():
-            accuracy = [r.test_accuracy for r in rs]
+            shown = (
+                f"test accuracy {mean_std([r.test_accuracy for r in rs], 100, '.2f')}%  "
+                if accuracy
+                else ""
+            )
             loss = [r.test_loss for r in rs]
             self.bar.line(
                 f"  {where}{names[label]:<24} epoch {epoch:3d}/{self.setting.epochs}  "
-                f"test accuracy {mean_std(accuracy, 100, '.2f')}%  "
-                f"test loss {mean_std(loss, 1, '.4f')}  {rs[0].seconds:6.2f} s"
+                f"{shown}test loss {mean_std(loss, 1, '.4f')}  {rs[0].seconds:6.2f} s"
             )
         self.bar.describe(f"pass {index + 1} epoch {epoch + 1}/{self.setting.epochs}")
 
@@ -133,46 +138,59 @@ def mean_std(values: list[float], scale: float, fmt: str) -> str:
 
 
 def print_table(rows: list[Summary], results: Results) -> None:
-    """The final table of compare and sweep, and a sweep's best learning rates."""
+    """The final table of compare and sweep, and a sweep's best learning rates; for a
+    loss-only problem (:func:`~optimlab.experiment.summary.has_accuracy`) without the
+    accuracy columns: the best is the lowest mean test loss."""
+    accuracy = has_accuracy(results)
     seeds = max(row.seeds for row in rows)
     print(
         f"\n{results.kind}: {len(rows)} setting(s) x {seeds} seed(s), "
         f"{results.setting.epochs} epochs, {results.environment.device_name}"
     )
     width = max(len("optimizer (hyper-parameters)"), *(len(row.label) for row in rows))
-    head = (
-        f"{'optimizer (hyper-parameters)':<{width}} {'test accuracy':>17} {'test loss':>17} "
-        f"{'best (epoch)':>13} {'95% at':>6} {'seconds':>8}"
-    )
+    first = f"{'optimizer (hyper-parameters)':<{width}} "
+    if accuracy:
+        head = (
+            f"{first}{'test accuracy':>17} {'test loss':>17} "
+            f"{'best (epoch)':>13} {'95% at':>6} {'seconds':>8}"
+        )
+    else:
+        head = f"{first}{'test loss':>21} {'best loss (epoch)':>22} {'seconds':>8}"
     print(head)
     print("-" * len(head))
-    spread = seeds > 1
     for row in rows:
-        acc = (
-            f"{100 * row.accuracy_mean:.2f}"
-            + (f" ± {100 * row.accuracy_std:.2f}" if spread else "")
-            + "%"
-        )
-        loss = f"{row.loss_mean:.4f}" + (f" ± {row.loss_std:.4f}" if spread else "")
-        best = f"{100 * row.best_accuracy:.2f}% ({row.best_epoch})"
-        target = str(row.epoch_to_target) if row.epoch_to_target else "—"
-        note = ""
-        if row.diverged:
-            some = f"{row.diverged} of {row.seeds} " if row.seeds > 1 else ""
-            note = f"  {some}diverged at epoch {row.diverged_at}"
-        print(
-            f"{row.label:<{width}} {acc:>17} {loss:>17} {best:>13} {target:>6} "
-            f"{row.seconds:8.1f}{note}"
-        )
+        cells = _cells(row, seeds > 1, accuracy)
+        print(f"{row.label:<{width}} {cells} {row.seconds:8.1f}{_note(row)}")
     if results.kind == "sweep":
         for name in dict.fromkeys(row.optimizer for row in rows):
             best_row = next(row for row in rows if row.optimizer == name)
             if best_row.diverged:
                 print(f"best learning rate for {name}: none, every rate diverged")
                 continue
-            print(
-                f"best learning rate for {name}: {best_row.hyperparameters['lr']:g} "
-                f"({100 * best_row.accuracy_mean:.2f}% final test accuracy)"
+            final = (
+                f"{100 * best_row.accuracy_mean:.2f}% final test accuracy"
+                if accuracy
+                else f"{best_row.loss_mean:.4g} final test loss, the lowest"
             )
+            print(f"best learning rate for {name}: {best_row.hyperparameters['lr']:g} ({final})")
     if any(row.shared_pass for row in rows):
         print("seconds: the wall time of the pass that trained the setting together with others")
+
+
+def _cells(row: Summary, spread: bool, accuracy: bool) -> str:
+    """A row's figures between its label and its seconds."""
+    loss = f"{row.loss_mean:.4f}" + (f" ± {row.loss_std:.4f}" if spread else "")
+    if not accuracy:
+        best = f"{row.best_loss:.4g} ({row.best_epoch})"
+        return f"{loss:>21} {best:>22}"
+    acc = f"{100 * row.accuracy_mean:.2f}" + (f" ± {100 * row.accuracy_std:.2f}" if spread else "")
+    best = f"{100 * row.best_accuracy:.2f}% ({row.best_epoch})"
+    target = str(row.epoch_to_target) if row.epoch_to_target else "—"
+    return f"{acc + '%':>17} {loss:>17} {best:>13} {target:>6}"
+
+
+def _note(row: Summary) -> str:
+    if not row.diverged:
+        return ""
+    some = f"{row.diverged} of {row.seeds} " if row.seeds > 1 else ""
+    return f"  {some}diverged at epoch {row.diverged_at}"

@@ -21,7 +21,7 @@ from .reporter import Reporter
 from .results import DataInfo, Results, load_results
 from .resume import require_same_data, require_same_setting
 from .settings import Setting, check_memory
-from .summary import summarize
+from .summary import has_accuracy, summarize
 
 __all__ = ["run_experiment"]
 
@@ -246,6 +246,8 @@ def _finish(
     if not figures:
         return _drop_empty(out)
     plotting.plot_results(results, out)
+    if not has_accuracy(results):  # a noisy function classifies nothing: no mistakes
+        return _drop_empty(out)
     best = summarize(results)[0]
     if best.diverged == best.seeds:  # every setting diverged: no mistakes to show
         return _drop_empty(out)
