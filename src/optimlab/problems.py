@@ -5,9 +5,10 @@ default number of epochs, under one name.
 follow DeepOBS (Schneider, Balles & Hennig, "DeepOBS: A Deep Learning Optimizer
 Benchmark Suite", ICLR 2019; ``deepobs/pytorch/testproblems``): its logistic
 regression on MNIST and its four-layer MLP on MNIST and Fashion-MNIST, with their
-architectures, initializations, softmax cross-entropy and batch size 128. The
-problems that are not fully connected networks (DeepOBS's noisy quadratic and 2-D
-functions) are not registered yet.
+architectures, initializations, softmax cross-entropy and batch size 128. Its noisy
+quadratic ``quadratic_deep`` and 2-D functions ``rosenbrock``, ``beale`` and ``branin``
+train a point instead of a network (:mod:`optimlab.functions`, :class:`optimlab.nn.Point`):
+they have a loss and no accuracy.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from . import datasets
+from . import datasets, surfaces
 from .errors import ConfigError
 
 __all__ = ["PROBLEMS", "Problem", "data_directory", "get"]
@@ -43,6 +44,15 @@ class Problem:
     #: For a noisy function (DeepOBS's quadratic and 2-D problems) instead of a network:
     #: its name in :mod:`optimlab.functions`; None for a network.
     function: str | None = None
+    #: Training samples ``optimlab benchmark`` holds out for validation on a function
+    #: (a network problem's is ``--validation``).
+    validation: int = 10_000
+
+    def learning_rate(self, optimizer: str) -> float | None:
+        """The problem's default learning rate for ``optimizer`` (None: the optimizer's
+        own): a 2-D surface's rate matched to its curvature (:mod:`optimlab.surfaces`)."""
+        surface = surfaces.SURFACES.get(self.function or "")
+        return None if surface is None else surface.learning_rate(optimizer)
 
     @property
     def has_accuracy(self) -> bool:
@@ -52,6 +62,7 @@ class Problem:
     def setting(self) -> dict[str, Any]:
         """The fields of an experiment's :class:`~optimlab.experiment.Setting` it fixes."""
         return {
+            "problem": self.name,
             "layers": list(self.layers),
             "activation": self.activation,
             "output": self.output,
@@ -62,6 +73,25 @@ class Problem:
 
 
 _DEEPOBS = "DeepOBS (Schneider, Balles & Hennig, 2019)"
+
+
+def _two_d(name: str) -> Problem:
+    surface = surfaces.SURFACES[name]
+    return Problem(
+        name,
+        f"{surface.summary}, (x, y) ~ N(0, 1), from {surface.start}",
+        f"{_DEEPOBS}: two_d_{name}",
+        (2,),
+        "none",
+        "none",
+        batch_size=128,
+        epochs=6,  # ~500 steps, as optimlab trajectories (DeepOBS names no default)
+        dataset="two_d",
+        function=name,
+        validation=2000,
+    )
+
+
 _MLP = (784, 1000, 500, 100, 10)
 
 #: The registered problems, by name.
@@ -112,6 +142,21 @@ PROBLEMS: dict[str, Problem] = {
             dataset="fashion-mnist",
             init="truncated_normal",
         ),
+        Problem(
+            "quadratic_deep",
+            "0.5 (theta - x)^T Q (theta - x) in 100 dimensions, Q with 90 eigenvalues in (0, 1) "
+            "and 10 in (30, 60), x ~ N(0, 0.6^2 I)",
+            f"{_DEEPOBS}: quadratic_deep",
+            (100,),
+            "none",
+            "none",
+            batch_size=128,
+            epochs=100,
+            dataset="quadratic",
+            function="quadratic_deep",
+            validation=200,
+        ),
+        *(_two_d(name) for name in ("rosenbrock", "beale", "branin")),
     )
 }
 
@@ -133,7 +178,9 @@ def data_directory(problem: Problem, data_dir: str | os.PathLike[str] | None = N
     """Where the problem's data lies: ``data_dir`` if given, None for the packaged MNIST,
     else the cache directory :func:`optimlab.datasets.fetch` fills (downloading once)."""
     if data_dir is not None:
+        if problem.function is not None:
+            raise ConfigError(f"{problem.name} draws its own data: it takes no --data-dir")
         return str(data_dir)
-    if problem.dataset == "mnist":
+    if problem.dataset == "mnist" or problem.function is not None:
         return None
     return str(datasets.fetch(problem.dataset))

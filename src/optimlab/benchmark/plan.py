@@ -106,14 +106,15 @@ class Benchmark:
         self, problem: str, kind: str, passes: list[list[Trial]], evaluate: str
     ) -> Setting:
         """The problem's network, batch size and data, with what ``setting`` overrides
-        (the epochs: every problem trains as long)."""
+        (the epochs: every problem trains as long); a noisy function holds out its own
+        validation samples (:attr:`optimlab.problems.Problem.validation`)."""
         chosen = problems.get(problem)
         data = problems.data_directory(chosen, self.setting.get("data"))
         common = {
             **chosen.setting(),
             **self.setting,
             "data": data,
-            "validation": self.validation,
+            "validation": self.validation if chosen.has_accuracy else chosen.validation,
             "evaluate": evaluate,
         }
         return Setting(kind, passes, **common)

@@ -169,7 +169,7 @@ def _check(benchmark: Benchmark) -> None:
             trial.make()
         backend = resolve(setting.device, library=setting.library)
         train, _ = setting_data(setting, backend)
-        split_validation(train, benchmark.validation)
+        split_validation(train, setting.validation)
     for name in benchmark.optimizers:
         optimizers.get(name, **benchmark.options.get(name, {}))
 

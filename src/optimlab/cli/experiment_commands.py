@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .. import optimizers, schedules
+from .. import optimizers, problems, schedules
 from ..backend import resolve
 from ..errors import ConfigError, OptimlabError
 from ..experiment import (
@@ -37,7 +37,11 @@ def compare_command(args: argparse.Namespace) -> int:
             f"unknown optimizer {unknown[0] if unknown else '(none)'!r}: "
             f"choose from {', '.join(optimizers.OPTIMIZERS)}"
         )
-    overrides: dict[str, dict[str, float]] = {name: {} for name in args.optimizers}
+    problem = problems.get(args.problem)
+    overrides: dict[str, dict[str, float]] = {
+        name: {} if problem.learning_rate(name) is None else {"lr": problem.learning_rate(name)}
+        for name in args.optimizers
+    }
     options = {name: optimizer_options(args) for name in args.optimizers}
     for item in args.set:
         name, param, value = _parse_set(item)

@@ -11,16 +11,16 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .. import optimizers
+from .. import functions, optimizers, problems
 from .._files import check_writable
-from ..backend import resolve
+from ..backend import Backend, resolve
 from ..datasets import Dataset
 from ..errors import ConfigError, OptimlabError
-from ..experiment.data import data_files, load_data
+from ..experiment.data import data_files, function_data, load_data
 from ..experiment.resume import require_same_data, require_same_setting
 from ..experiment.settings import check_memory, make_optimizer
-from ..nn import MLP
-from ..train import History, Trainer, evaluate
+from ..nn import MLP, Model, Point
+from ..train import EpochRecord, History, Trainer, evaluate
 from ..train import checkpoint as checkpoints
 from .display import Bar
 from .parser import HYPERPARAMETERS, optimizer_options, setting_options
@@ -31,24 +31,17 @@ __all__ = ["evaluate_command", "train_command"]
 def train_command(args: argparse.Namespace) -> int:
     """Train one network; print each epoch and the final figures; save if asked."""
     # Everything that can be wrong with the input is checked before training starts.
+    problem = problems.get(args.problem)
     hyper = {k: getattr(args, k) for k in HYPERPARAMETERS if getattr(args, k) is not None}
+    if "lr" not in hyper and problem.learning_rate(args.optimizer) is not None:
+        hyper["lr"] = problem.learning_rate(args.optimizer)
     options = optimizer_options(args)
     optimizer = make_optimizer(args.optimizer, hyper, options, 1, 10**9)  # checked now
+    if problem.function is not None and args.save is not None:
+        raise ConfigError(f"--save writes networks: {problem.name} trains a point, not one")
     _check_files(args)
     backend = resolve(args.device, library=args.backend)
-    check_memory(args.layers, 1, args.dtype, args.device)
-    model = MLP(
-        args.layers,
-        args.activation,
-        args.output,
-        seed=args.seed,
-        device=backend.device,
-        xp=backend.xp,
-        dtype=args.dtype,
-        init=args.init,
-    )
-    train, test = load_data(backend, args.dtype, args.data_dir, args.limit_train)
-    files = data_files(args.data_dir)
+    model, train, test, files = _model_and_data(args, problem, backend)
     per_epoch = math.ceil(train.n / args.batch_size)  # a schedule's epochs, in steps
     optimizer = make_optimizer(args.optimizer, hyper, options, per_epoch, per_epoch * args.epochs)
     trainer = Trainer(model, optimizer, train, batch_size=args.batch_size, seed=args.seed)
@@ -62,10 +55,13 @@ def train_command(args: argparse.Namespace) -> int:
     }
     setting.pop("epochs")
     histories = _resume(args, trainer, setting, files) if args.resume else None
+    trained = (
+        f"{problem.name} ({model.size}-D point)"
+        if isinstance(model, Point)
+        else f"{'-'.join(map(str, model.layers))} {model.activation.name}/{model.output.name}"
+    )
     header = (
-        f"{optimizer} on {backend.name}, "
-        f"{args.dtype}: {'-'.join(map(str, model.layers))} "
-        f"{model.activation.name}/{model.output.name}, batch {args.batch_size}, "
+        f"{optimizer} on {backend.name}, {args.dtype}: {trained}, batch {args.batch_size}, "
         f"{train.n} training and {test.n} test samples"
     )
     info = {"setting": setting, "data": files}
@@ -79,14 +75,47 @@ def train_command(args: argparse.Namespace) -> int:
         return 1
     last = history.epochs[-1]
     print(
-        f"{optimizer.name}: test accuracy {last.test_accuracy:.2%}, test loss "
-        f"{last.test_loss:.4f} after {len(history.epochs)} epoch(s), "
+        f"{optimizer.name}: {_figures(last, ', ')} after {len(history.epochs)} epoch(s), "
         f"{sum(history.seconds):.1f} s of training"
     )
     if args.save is not None:
         model.params = trainer.eval_params()  # where it was evaluated (Schedule-Free's average)
         return _save(model, args.save)
     return 0
+
+
+def _model_and_data(
+    args: argparse.Namespace, problem: problems.Problem, backend: Backend
+) -> tuple[Model, Dataset, Dataset, dict[str, str]]:
+    """The model ``train`` trains, its training and test sets, and the data files' digests
+    (what a resume checks; none for a function, whose samples are drawn)."""
+    if problem.function is not None:
+        function = functions.get(problem.function)
+        where = {"device": backend.device, "xp": backend.xp}
+        model = Point(function, seed=args.seed, dtype=args.dtype, **where)
+        train, test = function_data(function, backend, args.dtype, args.noise, args.limit_train)
+        return model, train, test, {}
+    check_memory(args.layers, 1, args.dtype, args.device)
+    model = MLP(
+        args.layers,
+        args.activation,
+        args.output,
+        seed=args.seed,
+        device=backend.device,
+        xp=backend.xp,
+        dtype=args.dtype,
+        init=args.init,
+    )
+    train, test = load_data(backend, args.dtype, args.data_dir, args.limit_train)
+    return model, train, test, data_files(args.data_dir)
+
+
+def _figures(record: EpochRecord, between: str = "  ") -> str:
+    """``test accuracy 95.00%  test loss 0.1000``; the loss alone for a function."""
+    loss = f"test loss {record.test_loss:.4f}"
+    if math.isnan(record.test_accuracy):
+        return loss
+    return f"test accuracy {record.test_accuracy:7.2%}{between}{loss}"
 
 
 def _save(model: MLP, path: str) -> int:
@@ -167,11 +196,8 @@ def _resume(
     histories = saved["histories"]
     if not args.quiet:
         for record in histories[0].epochs:
-            print(
-                f"epoch {record.epoch:3d}/{args.epochs}  test accuracy "
-                f"{record.test_accuracy:7.2%}  test loss {record.test_loss:.4f}  "
-                f"(from {args.checkpoint})"
-            )
+            shown = f"{_figures(record)}  (from {args.checkpoint})"
+            print(f"epoch {record.epoch:3d}/{args.epochs}  {shown}")
     return histories
 
 
@@ -188,8 +214,7 @@ def _train(
     def after_epoch(histories: list[History]) -> None:
         record = histories[0].epochs[-1]
         bar.line(
-            f"epoch {record.epoch:3d}/{args.epochs}  "
-            f"test accuracy {record.test_accuracy:7.2%}  test loss {record.test_loss:.4f}  "
+            f"epoch {record.epoch:3d}/{args.epochs}  {_figures(record)}  "
             f"train loss {record.train_loss:.4f}  {record.seconds:6.2f} s"
         )
         bar.describe(f"epoch {record.epoch + 1}/{args.epochs}")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .. import __version__, optimizers, problems, schedules, surfaces, trajectories
+from .. import __version__, functions, optimizers, problems, schedules, surfaces, trajectories
 from .._checks import positive_int, seeds
 from ..benchmark.plan import PROBLEMS, SEARCHES
 from ..benchmark.selection import SELECT
@@ -441,7 +441,15 @@ def _add_setting(
             default="report",
             choices=list(problems.PROBLEMS),
             help="test problem: its network, data, batch size and epochs are the defaults "
-            "of the options below (report: the lab report's network on MNIST)",
+            "of the options below (report: the lab report's network on MNIST); "
+            "quadratic_deep, rosenbrock, beale and branin train a point on a noisy function",
+        )
+        parser.add_argument(
+            "--noise",
+            type=float,
+            metavar="X",
+            help="a noisy function's noise level, the standard deviation of its samples "
+            "(DeepOBS's: quadratic_deep 0.6, the 2-D functions 1.0); 0: the exact function",
         )
     parser.add_argument(
         "--backend",
@@ -486,6 +494,13 @@ def resolve_problem(args: argparse.Namespace) -> None:
     epochs, initialization (``args.init``) and data directory (a data set other than
     MNIST is fetched into the cache once; see :func:`optimlab.datasets.fetch`)."""
     problem = problems.get(args.problem)
+    args.noise = functions.check_noise(problem.name, args.noise, problem.function is not None)
+    if problem.function is not None:  # a point, not a network: no network options apply
+        given = [n for n in ("layers", "activation", "output") if getattr(args, n) is not None]
+        if given:
+            raise ConfigError(
+                f"--{given[0]} does not apply to {problem.name}: it trains a point, not a network"
+            )
     for name in _PROBLEM_FIELDS:
         if getattr(args, name, None) is None:
             value = getattr(problem, name)
@@ -592,4 +607,6 @@ def setting_options(args: argparse.Namespace) -> dict[str, Any]:
         "data": str(Path(args.data_dir).resolve()) if args.data_dir else None,
         # left out at the report's, so that older checkpoints still resume
         **({"init": args.init} if getattr(args, "init", "uniform") != "uniform" else {}),
+        **({"problem": args.problem} if getattr(args, "problem", "report") != "report" else {}),
+        **({"noise": args.noise} if getattr(args, "noise", None) is not None else {}),
     }

@@ -8,7 +8,6 @@ the first training samples.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 from dataclasses import replace
@@ -17,9 +16,10 @@ from pathlib import Path
 import array_api_compat
 import numpy as np
 
-from .. import datasets
+from .. import datasets, functions
 from ..backend import Backend, resolve
 from ..errors import ConfigError
+from .models import function_of
 from .settings import Setting
 
 __all__ = [
@@ -85,8 +85,34 @@ def load_data(
 
 
 def setting_data(setting: Setting, backend: Backend) -> tuple[datasets.Dataset, datasets.Dataset]:
-    """:func:`load_data` for an experiment's ``setting``."""
+    """:func:`load_data` for an experiment's ``setting``; a noisy function's samples
+    (:func:`function_data`) for a function problem."""
+    function = function_of(setting)
+    if function is not None:
+        return function_data(function, backend, setting.dtype, setting.noise, setting.limit_train)
     return load_data(backend, setting.dtype, setting.data, setting.limit_train)
+
+
+def function_data(
+    function: functions.Function,
+    backend: Backend,
+    dtype: str,
+    noise: float | None = None,
+    limit_train: int | None = None,
+) -> tuple[datasets.Dataset, datasets.Dataset]:
+    """A noisy function's training and test samples as data sets on ``backend``: the
+    samples as the rows of ``images``, every label 0; ``noise`` None is the function's
+    own level (:meth:`optimlab.functions.Function.samples`)."""
+    level = function.noise if noise is None else noise
+    parts = []
+    for rows, part in zip(function.samples(level), ("train", "test")):
+        labels = backend.asarray(np.zeros(rows.shape[0], dtype=np.int64))
+        images = backend.asarray(rows, dtype=backend.dtype(dtype))
+        parts.append(datasets.Dataset(images, labels, 1, f"{function.name} {part}"))
+    train, test = parts
+    if limit_train is not None:
+        train = train.head(limit_train)
+    return train, test
 
 
 def worker_data(setting: Setting) -> tuple[datasets.Dataset, datasets.Dataset]:
@@ -95,16 +121,17 @@ def worker_data(setting: Setting) -> tuple[datasets.Dataset, datasets.Dataset]:
     What a worker process (local or Dask) calls: loading MNIST takes about a second,
     a pass many.
     """
-    return _cached(
-        setting.data, setting.device, setting.library, setting.dtype, setting.limit_train
-    )
+    key = (setting.problem, setting.noise, setting.data, setting.device, setting.library,
+           setting.dtype, setting.limit_train)  # fmt: skip
+    if key not in _LOADED:
+        if len(_LOADED) >= 2:  # two data sets at most, as the memory of a worker allows
+            _LOADED.pop(next(iter(_LOADED)))
+        _LOADED[key] = setting_data(setting, resolve(setting.device, library=setting.library))
+    return _LOADED[key]
 
 
-@functools.lru_cache(maxsize=2)
-def _cached(
-    directory: str | None, device: str, library: str | None, dtype: str, limit: int | None
-) -> tuple[datasets.Dataset, datasets.Dataset]:
-    return load_data(resolve(device, library=library), dtype, directory, limit)
+#: :func:`worker_data`'s data sets, by what they depend on.
+_LOADED: dict[tuple[object, ...], tuple[datasets.Dataset, datasets.Dataset]] = {}
 
 
 def split_validation(train: datasets.Dataset, n: int) -> tuple[datasets.Dataset, datasets.Dataset]:

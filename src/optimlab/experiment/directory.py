@@ -40,6 +40,7 @@ from ..errors import ConfigError, DataError
 from ..nn import MLP
 from ..train import checkpoint as checkpoints
 from ..train.history import VALIDATION
+from .models import make_model
 from .passes import PassRecord
 from .results import Results, load_results
 from .settings import Setting
@@ -267,17 +268,13 @@ def save_results(out: Path, results: Results) -> None:
         f.write(buffer.getvalue())
 
 
-def save_model(out: Path, setting: Setting, record: PassRecord) -> Path:
-    """Write a finished pass's trained members to ``models/<name>.npz``."""
+def save_model(out: Path, setting: Setting, record: PassRecord) -> Path | None:
+    """Write a finished pass's trained members to ``models/<name>.npz``; None for a noisy
+    function (its points are not a network: there is no model file to write)."""
     trials = setting.passes[record.index]
-    model = MLP(
-        setting.layers,
-        setting.activation,
-        setting.output,
-        seed=[t.seed for t in trials],
-        dtype=setting.dtype,
-        params=record.params,
-    )
+    model = make_model(setting, [t.seed for t in trials], params=record.params)
+    if not isinstance(model, MLP):
+        return None
     path = out / "models" / f"{setting.model_name(record.index)}.npz"
     model.save(path)
     return path

@@ -21,10 +21,10 @@ from threadpoolctl import threadpool_limits
 from .. import datasets
 from ..backend import resolve, to_numpy
 from ..errors import ConfigError
-from ..nn import MLP
 from ..train import History, Trainer
 from ..train import checkpoint as checkpoints
 from .data import setting_data, split_validation
+from .models import make_model
 from .resume import require_same_data
 from .settings import Setting
 
@@ -94,16 +94,7 @@ def run_pass(
     monitor = None if setting.evaluate == "validation" else test  # tuning never sees it
     trials = setting.passes[index]
     seeds = [t.seed for t in trials]
-    model = MLP(
-        setting.layers,
-        setting.activation,
-        setting.output,
-        seed=seeds,
-        device=backend.device,
-        xp=backend.xp,
-        dtype=setting.dtype,
-        init=setting.init,
-    )
+    model = make_model(setting, seeds, backend)
     per_epoch = math.ceil(train.n / setting.batch_size)
     chosen = [t.make(per_epoch, per_epoch * setting.epochs) for t in trials]
     trainer = Trainer(model, chosen, train, batch_size=setting.batch_size, seed=seeds)

@@ -15,6 +15,7 @@ from ..train import History
 from ..train.evaluation import check_data
 from . import directory, executors
 from .data import data_files, setting_data, split_validation
+from .models import make_model
 from .passes import PassRecord, PassTask
 from .provenance import Environment
 from .reporter import Reporter
@@ -119,16 +120,7 @@ def _check_fits(
     """
     members = max(len(trials) for trials in setting.passes)
     check_memory(setting.layers, members, setting.dtype, setting.device)
-    model = MLP(
-        setting.layers,
-        setting.activation,
-        setting.output,
-        seed=setting.trials[0].seed,
-        device=backend.device,
-        xp=backend.xp,
-        dtype=setting.dtype,
-        init=setting.init,
-    )
+    model = make_model(setting, [setting.trials[0].seed], backend)
     check_data(model, train, "the training set")
     check_data(model, test, "the test set")
     if setting.validation is not None:

@@ -110,6 +110,7 @@ _ADDED: dict[str, Any] = {
     "evaluate": "test",
     "init": "uniform",
     "problem": "report",
+    "noise": None,
 }
 
 
@@ -141,6 +142,9 @@ class Setting:
     #: function (loss only: every accuracy is nan); a network problem's fields above
     #: say what is trained.
     problem: str = "report"
+    #: A noisy function's noise level (the standard deviation of its samples); None: the
+    #: problem's own (DeepOBS's ``noise_level``).
+    noise: float | None = None
 
     def __post_init__(self) -> None:
         if self.evaluate not in EVALUATE:

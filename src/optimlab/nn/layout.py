@@ -71,6 +71,15 @@ class Layout:
             views.append(Layer(weights, xp.matrix_transpose(weights), biases))
         return views
 
+    def arrays(self, xp: Any, flat: Any) -> list[Any]:
+        """What a shape-aware optimizer updates of ``flat`` (parameters or gradients,
+        ``([k,] size)``): each layer's weight matrix ``([k,] out, in)`` and bias vector
+        ``([k,] out)``, as views."""
+        lead = tuple(flat.shape[:-1])
+        return [
+            a for layer in self.views(xp, flat) for a in (layer.w, xp.reshape(layer.b, (*lead, -1)))
+        ]
+
     def bias_mask(self) -> np.ndarray:
         """A host vector of :attr:`size`: 1 on the bias coordinates, 0 on the weights."""
         mask = np.zeros(self.size)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -9,7 +10,7 @@ import numpy as np
 from .._checks import positive_int
 from ..backend import of, to_numpy
 from ..errors import ConfigError
-from ..nn import MLP
+from ..nn import MLP, Model, Point
 
 if TYPE_CHECKING:
     from ..datasets import Dataset
@@ -24,13 +25,14 @@ class Evaluation:
     ----------
     accuracy
         Fraction of samples whose largest output is their label, in ``[0, 1]``
-        (a list with one value per member for a model with members).
+        (a list with one value per member for a model with members); nan for a
+        function's :class:`~optimlab.nn.Point`, which has no classes.
     loss
         Mean cost per sample in nats, the report's "loss" for the sigmoid output
-        (a list per member likewise).
+        (a list per member likewise); a function's mean loss.
     predictions
         Predicted class per sample, an integer array on the model's device,
-        shape ``([K,] samples)``.
+        shape ``([K,] samples)``; None for a function.
     """
 
     __slots__ = ("accuracy", "loss", "predictions")
@@ -46,7 +48,7 @@ class Evaluation:
         return f"Evaluation(accuracy={self.accuracy:.4f}, loss={self.loss:.4f})"
 
 
-def evaluate(model: MLP, data: Dataset, *, chunk_size: int = 10_000) -> Evaluation:
+def evaluate(model: Model, data: Dataset, *, chunk_size: int = 10_000) -> Evaluation:
     """Accuracy, mean loss and predictions of ``model`` on ``data`` in one batched pass.
 
     The samples go through in chunks of ``chunk_size`` rows (bounding memory);
@@ -59,9 +61,18 @@ def evaluate(model: MLP, data: Dataset, *, chunk_size: int = 10_000) -> Evaluati
     return evaluate_params(model, model.params, data, chunk_size)
 
 
-def evaluate_params(model: MLP, params: Any, data: Dataset, chunk_size: int) -> Evaluation:
+def evaluate_params(model: Model, params: Any, data: Dataset, chunk_size: int) -> Evaluation:
     """:func:`evaluate` at ``params`` (flat, of ``model``'s shape), without the checks."""
     xp = model.xp
+    if isinstance(model, Point):  # a function: loss only, no classes to predict
+        total = 0.0
+        for start in range(0, data.n, chunk_size):
+            x = data.images[start : min(start + chunk_size, data.n), ...]
+            total = total + xp.sum(model.losses(params, x), axis=-1)
+        loss = to_numpy(total).astype(np.float64) / data.n
+        if model.members is None:
+            return Evaluation(math.nan, float(loss), None)
+        return Evaluation([math.nan] * model.members, loss.tolist(), None)
     views = model.views(params)
     total_cost = correct = 0.0
     predictions = []
@@ -84,12 +95,13 @@ def evaluate_params(model: MLP, params: Any, data: Dataset, chunk_size: int) -> 
 
 
 def check_model(model: object) -> None:
-    """A :class:`ConfigError` unless ``model`` is an :class:`~optimlab.MLP`."""
-    if not isinstance(model, MLP):
+    """A :class:`ConfigError` unless ``model`` is an :class:`~optimlab.MLP` or a
+    :class:`~optimlab.nn.Point`."""
+    if not isinstance(model, (MLP, Point)):
         raise ConfigError(f"model must be an optimlab MLP, not {type(model).__name__}")
 
 
-def check_data(model: MLP, data: Dataset, name: str) -> None:
+def check_data(model: Model, data: Dataset, name: str) -> None:
     """A :class:`ConfigError` unless ``data`` fits ``model``: features, classes, device, dtype."""
     from ..datasets import Dataset  # datasets imports nothing of train: no cycle
 

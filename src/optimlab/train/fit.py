@@ -7,7 +7,7 @@ from numbers import Integral
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
-from ..nn import MLP
+from ..nn import Model
 from ..optimizers import Optimizer
 from .evaluation import check_model
 from .history import EpochRecord, History
@@ -20,7 +20,7 @@ __all__ = ["fit", "fit_members"]
 
 
 def fit(
-    model: MLP,
+    model: Model,
     optimizer: Optimizer | str,
     train: Dataset,
     *,
@@ -77,7 +77,7 @@ def fit(
 
 
 def fit_members(
-    model: MLP,
+    model: Model,
     optimizers: Optimizer | str | Sequence[Optimizer | str],
     train: Dataset,
     *,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..backend import fast_paths, graphs
-from ..nn import MLP
+from ..nn import Model
 from ..optimizers import Optimizer, State
 
 __all__ = ["Group", "Steps", "evaluation_point", "flatten", "gather", "optimizer_inputs"]
@@ -47,7 +47,7 @@ class Steps:
         The whole training set on the device (targets one-hot).
     """
 
-    def __init__(self, model: MLP, groups: list[Group], images: Any, targets: Any) -> None:
+    def __init__(self, model: Model, groups: list[Group], images: Any, targets: Any) -> None:
         self.model, self.groups = model, groups
         self.xp = xp = model.xp
         self.images, self.targets = images, targets
@@ -152,19 +152,17 @@ class Steps:
         return captured
 
 
-def optimizer_inputs(model: MLP, flat: Any, rows: slice | None, optimizer: Optimizer) -> list[Any]:
+def optimizer_inputs(
+    model: Model, flat: Any, rows: slice | None, optimizer: Optimizer
+) -> list[Any]:
     """What ``optimizer`` updates of ``flat`` (parameters or gradients): the ``rows``
     (all for None) as one array for an elementwise rule, else each layer's weight
     matrix ``([k,] out, in)`` and bias vector ``([k,] out)``, as views."""
     part = flat if rows is None else flat[rows, ...]
-    if optimizer.elementwise:
-        return [part]
-    xp, lead = model.xp, tuple(part.shape[:-1])
-    layers = model.layout.views(xp, part)
-    return [a for layer in layers for a in (layer.w, xp.reshape(layer.b, (*lead, -1)))]
+    return [part] if optimizer.elementwise else model.layout.arrays(model.xp, part)
 
 
-def evaluation_point(model: MLP, groups: list[Group]) -> Any:
+def evaluation_point(model: Model, groups: list[Group]) -> Any:
     """The parameters ``([K,] size)`` at which the groups' optimizers evaluate the network
     (``model.params`` itself unless one evaluates elsewhere, like Schedule-Free)."""
     if all(type(g.optimizer).eval_params is Optimizer.eval_params for g in groups):
@@ -176,7 +174,7 @@ def evaluation_point(model: MLP, groups: list[Group]) -> Any:
     return flatten(model, groups, points)
 
 
-def flatten(model: MLP, groups: list[Group], inputs: list[list[Any]]) -> Any:
+def flatten(model: Model, groups: list[Group], inputs: list[list[Any]]) -> Any:
     """The flat parameters ``([K,] size)`` from each group's optimizer inputs (the
     inverse of :func:`optimizer_inputs`)."""
     xp, lead = model.xp, 0 if model.members is None else 1

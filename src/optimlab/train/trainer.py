@@ -26,7 +26,7 @@ import numpy as np
 from .. import _checks, optimizers
 from ..backend import to_numpy
 from ..errors import ConfigError
-from ..nn import MLP
+from ..nn import Model
 from ..optimizers import Optimizer
 from .evaluation import check_data, check_model, evaluate_params
 from .history import EpochRecord, History
@@ -66,7 +66,7 @@ class Trainer:
 
     def __init__(
         self,
-        model: MLP,
+        model: Model,
         optimizer: Optimizer | str | Sequence[Optimizer | str],
         train: Dataset,
         *,
@@ -287,7 +287,7 @@ def _records(
     ]
 
 
-def _groups(model: MLP, chosen: list[Optimizer]) -> list[Group]:
+def _groups(model: Model, chosen: list[Optimizer]) -> list[Group]:
     """One group per run of neighbouring members with the same kind of optimizer and the
     same options (schedule, clipping, decay of the biases)."""
     params, groups, start = model.params, [], 0
