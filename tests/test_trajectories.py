@@ -143,6 +143,7 @@ def test_the_command_refuses_to_overwrite_unless_told(tmp_path):
     [
         (["--problem", "himmelblau"], "unknown 2-D problem 'himmelblau'; choose from rosenbrock"),
         (["--problem", "mnist_mlp"], "mnist_mlp is a network problem, not a 2-D function"),
+        (["--problem", "quadratic_deep"], "quadratic_deep is 100-D, not a 2-D function"),
         (["--noise", "-1"], "--noise takes a finite number >= 0, not -1.0"),
         (["--optimizers", "sgd,adamx"], "unknown optimizer 'adamx': choose from sgd,"),
         (["--set", "adam.lr=0.1"], "--set adam.lr=0.1: adam is not among the optimizers run"),

@@ -43,22 +43,7 @@ def compare_command(args: argparse.Namespace) -> int:
         for name in args.optimizers
     }
     options = {name: optimizer_options(args) for name in args.optimizers}
-    for item in args.set:
-        name, param, value = _parse_set(item)
-        if name not in optimizers.OPTIMIZERS:
-            raise ConfigError(
-                f"--set {item}: unknown optimizer {name!r}: choose from "
-                f"{', '.join(optimizers.OPTIMIZERS)}"
-            )
-        if name not in overrides:
-            raise ConfigError(
-                f"--set {item}: {name} is not among the optimizers compared "
-                f"({', '.join(args.optimizers)})"
-            )
-        if param in optimizers.OPTIONS:
-            options[name][param] = _option(item, param, value)
-        else:
-            overrides[name][param] = _number(item, value)
+    apply_sets(args.set, overrides, options, "compared")
     hyper = {
         name: make_optimizer(name, o, options[name], *_steps(args)).hyperparameters
         for name, o in overrides.items()
@@ -92,6 +77,31 @@ def sweep_command(args: argparse.Namespace) -> int:
         **setting_options(args),
     )
     return _experiment(args, setting)
+
+
+def apply_sets(
+    items: list[str],
+    hyper: dict[str, dict[str, float]],
+    options: dict[str, dict[str, Any]],
+    verb: str,
+) -> None:
+    """Apply ``--set NAME.PARAM=VALUE`` items to each optimizer's hyper-parameters or
+    options (both by name); a name not among those run (``hyper``'s) is refused."""
+    for item in items:
+        name, param, value = _parse_set(item)
+        if name not in optimizers.OPTIMIZERS:
+            raise ConfigError(
+                f"--set {item}: unknown optimizer {name!r}: choose from "
+                f"{', '.join(optimizers.OPTIMIZERS)}"
+            )
+        if name not in hyper:
+            raise ConfigError(
+                f"--set {item}: {name} is not among the optimizers {verb} ({', '.join(hyper)})"
+            )
+        if param in optimizers.OPTIONS:
+            options[name][param] = _option(item, param, value)
+        else:
+            hyper[name][param] = _number(item, value)
 
 
 def plot_command(args: argparse.Namespace) -> int:

@@ -29,7 +29,7 @@ from ..trajectories import (
     run_trajectories,
     write_trajectories,
 )
-from .experiment_commands import _number, _option, _parse_set
+from .experiment_commands import apply_sets
 
 __all__ = ["trajectories_command"]
 
@@ -65,10 +65,12 @@ def trajectories_command(args: argparse.Namespace) -> int:
 
 
 def _surface(name: str) -> surfaces.Surface:
-    """The surface named ``name``; a network problem's name gets its own sentence."""
-    if name in problems.PROBLEMS:
+    """The surface named ``name``; another problem's name gets its own sentence."""
+    if name in problems.PROBLEMS and name not in surfaces.SURFACES:
+        problem = problems.PROBLEMS[name]
+        what = "a network problem" if problem.function is None else f"{problem.layers[0]}-D"
         raise ConfigError(
-            f"{name} is a network problem, not a 2-D function: trajectories takes "
+            f"{name} is {what}, not a 2-D function: trajectories takes "
             f"{', '.join(surfaces.SURFACES)}"
         )
     return surfaces.get(name)
@@ -83,17 +85,7 @@ def _optimizers(args: argparse.Namespace, surface: surfaces.Surface) -> list[opt
         )
     hyper = {name: default_hyperparameters(surface, name) for name in args.optimizers}
     options: dict[str, dict[str, Any]] = {name: {} for name in args.optimizers}
-    for item in args.set:
-        name, param, value = _parse_set(item)
-        if name not in hyper:
-            raise ConfigError(
-                f"--set {item}: {name} is not among the optimizers run "
-                f"({', '.join(args.optimizers)})"
-            )
-        if param in optimizers.OPTIONS:
-            options[name][param] = _option(item, param, value)
-        else:
-            hyper[name][param] = _number(item, value)
+    apply_sets(args.set, hyper, options, "run")
     return [
         make_optimizer(name, hyper[name], options[name], STEPS_PER_EPOCH, args.steps)
         for name in args.optimizers
