@@ -9,6 +9,7 @@ on how such a problem trains.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import math
 
@@ -237,3 +238,213 @@ def test_a_finished_loss_only_experiment_draws_no_misclassified_digits(loss_only
     names = sorted(p.name for p in tmp_path.iterdir())
     assert "loss.png" in names and "results.json" in names
     assert "misclassified.png" not in names and "accuracy.png" not in names
+
+
+# ---------------------------------------------------------------- the benchmark
+#
+# sgd and adam, three tuning trials each (seed 0) and two final seeds, three epochs.
+# Final validation loss of the tuning trials (None: diverged after two epochs):
+TUNED = {"sgd": [1.0, 1.2, None], "adam": [0.5, 0.52, 0.9]}
+# tuneability: sgd 1/3 (1.2 > 1.0 + 10%), adam 2/3 (0.9 > 0.5 + 10% of 0.5 = 0.55)
+# The final runs' validation loss per seed and epoch:
+FINAL_VALIDATION = {
+    "sgd": [[3.0, 1.5, 1.05], [3.0, 1.3, 1.08]],  # final mean 1.065; <= 1.1 at epoch 3
+    "adam": [[2.0, 1.0, 0.9], [2.0, 1.05, 1.1]],  # final mean 1.0, the best; at epoch 2
+}
+# the target: 1.0 + 10% of 1.0 = 1.1. The final test loss (the rank: adam first, though
+# named second):
+FINAL_TEST = {"sgd": 0.7, "adam": 0.5}
+
+
+def _records(validation: list[float], test: float, accuracy: float) -> list[EpochRecord]:
+    return [
+        EpochRecord(e + 1, v, accuracy, test + len(validation) - e - 1, 1.0, accuracy, v)
+        for e, v in enumerate(validation)
+    ]
+
+
+def _benchmark_outcome(problem_names, accuracy=NAN, **changes):
+    """A finished benchmark of the numbers above on each of ``problem_names``."""
+    from optimlab.benchmark import Benchmark
+    from optimlab.benchmark.plan import Outcome
+
+    bench = Benchmark(
+        ("sgd", "adam"), budget=3, seeds=2, problems=problem_names, setting={"epochs": 3}
+    )
+    outcome = Outcome(bench)
+    for p in problem_names:
+        outcome.selected[p] = {name: bench.trials(name)[0] for name in bench.optimizers}
+        tuning = Results.start(bench.tuning(p), DataInfo(p, 800, 200, {}), _environment())
+        for i, name in enumerate(bench.optimizers):
+            for trial, final in zip(tuning.trials_of(i), TUNED[name]):
+                curve = [2.0, 1.5] if final is None else [2.0, 1.5, final]
+                trial.epochs = _records(curve, 1.0, accuracy)
+                trial.status = "completed" if final is not None else "diverged at epoch 2: x"
+        final = Results.start(
+            bench.final(p, outcome.selected[p]), DataInfo(p, 800, 1000, {}), _environment()
+        )
+        for trial in final.trials:
+            seeds = FINAL_VALIDATION[trial.optimizer]
+            trial.epochs = _records(seeds[trial.seed - 1], FINAL_TEST[trial.optimizer], accuracy)
+            trial.status = "completed"
+        for results in (tuning, final):
+            for p_ in results.passes:
+                p_.complete, p_.seconds = True, 1.0
+        outcome.tuning[p], outcome.final[p] = tuning, final
+    return outcome
+
+
+def test_loss_tuneability_counts_trials_within_ten_percent_of_the_best_loss():
+    from optimlab.benchmark import selection
+
+    assert selection.loss_tuneability([1.0, 1.05, 1.09, 1.2, NAN]) == pytest.approx(0.6)
+    # a negative best: within 10% of |-2| = 0.2 above it
+    assert selection.loss_tuneability([-2.0, -1.9, -1.7]) == pytest.approx(2 / 3)
+    assert math.isnan(selection.loss_tuneability([NAN, math.inf]))
+
+
+def test_the_loss_target_and_the_epochs_to_reach_it():
+    from optimlab.benchmark import selection
+
+    assert selection.loss_target(1.0) == pytest.approx(1.1)
+    assert selection.loss_target(-2.0) == pytest.approx(-1.8)  # above a negative best too
+    assert selection.loss_target(NAN) == -math.inf  # no optimizer has one: none reaches it
+    curve = _records([3.0, 1.5, 1.05], 0.5, NAN)
+    assert selection.epochs_to_target(curve, 1.1, loss=True) == 3
+    assert selection.epochs_to_target(curve, 1.6, loss=True) == 2
+    assert selection.epochs_to_target(curve, 1.0, loss=True) == math.inf
+    assert selection.epochs_to_target(curve, -math.inf, loss=True) == math.inf
+
+
+def test_a_loss_only_benchmark_ranks_targets_and_tunes_by_loss(loss_only):
+    from optimlab.benchmark import report
+
+    outcome = _benchmark_outcome((loss_only,))
+    assert report.target(outcome, loss_only) == pytest.approx(1.1)
+    table = {r.optimizer: r for r in report.rows(outcome)}
+    assert (table["adam"].rank, table["sgd"].rank) == (1, 2)  # by test loss
+    assert table["adam"].loss_mean == pytest.approx(0.5)
+    assert (table["sgd"].epochs_to_target, table["adam"].epochs_to_target) == (3.0, 2.0)
+    assert table["sgd"].tuneability == pytest.approx(1 / 3)
+    assert table["adam"].tuneability == pytest.approx(2 / 3)
+    assert all(math.isnan(r.accuracy_mean) for r in table.values())
+
+
+def test_a_loss_only_benchmark_report_has_no_accuracy(loss_only, tmp_path):
+    from optimlab.benchmark import report
+
+    outcome = _benchmark_outcome((loss_only,))
+    table = report.write(tmp_path, outcome)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["loss.png", "report.md", "results.csv", "results.json", "sensitivity.png"]
+    text = (tmp_path / "report.md").read_text()
+    assert "accuracy.png" not in text and "test accuracy" not in text
+    assert "| rank | optimizer | selected | test loss | epochs to target | tuneability |" in text
+    assert f"{loss_only}: validation loss at most 1.1" in text
+    header = (tmp_path / "results.csv").read_text().splitlines()[0].split(",")
+    assert "test_accuracy" not in header and "validation_accuracy" not in header
+    assert "test_loss" in header and "validation_loss" in header
+    printed = report.format_table(table)
+    assert "accuracy" not in printed and printed.splitlines()[0].split() == [
+        *("rank", "optimizer", "selected", "test", "loss", "epochs", "to", "target", "tuneability")
+    ]
+
+
+def test_a_loss_only_problem_beside_a_network_problem(loss_only, tmp_path):
+    """The network keeps its accuracy column and figure, the function shows "—" and
+    none; the profile ranks both by the epochs to each problem's target."""
+    from optimlab.benchmark import report, selection
+
+    outcome = _benchmark_outcome(("report", loss_only), accuracy=0.9)
+    for trial in outcome.final[loss_only].trials + outcome.tuning[loss_only].trials:
+        trial.epochs = [
+            dataclasses.replace(e, test_accuracy=NAN, validation_accuracy=NAN) for e in trial.epochs
+        ]
+    for p in ("report", loss_only):  # where the experiments of each problem lie
+        (tmp_path / p).mkdir()
+    table = report.write(tmp_path, outcome)
+    assert (tmp_path / "report" / "accuracy.png").is_file()
+    assert not (tmp_path / loss_only / "accuracy.png").exists()
+    assert (tmp_path / loss_only / "loss.png").is_file() and (tmp_path / "profile.png").is_file()
+    lines = report.format_table(table).splitlines()
+    assert "test accuracy (%)" in lines[0]
+    row = next(line for line in lines if line.startswith(loss_only) and "sgd" in line)
+    assert "—" in row and "90.00" not in row
+    assert any(line.startswith("report") and "90.00 ± 0.00" in line for line in lines)
+    by = {(r.problem, r.optimizer): r for r in table}
+    assert by[loss_only, "adam"].epochs_to_target == 2.0  # the loss target, not nan's
+    times = {
+        p: {r.optimizer: r.epochs_to_target for r in table if r.problem == p}
+        for p in ("report", loss_only)
+    }
+    rho = selection.profile(times, report.TAUS)
+    assert by[loss_only, "sgd"].score == pytest.approx(
+        selection.profile_score(rho["sgd"], report.TAUS)
+    )
+    rows = list(csv.DictReader((tmp_path / "results.csv").open()))
+    assert {r["test_accuracy"] for r in rows if r["problem"] == loss_only} == {""}
+    assert {r["test_accuracy"] for r in rows if r["problem"] == "report"} == {"0.9"}
+
+
+def test_selection_by_accuracy_or_a_target_is_refused_for_a_loss_only_problem(loss_only):
+    from optimlab import ConfigError
+    from optimlab.benchmark import selection
+
+    message = f"^{loss_only} has no accuracy: select by val_loss, without --target$"
+    with pytest.raises(ConfigError, match=message):
+        selection.check_loss_only(("report", loss_only), "val_accuracy", None)
+    with pytest.raises(ConfigError, match=message):
+        selection.check_loss_only((loss_only,), "val_loss", 0.9)
+    selection.check_loss_only((loss_only,), "val_loss", None)  # by loss: accepted
+    selection.check_loss_only(("report",), "val_accuracy", 0.9)  # a network: accepted
+
+
+def test_run_benchmark_refuses_before_touching_its_directory(loss_only, tmp_path):
+    from optimlab import ConfigError
+    from optimlab.benchmark import Benchmark, run_benchmark
+
+    bench = Benchmark(("sgd",), budget=2, seeds=1, select="val_accuracy", problems=(loss_only,))
+    with pytest.raises(ConfigError, match=f"{loss_only} has no accuracy"):
+        run_benchmark(bench, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("extra", [["--select", "val_accuracy"], ["--target", "0.9"]])
+def test_the_command_refuses_in_one_sentence(loss_only, tmp_path, capsys, extra):
+    from helpers import assert_refused
+    from optimlab.cli import main
+
+    argv = ["benchmark", "--optimizers", "sgd", "--grid", "2", "--seeds", "1", "--epochs", "1"]
+    argv += ["--problems", f"report,{loss_only}", "--out", str(tmp_path / "out"), *extra]
+    try:
+        code = main(argv)
+    except SystemExit as exit_:
+        code = exit_.code
+    assert_refused(code, capsys, f"{loss_only} has no accuracy: select by val_loss")
+    assert not (tmp_path / "out").exists()
+
+
+def test_progress_lines_of_a_loss_only_problem_show_losses(loss_only, capsys):
+    from optimlab.cli.benchmark_command import _Display
+    from optimlab.cli.display import ExperimentDisplay
+
+    results = _compare(loss_only)
+    trials = zip(results.setting.passes[2], results.trials_of(2))  # adam, seeds 0 and 1
+    records = [(trial, result.epochs[0]) for trial, result in trials]
+    display = ExperimentDisplay(False, results.setting, parallel=True)
+    display.epoch_done(2, 1, records)
+    display.close()
+    line = capsys.readouterr().out.strip()
+    assert "accuracy" not in line and "%" not in line
+    assert "test loss 0.2000 ± 0.0000" in line
+
+    bench = _benchmark_outcome((loss_only,))
+    for phase, expected in (("tuning", "lowest validation loss 0.5000"), ("final", "test loss")):
+        results = getattr(bench, phase)[loss_only]
+        display = _Display(False, results.setting, parallel=True)
+        index = 1  # adam
+        trials = zip(results.setting.passes[index], results.trials_of(index))
+        display.epoch_done(index, 3, [(trial, result.epochs[-1]) for trial, result in trials])
+        display.close()
+        line = capsys.readouterr().out.strip()
+        assert expected in line and "accuracy" not in line and "%" not in line, line

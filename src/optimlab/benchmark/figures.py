@@ -12,6 +12,7 @@ import numpy as np
 
 from .._files import atomic_write
 from ..experiment import Results
+from ..experiment.summary import has_accuracy
 
 __all__ = ["curves", "profile", "sensitivity"]
 
@@ -43,29 +44,39 @@ def _legend(ax: Any, n: int) -> None:
 def sensitivity(tuning: Results, search: str, validation: int, path: Path) -> Path:
     """Final validation accuracy of every tuning trial against its learning rate, one
     colour per optimizer (a line through a grid's points; points alone for a random
-    search, whose other hyper-parameters vary too)."""
+    search, whose other hyper-parameters vary too). For a loss-only problem the final
+    validation loss, on a log scale where every one is positive."""
     fig = _figure()
     ax = fig.add_subplot()
     names = list(dict.fromkeys(t.optimizer for t in tuning.trials))
     budget = max(len(trials) for trials in tuning.setting.passes)
+    accuracy = has_accuracy(tuning)
+    figure, scale = ("validation_accuracy", 100.0) if accuracy else ("validation_loss", 1.0)
+    drawn: list[float] = []
     for color, (index, name) in zip(_colors(len(names)), enumerate(names)):
         points = sorted(
-            (t.hyperparameters["lr"], 100 * t.epochs[-1].validation_accuracy)
+            (t.hyperparameters["lr"], scale * getattr(t.epochs[-1], figure))
             for t in tuning.trials_of(index)
             if t.epochs
             and "lr" in t.hyperparameters
-            and math.isfinite(t.epochs[-1].validation_accuracy)
+            and math.isfinite(getattr(t.epochs[-1], figure))
             and len(t.epochs) == tuning.setting.epochs
         )
         if not points:
             continue
-        lr, acc = zip(*points)
+        lr, values = zip(*points)
+        drawn += values
         style = "-o" if search == "grid" else "o"
-        ax.plot(lr, acc, style, color=color, label=name, markersize=4, linewidth=1.2)
+        ax.plot(lr, values, style, color=color, label=name, markersize=4, linewidth=1.2)
     ax.set_xscale("log")
     ax.set_xlabel("learning rate")
-    ax.set_ylabel(f"validation accuracy after {tuning.setting.epochs} epochs (%)")
-    ax.set_ylim(bottom=max(0.0, ax.get_ylim()[0]))
+    if accuracy:
+        ax.set_ylabel(f"validation accuracy after {tuning.setting.epochs} epochs (%)")
+        ax.set_ylim(bottom=max(0.0, ax.get_ylim()[0]))
+    else:
+        ax.set_ylabel(f"validation loss after {tuning.setting.epochs} epochs")
+        if drawn and min(drawn) > 0:
+            ax.set_yscale("log")
     ax.grid(True, alpha=0.3)
     ax.set_title(
         f"Sensitivity: {budget} trials per optimizer ({search}), seed 0, "
@@ -115,7 +126,7 @@ def curves(final: Results, figure: str, path: Path, table: Sequence[Any]) -> Pat
     seeds = max((len(v) for v in by_name.values()), default=0)
     ax.set_title(
         f"Final runs of the selected settings: {seeds} seeds, mean ± std "
-        f"({final.data.test_samples} test images)",
+        f"({final.data.test_samples} test {'images' if has_accuracy(final) else 'samples'})",
         fontsize=10,
     )
     _legend(ax, len(ranked))

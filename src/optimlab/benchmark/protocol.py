@@ -56,11 +56,13 @@ def run_benchmark(
     Raises
     ------
     ConfigError
-        Bad input, a directory that holds something else, or (``resume``) a benchmark
-        there that was asked with other arguments.
+        Bad input (among it selection by validation accuracy or a target accuracy on a
+        problem without accuracy), a directory that holds something else, or
+        (``resume``) a benchmark there that was asked with other arguments.
     """
     if resume and overwrite:
         raise ConfigError("--resume and --overwrite exclude each other")
+    selection.check_loss_only(benchmark.problems, benchmark.select, benchmark.target)
     out = directory.check_out(out)
     _check(benchmark)
     stored = _stored(out)

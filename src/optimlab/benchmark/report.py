@@ -6,6 +6,14 @@ the first epoch whose *validation* accuracy reaches it); tuneability (the share 
 the tuning trials within 0.5 points of the optimizer's best validation accuracy);
 the rank by mean test accuracy (a run that diverged ranks last); and, with several
 problems, the performance-profile score.
+
+A loss-only problem (a noisy function: no accuracy, see
+:func:`optimlab.experiment.summary.has_accuracy`) goes by the loss instead: its rank
+by mean test loss, its target the best optimizer's mean final validation loss plus
+10% of its absolute value (reached by a validation loss at most that), its
+tuneability the share of trials within 10% of the best final validation loss; its
+accuracy is "—" in the tables, left out of them when no problem has one, and it
+gets no ``accuracy.png``.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import numpy as np
 
 from .._files import atomic_write
 from ..experiment.settings import hyperparameters_json
+from ..experiment.summary import has_accuracy
 from . import figures, selection, spaces
 from .plan import Outcome
 
@@ -65,17 +74,23 @@ class Row:
 
 def target(outcome: Outcome, problem: str) -> float:
     """The accuracy the epochs-to-target column counts to: ``--target``, else the best
-    optimizer's mean final validation accuracy less :data:`selection.TOLERANCE`."""
-    if outcome.benchmark.target is not None:
+    optimizer's mean final validation accuracy less :data:`selection.TOLERANCE`; for a
+    loss-only problem the validation loss, :func:`selection.loss_target` of the best
+    optimizer's mean final validation loss."""
+    accuracy = has_accuracy(problem)
+    if outcome.benchmark.target is not None and accuracy:
         return outcome.benchmark.target
     final = outcome.final[problem]
+    figure = "validation_accuracy" if accuracy else "validation_loss"
     means = [
         np.mean(
-            [t.epochs[-1].validation_accuracy for t in final.trials_of(i) if t.epochs] or [math.nan]
+            [getattr(t.epochs[-1], figure) for t in final.trials_of(i) if t.epochs] or [math.nan]
         )
         for i in range(len(final.passes))
     ]
     finite = [m for m in means if math.isfinite(m)]
+    if not accuracy:
+        return selection.loss_target(min(finite) if finite else math.nan)
     return max(finite) - selection.TOLERANCE if finite else math.inf
 
 
@@ -85,48 +100,56 @@ def rows(outcome: Outcome) -> list[Row]:
     table: list[Row] = []
     times: dict[str, dict[str, float]] = {}
     for problem in benchmark.problems:
-        final, tuning = outcome.final[problem], outcome.tuning[problem]
-        goal = target(outcome, problem)
-        found = []
-        for index, name in enumerate(benchmark.optimizers):
-            runs = final.trials_of(index)
-            last = [r.epochs[-1] for r in runs if r.epochs and not r.diverged]
-            acc = [e.test_accuracy for e in last]
-            loss = [e.test_loss for e in last]
-            tuned = [
-                t.epochs[-1].validation_accuracy if t.epochs and not t.diverged else math.nan
-                for t in tuning.trials_of(index)
-            ]
-            selected = outcome.selected[problem][name]
-            found.append(
-                Row(
-                    problem,
-                    name,
-                    selected,
-                    ", ".join(f"{d.name}={selected[d.name]:.3g}" for d in _tuned(benchmark, name)),
-                    _mean(acc),
-                    _std(acc),
-                    _mean(loss),
-                    _std(loss),
-                    float(np.median([selection.epochs_to_target(r.epochs, goal) for r in runs])),
-                    selection.tuneability(tuned),
-                    sum(r.diverged for r in runs),
-                    _at_edge(selected, tuning.trials_of(index)),
-                )
-            )
-        order = sorted(
-            found,
-            key=lambda r: (
-                r.diverged > 0,
-                -(r.accuracy_mean if math.isfinite(r.accuracy_mean) else -1),
-            ),
-        )
+        found = [_row(outcome, problem, index) for index in range(len(benchmark.optimizers))]
+        order = sorted(found, key=_rank if has_accuracy(problem) else _rank_by_loss)
         table += [_with(r, rank=k + 1) for k, r in enumerate(order)]
         times[problem] = {r.optimizer: r.epochs_to_target for r in found}
     if len(benchmark.problems) > 1:
         rho = selection.profile(times, TAUS)
         table = [_with(r, score=selection.profile_score(rho[r.optimizer], TAUS)) for r in table]
     return table
+
+
+def _rank(row: Row) -> tuple[bool, float]:
+    return row.diverged > 0, -(row.accuracy_mean if math.isfinite(row.accuracy_mean) else -1)
+
+
+def _rank_by_loss(row: Row) -> tuple[bool, float]:
+    return row.diverged > 0, row.loss_mean if math.isfinite(row.loss_mean) else math.inf
+
+
+def _row(outcome: Outcome, problem: str, index: int) -> Row:
+    """Optimizer ``index`` on ``problem``, unranked."""
+    benchmark = outcome.benchmark
+    name = benchmark.optimizers[index]
+    final, tuning = outcome.final[problem], outcome.tuning[problem]
+    accuracy = has_accuracy(problem)
+    goal = target(outcome, problem)
+    runs = final.trials_of(index)
+    last = [r.epochs[-1] for r in runs if r.epochs and not r.diverged]
+    acc = [e.test_accuracy for e in last] if accuracy else []
+    loss = [e.test_loss for e in last]
+    figure = "validation_accuracy" if accuracy else "validation_loss"
+    tuned = [
+        getattr(t.epochs[-1], figure) if t.epochs and not t.diverged else math.nan
+        for t in tuning.trials_of(index)
+    ]
+    selected = outcome.selected[problem][name]
+    reach = [selection.epochs_to_target(r.epochs, goal, loss=not accuracy) for r in runs]
+    return Row(
+        problem,
+        name,
+        selected,
+        ", ".join(f"{d.name}={selected[d.name]:.3g}" for d in _tuned(benchmark, name)),
+        _mean(acc),
+        _std(acc),
+        _mean(loss),
+        _std(loss),
+        float(np.median(reach)),
+        selection.tuneability(tuned) if accuracy else selection.loss_tuneability(tuned),
+        sum(r.diverged for r in runs),
+        _at_edge(selected, tuning.trials_of(index)),
+    )
 
 
 def _at_edge(selected: dict[str, float], trials: list[Any]) -> bool:
@@ -157,13 +180,15 @@ def _pm(mean: float, std: float, scale: float, digits: int) -> str:
     return f"{scale * mean:.{digits}f} ± {scale * std:.{digits}f}"
 
 
-def _cells(row: Row, several: bool) -> list[str]:
+def _cells(row: Row, several: bool, accuracy: bool = True) -> list[str]:
+    """A row's cells; ``accuracy``: with the accuracy column ("—" for a loss-only
+    problem's row)."""
     cells = [
         *([row.problem] if several else []),
         str(row.rank),
         row.optimizer,
         row.tuned + (" (edge)" if row.edge else ""),
-        _pm(row.accuracy_mean, row.accuracy_std, 100.0, 2),
+        *([_pm(row.accuracy_mean, row.accuracy_std, 100.0, 2)] if accuracy else []),
         _pm(row.loss_mean, row.loss_std, 1.0, 4),
         "never" if not math.isfinite(row.epochs_to_target) else f"{row.epochs_to_target:g}",
         "—" if not math.isfinite(row.tuneability) else f"{100 * row.tuneability:.0f}%",
@@ -175,13 +200,13 @@ def _cells(row: Row, several: bool) -> list[str]:
     return cells
 
 
-def _header(several: bool, scores: bool) -> list[str]:
+def _header(several: bool, scores: bool, accuracy: bool = True) -> list[str]:
     return [
         *(["problem"] if several else []),
         "rank",
         "optimizer",
         "selected",
-        "test accuracy (%)",
+        *(["test accuracy (%)"] if accuracy else []),
         "test loss",
         "epochs to target",
         "tuneability",
@@ -189,10 +214,17 @@ def _header(several: bool, scores: bool) -> list[str]:
     ]
 
 
+def _any_accuracy(table: list[Row]) -> bool:
+    """Whether the table needs its accuracy column: a row of a problem that has one."""
+    return any(has_accuracy(r.problem) for r in table)
+
+
 def format_table(table: list[Row]) -> str:
     """The table as aligned text, for the terminal."""
     several = len({r.problem for r in table}) > 1
-    lines = [_header(several, table[0].score is not None)] + [_cells(r, several) for r in table]
+    accuracy = _any_accuracy(table)
+    lines = [_header(several, table[0].score is not None, accuracy)]
+    lines += [_cells(r, several, accuracy) for r in table]
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
     text = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines]
     text.insert(1, "  ".join("-" * w for w in widths))
@@ -202,9 +234,10 @@ def format_table(table: list[Row]) -> str:
 def markdown_table(table: list[Row]) -> str:
     """The table in Markdown."""
     several = len({r.problem for r in table}) > 1
-    header = _header(several, table[0].score is not None)
+    accuracy = _any_accuracy(table)
+    header = _header(several, table[0].score is not None, accuracy)
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_cells(r, several)) + " |" for r in table]
+    lines += ["| " + " | ".join(_cells(r, several, accuracy)) + " |" for r in table]
     return "\n".join(lines)
 
 
@@ -263,14 +296,12 @@ def write(out: Path, outcome: Outcome) -> list[Row]:
     several = len(benchmark.problems) > 1
     for problem in benchmark.problems:  # with several, each problem's in its folder
         folder = out / problem if several else out
-        figures.sensitivity(
-            outcome.tuning[problem],
-            benchmark.search,
-            benchmark.validation,
-            folder / "sensitivity.png",
-        )
+        tuning = outcome.tuning[problem]
+        # a noisy function holds out its own validation samples (Problem.validation)
+        held_out = tuning.setting.validation or benchmark.validation
+        figures.sensitivity(tuning, benchmark.search, held_out, folder / "sensitivity.png")
         rows_of = [r for r in table if r.problem == problem]
-        for figure, name in (("test_accuracy", "accuracy.png"), ("test_loss", "loss.png")):
+        for figure, name in _curves(problem):
             figures.curves(outcome.final[problem], figure, folder / name, rows_of)
     if len(benchmark.problems) > 1:
         times = {
@@ -283,9 +314,19 @@ def write(out: Path, outcome: Outcome) -> list[Row]:
     return table
 
 
+def _curves(problem: str) -> tuple[tuple[str, str], ...]:
+    """The curves drawn for ``problem``: (figure, file); no accuracy for a loss-only one."""
+    if not has_accuracy(problem):
+        return (("test_loss", "loss.png"),)
+    return (("test_accuracy", "accuracy.png"), ("test_loss", "loss.png"))
+
+
 def _write_csv(path: Path, outcome: Outcome) -> None:
+    """Every epoch of the final runs; the accuracy columns only where a problem has an
+    accuracy (empty in a loss-only problem's rows)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    accuracies = ("validation_accuracy", "test_accuracy")
     figures = [
         "train_loss",
         "validation_accuracy",
@@ -294,14 +335,17 @@ def _write_csv(path: Path, outcome: Outcome) -> None:
         "test_loss",
         "seconds",
     ]
+    if not any(has_accuracy(problem) for problem in outcome.final):
+        figures = [name for name in figures if name not in accuracies]
     writer.writerow(
         ["problem", "optimizer", "hyperparameters", "seed", "epoch", *figures, "status"]
     )
     for problem, results in outcome.final.items():
+        blank = () if has_accuracy(problem) else accuracies
         for t in results.trials:
             hyper = json.dumps(hyperparameters_json(t.hyperparameters), sort_keys=True)
             for e in t.epochs:
-                values = [getattr(e, name) for name in figures]
+                values = ["" if name in blank else getattr(e, name) for name in figures]
                 writer.writerow([problem, t.optimizer, hyper, t.seed, e.epoch, *values, t.status])
     with atomic_write(path, "w") as f:
         f.write(buffer.getvalue())
@@ -326,14 +370,8 @@ def _markdown(outcome: Outcome, table: list[Row]) -> str:
     seconds = sum(
         (r.wall_seconds or 0.0) for r in (*outcome.tuning.values(), *outcome.final.values())
     )
-    goals = ", ".join(f"{p}: {100 * target(outcome, p):.2f}%" for p in benchmark.problems)
-    described = "; ".join(
-        f"{p} ({'-'.join(map(str, r.setting.layers))} {r.setting.activation}/"
-        f"{r.setting.output}, batch {r.setting.batch_size}, {r.setting.dtype}, on "
-        f"{r.data.name}: {r.data.train_samples} training samples, {benchmark.validation} "
-        f"held out for validation, {r.data.test_samples} test)"
-        for p, r in outcome.final.items()
-    )
+    goals = ", ".join(_goal(outcome, p) for p in benchmark.problems)
+    described = "; ".join(_described(p, r, benchmark.validation) for p, r in outcome.final.items())
     lines = [
         "# optimlab benchmark",
         "",
@@ -349,10 +387,7 @@ def _markdown(outcome: Outcome, table: list[Row]) -> str:
         "",
         markdown_table(table),
         "",
-        "Tuneability: the share of an optimizer's tuning trials within 0.5 points of its "
-        "best validation accuracy. Rank: by mean test accuracy; a setting with a diverged "
-        "seed ranks last. (edge): the selected learning rate is the smallest or the largest "
-        "tried, so the best one may lie outside the search range.",
+        _legend(benchmark.problems),
         "",
     ]
     for problem in benchmark.problems:
@@ -361,11 +396,57 @@ def _markdown(outcome: Outcome, table: list[Row]) -> str:
             *([f"## {problem}", ""] if at else []),
             f"![sensitivity]({at}sensitivity.png)",
             "",
-            f"![test accuracy]({at}accuracy.png)",
-            "",
-            f"![test loss]({at}loss.png)",
-            "",
         ]
+        for figure, name in _curves(problem):
+            lines += [f"![{figure.replace('_', ' ')}]({at}{name})", ""]
     if len(benchmark.problems) > 1:
         lines += ["![performance profile](profile.png)", ""]
     return "\n".join(lines)
+
+
+def _goal(outcome: Outcome, problem: str) -> str:
+    goal = target(outcome, problem)
+    if has_accuracy(problem):
+        return f"{problem}: {100 * goal:.2f}%"
+    return f"{problem}: validation loss at most {goal:.4g}"
+
+
+def _described(problem: str, results: Any, validation: int) -> str:
+    """One problem's line: the network (or a noisy function) and its data."""
+    s, data = results.setting, results.data
+    held_out = s.validation or validation
+    what = (
+        f"{'-'.join(map(str, s.layers))} {s.activation}/{s.output}"
+        if has_accuracy(problem)
+        else "a noisy function, loss only"
+    )
+    return (
+        f"{problem} ({what}, batch {s.batch_size}, {s.dtype}, on "
+        f"{data.name}: {data.train_samples} training samples, {held_out} "
+        f"held out for validation, {data.test_samples} test)"
+    )
+
+
+def _legend(problems: tuple[str, ...]) -> str:
+    """What the table's tuneability, rank and (edge) mean, for these problems."""
+    loss_only = [p for p in problems if not has_accuracy(p)]
+    text = []
+    if len(loss_only) < len(problems):
+        text.append(
+            "Tuneability: the share of an optimizer's tuning trials within 0.5 points of its "
+            "best validation accuracy. Rank: by mean test accuracy; a setting with a diverged "
+            "seed ranks last."
+        )
+    if loss_only:
+        which = f"For {', '.join(loss_only)} (no accuracy): t" if len(text) else "T"
+        text.append(
+            f"{which}uneability: the share of an optimizer's tuning trials whose final "
+            "validation loss is within 10% (of its absolute value) of its best one's. Rank: "
+            "by mean test loss; a setting with a diverged seed ranks last. Target: the best "
+            "optimizer's mean final validation loss plus 10% of its absolute value."
+        )
+    text.append(
+        "(edge): the selected learning rate is the smallest or the largest tried, so the "
+        "best one may lie outside the search range."
+    )
+    return " ".join(text)

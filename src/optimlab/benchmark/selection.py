@@ -1,7 +1,9 @@
 """Choosing each optimizer's setting from its trials, and the figures that rank them.
 
 Everything here reads validation figures only (``EpochRecord.validation_*``): the
-test set never influences a choice.
+test set never influences a choice. A loss-only problem (a noisy function, every
+accuracy nan) is selected by validation loss, and its tuneability and target are
+those of the loss (:data:`LOSS_TOLERANCE`).
 """
 
 from __future__ import annotations
@@ -12,12 +14,17 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..errors import ConfigError
+from ..experiment.summary import has_accuracy
 from ..train import EpochRecord
 
 __all__ = [
+    "LOSS_TOLERANCE",
     "SELECT",
     "TOLERANCE",
+    "check_loss_only",
     "epochs_to_target",
+    "loss_target",
+    "loss_tuneability",
     "profile",
     "profile_score",
     "select",
@@ -29,15 +36,43 @@ SELECT = ("val_loss", "val_accuracy")
 #: Points of accuracy within which a trial counts as good as the best (tuneability;
 #: the default target is the best optimizer's final validation accuracy less this).
 TOLERANCE = 0.005
+#: For a loss-only problem: the share of the best final validation loss's absolute
+#: value within which a trial counts as good as the best (tuneability), and by which
+#: the default target exceeds the best optimizer's final validation loss.
+LOSS_TOLERANCE = 0.10
 
 
-def epochs_to_target(epochs: Sequence[EpochRecord], target: float) -> float:
-    """The first epoch whose validation accuracy reaches ``target`` (a fraction);
-    ``inf`` if none does."""
+def check_loss_only(problems: Sequence[str], select: str, target: float | None) -> None:
+    """Refuse selecting by validation accuracy, or a target accuracy, when one of
+    ``problems`` has no accuracy (a noisy function).
+
+    Raises
+    ------
+    ConfigError
+        Naming the first such problem.
+    """
+    if select != "val_accuracy" and target is None:
+        return
+    for problem in problems:
+        if not has_accuracy(problem):
+            raise ConfigError(f"{problem} has no accuracy: select by val_loss, without --target")
+
+
+def epochs_to_target(epochs: Sequence[EpochRecord], target: float, *, loss: bool = False) -> float:
+    """The first epoch whose validation accuracy reaches ``target`` (a fraction), or
+    with ``loss`` whose validation loss is at most ``target``; ``inf`` if none does."""
     for record in epochs:
-        if record.validation_accuracy >= target:  # nan compares False
+        reached = record.validation_loss <= target if loss else record.validation_accuracy >= target
+        if reached:  # nan compares False
             return float(record.epoch)
     return math.inf
+
+
+def loss_target(best: float) -> float:
+    """The validation loss a loss-only problem's epochs count to: the best optimizer's
+    mean final validation loss ``best`` plus :data:`LOSS_TOLERANCE` of its absolute
+    value (``-inf``, which no epoch reaches, where ``best`` is not finite)."""
+    return best + LOSS_TOLERANCE * abs(best) if math.isfinite(best) else -math.inf
 
 
 def _badness(epochs: Sequence[EpochRecord], criterion: str, complete: int) -> float:
@@ -91,6 +126,17 @@ def tuneability(final_accuracies: Sequence[float]) -> float:
     if not len(values) or not np.isfinite(values).any():
         return math.nan
     return float(np.mean(values >= values.max() - TOLERANCE))
+
+
+def loss_tuneability(final_losses: Sequence[float]) -> float:
+    """For a loss-only problem: the share of an optimizer's trials whose final validation
+    loss is within :data:`LOSS_TOLERANCE` of the absolute value of its best trial's
+    above it (a trial without one counts as missing it); ``nan`` with no finite loss."""
+    values = np.array([v if math.isfinite(v) else math.inf for v in final_losses])
+    if not len(values) or not np.isfinite(values).any():
+        return math.nan
+    best = values.min()
+    return float(np.mean(values <= best + LOSS_TOLERANCE * abs(best)))
 
 
 def profile(

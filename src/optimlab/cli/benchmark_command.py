@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from ..backend import resolve
-from ..benchmark import Benchmark, format_table, rows, run_benchmark
+from ..benchmark import Benchmark, format_table, rows, run_benchmark, selection
 from ..errors import ConfigError
 from ..experiment import Setting, Trial
 from ..experiment.executors import usable_cores
+from ..experiment.summary import has_accuracy
 from ..train import EpochRecord
 from .display import ExperimentDisplay, mean_std
 from .parser import BUDGET, EPOCHS, optimizer_options, setting_options
@@ -51,6 +52,7 @@ def benchmark_command(args: argparse.Namespace) -> int:
     setting = {k: v for k, v in setting_options(args).items() if v is not None}
     setting["epochs"] = args.epochs or EPOCHS
     benchmark = _benchmark(args, setting, optimizer_options(args))
+    selection.check_loss_only(benchmark.problems, benchmark.select, benchmark.target)
     resolve(args.device, library=args.backend)  # before the directory is touched
     jobs = usable_cores() if args.jobs is None else args.jobs
     parallel = args.scheduler is not None or jobs > 1
@@ -107,7 +109,8 @@ def benchmark_command(args: argparse.Namespace) -> int:
 
 class _Display(ExperimentDisplay):
     """One line per pass and epoch: the best validation accuracy of the tuning trials,
-    or the final runs' validation and test accuracy over the seeds."""
+    or the final runs' validation and test accuracy over the seeds; for a loss-only
+    problem the lowest validation loss, or the validation and test loss."""
 
     def pass_started(self, index: int, trials: list[Trial], resumed_at: int) -> None:
         resumed = f", resuming after epoch {resumed_at}" if resumed_at else ""
@@ -121,17 +124,30 @@ class _Display(ExperimentDisplay):
         if not records:
             return
         name = records[0][0].optimizer
-        validation = [r.validation_accuracy for _, r in records]
-        if self.setting.evaluate == "validation":
-            finite = [v for v in validation if v == v]
-            figures = f"best validation accuracy {100 * max(finite):.2f}%" if finite else "diverged"
-        else:
-            test = [r.test_accuracy for _, r in records]
-            figures = (
-                f"validation {mean_std(validation, 100, '.2f')}%  "
-                f"test {mean_std(test, 100, '.2f')}%"
-            )
+        shown = (
+            _accuracies(self.setting, [r for _, r in records])
+            if has_accuracy(self.setting)
+            else _losses(self.setting, [r for _, r in records])
+        )
         self.bar.line(
-            f"  {name:<10} epoch {epoch:3d}/{self.setting.epochs}  {figures}  "
+            f"  {name:<10} epoch {epoch:3d}/{self.setting.epochs}  {shown}  "
             f"{records[0][1].seconds:6.2f} s"
         )
+
+
+def _accuracies(setting: Setting, records: list[EpochRecord]) -> str:
+    validation = [r.validation_accuracy for r in records]
+    if setting.evaluate == "validation":
+        finite = [v for v in validation if v == v]
+        return f"best validation accuracy {100 * max(finite):.2f}%" if finite else "diverged"
+    test = [r.test_accuracy for r in records]
+    return f"validation {mean_std(validation, 100, '.2f')}%  test {mean_std(test, 100, '.2f')}%"
+
+
+def _losses(setting: Setting, records: list[EpochRecord]) -> str:
+    validation = [r.validation_loss for r in records]
+    if setting.evaluate == "validation":
+        finite = [v for v in validation if v == v]
+        return f"lowest validation loss {min(finite):.4f}" if finite else "diverged"
+    test = [r.test_loss for r in records]
+    return f"validation loss {mean_std(validation, 1, '.4f')}  test loss {mean_std(test, 1, '.4f')}"
