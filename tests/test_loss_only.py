@@ -448,3 +448,14 @@ def test_progress_lines_of_a_loss_only_problem_show_losses(loss_only, capsys):
         display.close()
         line = capsys.readouterr().out.strip()
         assert expected in line and "accuracy" not in line and "%" not in line, line
+
+
+def test_an_exploded_loss_prints_in_four_significant_digits(loss_only, capsys):
+    results = _sweep(loss_only)
+    for trial in results.trials:
+        if trial.hyperparameters["lr"] == 1.0:
+            trial.status = "diverged at epoch 3: the training loss 1.8e+32 is over 10 times"
+            trial.epochs[-1] = dataclasses.replace(trial.epochs[-1], test_loss=1.7632e32)
+    print_table(summarize(results), results)
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("sgd (lr=1,"))
+    assert "1.763e+32 ± 0" in line and "2 of 2 diverged at epoch 3" in line

@@ -180,7 +180,9 @@ def print_table(rows: list[Summary], results: Results) -> None:
 def _cells(row: Summary, spread: bool, accuracy: bool) -> str:
     """A row's figures between its label and its seconds."""
     loss = f"{row.loss_mean:.4f}" + (f" ± {row.loss_std:.4f}" if spread else "")
-    if not accuracy:
+    if not accuracy:  # a function's loss may explode: 1.763e+32, not 33 digits
+        fmt = ".4f" if abs(row.loss_mean) < 1e6 else ".4g"
+        loss = format(row.loss_mean, fmt) + (f" ± {format(row.loss_std, fmt)}" if spread else "")
         best = f"{row.best_loss:.4g} ({row.best_epoch})"
         return f"{loss:>21} {best:>22}"
     acc = f"{100 * row.accuracy_mean:.2f}" + (f" ± {100 * row.accuracy_std:.2f}" if spread else "")
