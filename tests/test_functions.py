@@ -163,7 +163,8 @@ def test_compare_sweep_and_benchmark_run_on_functions(tmp_path, capsys):
     argv = ["benchmark", "--problems", "beale", "--optimizers", "adam,lion", "--grid", "2"]
     assert main([*argv, "--seeds", "1", "--epochs", "1", "--out", str(bench), "--quiet"]) == 0
     report = json.loads((bench / "results.json").read_text())
-    assert set(report["selected"]["beale"]) == {"adam", "lion"}
+    assert set(report["selected"]) == {"adam", "lion"}
+    assert report["runs"][0]["epochs"][-1]["test_accuracy"] is None
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import array_api_compat
 import numpy as np
 
 from . import surfaces
@@ -84,6 +85,12 @@ class Function:
         if self.hessian is not None:
             return xp.matmul(theta - mean, constants)  # Q is symmetric
         return self.surface.gradient(theta, xp=xp) + mean
+
+    def start_loss(self, noise: float | None = None) -> float:
+        """The mean training loss at the start point (``noise`` None: :attr:`noise`)."""
+        train, _ = self.samples(self.noise if noise is None else noise)
+        xp = array_api_compat.array_namespace(train)
+        return float(np.mean(self.loss(xp, self.hessian, self.start, train)))
 
     def constants(self, backend: Any, dtype: Any) -> Any:
         """What :meth:`loss` and :meth:`gradient` need on the device: ``Q``, or None."""

@@ -75,7 +75,7 @@ def train_command(args: argparse.Namespace) -> int:
         return 1
     last = history.epochs[-1]
     print(
-        f"{optimizer.name}: {_figures(last, ', ')} after {len(history.epochs)} epoch(s), "
+        f"{optimizer.name}: {_figures(last, ', ', 0)} after {len(history.epochs)} epoch(s), "
         f"{sum(history.seconds):.1f} s of training"
     )
     if args.save is not None:
@@ -110,12 +110,12 @@ def _model_and_data(
     return model, train, test, data_files(args.data_dir)
 
 
-def _figures(record: EpochRecord, between: str = "  ") -> str:
-    """``test accuracy 95.00%  test loss 0.1000``; the loss alone for a function."""
+def _figures(record: EpochRecord, between: str = "  ", width: int = 7) -> str:
+    """``test accuracy  95.00%  test loss 0.1000``; the loss alone for a function."""
     loss = f"test loss {record.test_loss:.4f}"
     if math.isnan(record.test_accuracy):
         return loss
-    return f"test accuracy {record.test_accuracy:7.2%}{between}{loss}"
+    return f"test accuracy {record.test_accuracy:{width}.2%}{between}{loss}"
 
 
 def _save(model: MLP, path: str) -> int:

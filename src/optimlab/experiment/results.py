@@ -31,6 +31,7 @@ from typing import Any
 from .. import optimizers
 from ..errors import DataError
 from ..train import EpochRecord, History
+from .models import function_of
 from .provenance import Environment
 from .settings import Setting, hyperparameters_from_json, hyperparameters_json
 
@@ -52,7 +53,11 @@ EXPLODED = 10.0
 
 
 def chance_loss(setting: Setting) -> float:
-    """The loss per sample of a network of ``setting`` that knows nothing (see above)."""
+    """The loss per sample of a network of ``setting`` that knows nothing (see above); for a
+    noisy function, its training loss at the start point."""
+    function = function_of(setting)
+    if function is not None:
+        return function.start_loss(setting.noise)
     outputs = setting.layers[-1]
     return math.log(outputs) if setting.output == "softmax" else outputs * math.log(2.0)
 
@@ -60,6 +65,7 @@ def chance_loss(setting: Setting) -> float:
 def diverged_at(setting: Setting, history: History) -> str | None:
     """Why ``history`` diverged ("diverged at epoch N: ..."), or None if it did not."""
     limit = EXPLODED * chance_loss(setting)
+    knowing = "knowing nothing" if function_of(setting) is None else "the start point"
     for e in history.epochs:
         if not math.isfinite(e.train_loss):
             return (
@@ -69,7 +75,7 @@ def diverged_at(setting: Setting, history: History) -> str | None:
         if e.train_loss > limit:
             return (
                 f"diverged at epoch {e.epoch}: the training loss {e.train_loss:.4g} is over "
-                f"{EXPLODED:g} times the loss of knowing nothing ({chance_loss(setting):.4g})"
+                f"{EXPLODED:g} times the loss of {knowing} ({chance_loss(setting):.4g})"
             )
     return None
 
@@ -275,7 +281,8 @@ def _validate(results: Results) -> None:
     setting = results.setting
     if not setting.passes or len(results.passes) != len(setting.passes):
         raise ValueError("its passes do not match its setting")
-    if not all(isinstance(n, int) and n > 0 for n in setting.layers) or len(setting.layers) < 2:
+    least = 1 if function_of(setting) is not None else 2  # a point's layers are (dim,)
+    if not all(isinstance(n, int) and n > 0 for n in setting.layers) or len(setting.layers) < least:
         raise ValueError(f"layers {setting.layers!r} are not positive integers")
     for trial in results.trials:
         if trial.optimizer not in optimizers.OPTIMIZERS:
