@@ -151,6 +151,10 @@ def test_compare_sweep_and_benchmark_run_on_functions(tmp_path, capsys):
     assert runs["adam"]["hyperparameters"]["lr"] == 0.2
     last = runs["adam"]["epochs"][-1]
     assert last["test_accuracy"] is None and 0 <= last["test_loss"] < 4.0
+    (out / "loss.png").unlink()
+    assert main(["plot", str(out / "results.json")]) == 0  # loss-only results load back
+    assert (out / "loss.png").is_file() and not (out / "accuracy.png").exists()
+    assert not (out / "misclassified.png").exists() and not (out / "models" / "sgd.npz").exists()
     sweep = tmp_path / "sweep"
     argv = ["sweep", "--problem", "quadratic_deep", "--optimizer", "sgd", "--lr", "0.001,0.01"]
     assert main([*argv, "--epochs", "2", "--out", str(sweep), "--jobs", "1", "--quiet"]) == 0
