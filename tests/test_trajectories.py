@@ -136,6 +136,9 @@ def test_the_command_refuses_to_overwrite_unless_told(tmp_path):
     assert (tmp_path / "trajectories.json").read_text() == before
     assert _run(*argv, "--seed", "4", "--overwrite") == 0
     assert json.loads((tmp_path / "trajectories.json").read_text())["seed"] == 4
+    assert _run(*argv, "--seed", "5", "--overwrite", "--gif") == 0
+    assert _run(*argv, "--seed", "6", "--overwrite") == 0
+    assert not (tmp_path / "trajectories.gif").exists()  # it showed seed 5's paths
 
 
 @pytest.mark.parametrize(

@@ -215,7 +215,8 @@ def write_trajectories(
     The JSON file is ``{"problem": ..., **setting, "runs": [{"optimizer": ...,
     "hyperparameters": {...}, "points": [[u, v], ...], "diverged_at": null}, ...]}``,
     the start point first in every run's points. ``setting`` adds what made them (steps,
-    noise, seed). Returns the paths written.
+    noise, seed). With ``overwrite`` and no ``gif``, an earlier ``trajectories.gif`` is
+    removed (it showed other paths). Returns the paths written.
     """
     out = prepare_output(out, gif=gif, overwrite=overwrite)
     noise = (setting or {}).get("noise")
@@ -225,6 +226,8 @@ def write_trajectories(
     ]
     if gif:
         paths.append(animate_trajectories(trajectories, surface, out / FILES["gif"], noise=noise))
+    elif overwrite:  # an earlier run's animation would no longer show these paths
+        (out / FILES["gif"]).unlink(missing_ok=True)
     return paths
 
 
