@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from helpers import assert_close, assert_on
-from optimlab import MLP, ConfigError, DeviceError
+from optimlab import MLP, ConfigError, DeviceError, optimizers
 from optimlab.backend import matmul_into, of, resolve, take_rows, to_numpy
 
 
@@ -113,3 +113,51 @@ def test_library_choice_is_checked():
     backend = resolve("cpu", library="torch")
     assert backend.library == "torch" and backend.device == torch.device("cpu")
     assert not backend.captures_graphs
+
+
+#: The elementwise rules whose step runs the registered implementation (the others apply
+#: their own update: Schedule-Free's and Prodigy's couple the arrays through scalars).
+ELEMENTWISE = [
+    n
+    for n in optimizers.OPTIMIZERS
+    if optimizers.get(n).elementwise and type(optimizers.get(n)).apply is optimizers.Optimizer.apply
+]
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+@pytest.mark.parametrize("members", [False, True])
+def test_numpy_runs_a_long_arrays_rule_in_blocks_with_the_same_figures(name, members, monkeypatch):
+    """A million-parameter network's update runs block by block on NumPy (its temporaries
+    stay in the cache): every entry as the rule on the whole array computes it, with a
+    member stack's (K, 1) hyper-parameters and a per-entry weight decay (decay_biases)."""
+    from optimlab.backend import implementations
+
+    n = 2 * implementations.BLOCK + 1001  # just over the threshold: three blocks, one short
+    rng = np.random.default_rng(7)
+    shape = (3, n) if members else (n,)
+    start = rng.standard_normal(shape).astype(np.float32)
+    grads = [rng.standard_normal(shape).astype(np.float32) for _ in range(3)]
+    biases = np.arange(n) % 5 == 0
+    opt = optimizers.get(name, decay_biases=False)
+    if "weight_decay" in opt.hyperparameters:
+        opt = optimizers.get(name, weight_decay=0.05, decay_biases=False)
+
+    def run():
+        params = [start.copy()]
+        if members:
+            hyper = optimizers.member_hyperparameters([opt] * 3, params[0])
+            state = opt.init(params, hyperparameters=hyper, members=True, biases=biases)
+        else:
+            state = opt.init(params, biases=biases)
+        for g in grads:
+            params, state = opt.step(params, [g], state, inplace=True)
+        return params[0], [a for k in opt.slots for a in state.slots[k]]
+
+    blocked, blocked_slots = run()
+    assert implementations.rule(type(opt), np, n) is not type(opt).update  # it did block
+    monkeypatch.setattr(implementations, "BLOCK", 10 * n)  # one block: the plain rule
+    whole, whole_slots = run()
+    np.testing.assert_array_equal(blocked, whole)
+    for a, b in zip(blocked_slots, whole_slots):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(blocked, start)

@@ -7,6 +7,11 @@ native implementation of the same rule: CuPy's fused elementwise kernels
 operation. PyTorch has none: its portable rules already run as few operations as
 the formulas allow, and a CUDA graph replays them. ``tests/test_cupy_kernels.py``
 checks every row of :func:`native_rules` against the reference.
+
+On NumPy an elementwise rule runs on blocks of :data:`BLOCK` entries of a large array
+(:func:`blocked`): each operation of the formula makes a new temporary, and a
+temporary of a million-parameter network (5 MB) is fresh memory every step, where a
+block's stays in the cache. The figures are the same, entry by entry.
 """
 
 from __future__ import annotations
@@ -17,7 +22,11 @@ from typing import Any
 
 import array_api_compat
 
-__all__ = ["native_rules", "rule"]
+__all__ = ["BLOCK", "blocked", "native_rules", "rule"]
+
+#: Entries per block of :func:`blocked` (256 KiB of float32: a block's temporaries fit
+#: a core's L2 cache).
+BLOCK = 1 << 16
 
 
 def _cupy_rules() -> dict[str, Callable[..., Any]]:
@@ -33,19 +42,50 @@ _NATIVE: dict[str, tuple[Callable[[Any], bool], Callable[[], dict[str, Callable[
 
 
 @functools.cache
-def rule(optimizer: type, xp: Any) -> Callable[..., Any]:
-    """The update function of ``optimizer`` (a class) for arrays of namespace ``xp``.
+def rule(optimizer: type, xp: Any, size: int = 0) -> Callable[..., Any]:
+    """The update function of ``optimizer`` (a class) for arrays of namespace ``xp``
+    whose last axis holds ``size`` entries (0: unknown).
 
     A native implementation where ``xp``'s library registers one, else the
-    portable ``optimizer.update``. Both have the same signature and take the
-    hyper-parameters by name. Cached: a training loop asks once per block.
+    portable ``optimizer.update`` (on NumPy, in blocks when ``size`` is over two
+    blocks). All have the same signature and take the hyper-parameters by name.
+    Cached: a training loop asks once per block.
     """
     for recognises, rules in _NATIVE.values():
         if recognises(xp):
             native = rules().get(optimizer.name)
             if native is not None:
                 return native
+    if optimizer.elementwise and size > 2 * BLOCK and array_api_compat.is_numpy_namespace(xp):
+        return blocked(optimizer.update)
     return optimizer.update
+
+
+def blocked(update: Callable[..., Any]) -> Callable[..., Any]:
+    """``update`` (an elementwise rule) applied to blocks of :data:`BLOCK` entries along
+    the last axis of its arrays.
+
+    Each block's parameters and accumulators are views; what the rule returns in place
+    of a view is written back into it. A hyper-parameter as long as the arrays (the
+    weight decay of ``decay_biases=False``) is cut into the same blocks; the others
+    (scalars, a member stack's ``(K, 1)`` columns) broadcast.
+    """
+
+    @functools.wraps(update)
+    def run(xp: Any, w: Any, g: Any, *accumulators: Any, t: Any, **hyper: Any) -> Any:
+        n = w.shape[-1]
+        long = [k for k, v in hyper.items() if getattr(v, "ndim", 0) and v.shape[-1] == n]
+        for start in range(0, n, BLOCK):
+            part = slice(start, min(start + BLOCK, n))
+            views = [w[..., part], *(a[..., part] for a in accumulators)]
+            cut = {k: hyper[k][..., part] for k in long}
+            new = update(xp, views[0], g[..., part], *views[1:], t=t, **hyper | cut)
+            for view, value in zip(views, (new[0], *new[1])):
+                if value is not view:
+                    view[...] = value
+        return w, accumulators
+
+    return run
 
 
 def native_rules() -> list[tuple[str, str]]:

@@ -200,7 +200,7 @@ class Optimizer:
         t = state.count + 1
         if len(params) == 1 and self.elementwise and type(self).apply is Optimizer.apply:
             # the flat vector of an elementwise rule: the hot path
-            update = implementations.rule(type(self), xp)
+            update = implementations.rule(type(self), xp, params[0].shape[-1])
             current = [slots[k][0] for k in names]
             w, accumulators = update(xp, params[0], grads[0], *current, t=t, **hyper)
             if not all(map(operator.is_, accumulators, current)):  # not updated in place
@@ -229,11 +229,11 @@ class Optimizer:
         A rule that couples the arrays (sums over all parameters, running scalars)
         overrides this, returning the new parameters, slots and scalars.
         """
-        update = implementations.rule(type(self), xp)
         names = self.slots
         lead = {} if self.elementwise else {"lead": int(members)}
         new_params, new_slots = [], {k: [] for k in names}
         for i, (w, g) in enumerate(zip(params, grads)):
+            update = implementations.rule(type(self), xp, w.shape[-1] if w.ndim else 0)
             hyper = for_array(hyperparameters, i, w, members)
             w, accumulators = update(xp, w, g, *[slots[k][i] for k in names], t=t, **lead, **hyper)
             new_params.append(w)
