@@ -147,3 +147,21 @@ def test_compare_on_a_problem_records_its_setting(tmp_path):
 
     setting = json.loads((out / "results.json").read_text())["setting"]
     assert (setting["layers"], setting["batch_size"], setting["init"]) == ([784, 10], 128, "zeros")
+
+
+def test_a_problem_whose_data_is_missing_is_one_sentence_naming_data_dir(
+    tmp_path, monkeypatch, capsys
+):
+    import urllib.error
+    import urllib.request
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    monkeypatch.setenv("OPTIMLAB_DATA", str(tmp_path / "cache"))
+    code = main(["train", "--problem", "fmnist_mlp", "--epochs", "1"])
+    err = assert_refused(code, capsys, r"cannot download the fashion-mnist data set from ")
+    assert "--data-dir" in err
+    # nothing half-downloaded is left for the next run to trust
+    assert not any(p.is_file() for p in (tmp_path / "cache").rglob("*"))
