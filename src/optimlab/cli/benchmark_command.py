@@ -124,30 +124,26 @@ class _Display(ExperimentDisplay):
         if not records:
             return
         name = records[0][0].optimizer
-        shown = (
-            _accuracies(self.setting, [r for _, r in records])
-            if has_accuracy(self.setting)
-            else _losses(self.setting, [r for _, r in records])
-        )
+        shown = _figures(self.setting, [r for _, r in records], has_accuracy(self.setting))
         self.bar.line(
             f"  {name:<10} epoch {epoch:3d}/{self.setting.epochs}  {shown}  "
             f"{records[0][1].seconds:6.2f} s"
         )
 
 
-def _accuracies(setting: Setting, records: list[EpochRecord]) -> str:
-    validation = [r.validation_accuracy for r in records]
+def _figures(setting: Setting, records: list[EpochRecord], accuracy: bool) -> str:
+    """The epoch's validation (and test) figures of a pass's trials: accuracies, or
+    losses for a loss-only problem."""
+    kind = "accuracy" if accuracy else "loss"
+    validation = [getattr(r, f"validation_{kind}") for r in records]
     if setting.evaluate == "validation":
         finite = [v for v in validation if v == v]
-        return f"best validation accuracy {100 * max(finite):.2f}%" if finite else "diverged"
-    test = [r.test_accuracy for r in records]
-    return f"validation {mean_std(validation, 100, '.2f')}%  test {mean_std(test, 100, '.2f')}%"
-
-
-def _losses(setting: Setting, records: list[EpochRecord]) -> str:
-    validation = [r.validation_loss for r in records]
-    if setting.evaluate == "validation":
-        finite = [v for v in validation if v == v]
-        return f"lowest validation loss {min(finite):.4f}" if finite else "diverged"
-    test = [r.test_loss for r in records]
+        if not finite:
+            return "diverged"
+        if accuracy:
+            return f"best validation accuracy {100 * max(finite):.2f}%"
+        return f"lowest validation loss {min(finite):.4f}"
+    test = [getattr(r, f"test_{kind}") for r in records]
+    if accuracy:
+        return f"validation {mean_std(validation, 100, '.2f')}%  test {mean_std(test, 100, '.2f')}%"
     return f"validation loss {mean_std(validation, 1, '.4f')}  test loss {mean_std(test, 1, '.4f')}"
