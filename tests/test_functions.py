@@ -183,3 +183,19 @@ def test_compare_sweep_and_benchmark_run_on_functions(tmp_path, capsys):
 )
 def test_bad_input_on_functions_is_one_sentence(argv, message, capsys, tmp_path):
     assert_refused(main([*argv]), capsys, message)
+
+
+def test_a_2d_problems_search_space_is_centred_on_its_rate():
+    from optimlab.benchmark import spaces
+    from optimlab.benchmark.plan import Benchmark
+
+    network = spaces.space("sgd")[0]
+    centred = spaces.space("sgd", "rosenbrock")[0]
+    assert centred.high / centred.low == pytest.approx(network.high / network.low, rel=1e-5)
+    assert np.sqrt(centred.low * centred.high) == pytest.approx(1.5e-3, rel=1e-5)
+    assert spaces.space("sgd", "quadratic_deep") == spaces.space("sgd")  # no rate of its own
+    assert spaces.space("prodigy", "beale") == spaces.space("prodigy")  # it keeps lr = 1
+    bench = Benchmark(optimizers=("sgd", "adam"), problems=("beale",))
+    lrs = [t.hyperparameters["lr"] for t in bench.tuning("beale").trials if t.optimizer == "sgd"]
+    beale = spaces.space("sgd", "beale")[0]
+    assert min(lrs) == beale.low and max(lrs) == beale.high and max(lrs) < network.low

@@ -71,12 +71,12 @@ class Benchmark:
         if len(set(self.problems)) != len(self.problems):
             raise ConfigError("each problem may be named once in a benchmark")
 
-    def trials(self, name: str) -> list[dict[str, float]]:
-        """The hyper-parameters of optimizer ``name``'s tuning trials (the rest at their
-        defaults)."""
+    def trials(self, name: str, problem: str | None = None) -> list[dict[str, float]]:
+        """The hyper-parameters of optimizer ``name``'s tuning trials on ``problem`` (the
+        rest at their defaults; see :func:`optimlab.benchmark.spaces.space`)."""
         if self.search == "grid":
-            return spaces.grid(name, self.budget)
-        return spaces.random(name, self.budget, self.search_seed)
+            return spaces.grid(name, self.budget, problem)
+        return spaces.random(name, self.budget, self.search_seed, problem)
 
     def tuning(self, problem: str) -> Setting:
         """The tuning experiment: one pass per optimizer, its trials as the members;
@@ -84,7 +84,7 @@ class Benchmark:
         passes = [
             [
                 Trial(name, hyper, TUNING_SEED, dict(self.options.get(name, {})))
-                for hyper in self.trials(name)
+                for hyper in self.trials(name, problem)
             ]
             for name in self.optimizers
         ]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import optimizers
+from .. import optimizers, problems
 from ..errors import ConfigError
 
 __all__ = ["SPACES", "Dimension", "grid", "random", "space"]
@@ -86,16 +86,27 @@ SPACES: dict[str, tuple[Dimension, ...]] = {
 }
 
 
-def space(name: str) -> tuple[Dimension, ...]:
+def space(name: str, problem: str | None = None) -> tuple[Dimension, ...]:
     """The search space of optimizer ``name``: its row of :data:`SPACES`, or for an
     optimizer from another package its learning rate over ``[lr / 100, 100 lr]``
     around its default.
+
+    On a ``problem`` with its own default rate for ``name`` (the 2-D functions:
+    :meth:`optimlab.problems.Problem.learning_rate`), the learning rate spans as many
+    decades as in the table, centred (geometrically) on that rate: the table's ranges
+    are drawn for networks, and a 2-D function's curvature puts SGD's best rate 100x
+    below a network's.
 
     Raises
     ------
     ConfigError
         ``name`` is not registered, or is a plugin without a learning rate.
     """
+    rate = None if problem is None else problems.get(problem).learning_rate(name)
+    if rate is not None and name in SPACES:
+        lr, *rest = SPACES[name]
+        half = math.sqrt(lr.high / lr.low)
+        return (_lr(float(f"{rate / half:.6g}"), float(f"{rate * half:.6g}")), *rest)
     if name in SPACES:
         return SPACES[name]
     defaults = optimizers.defaults(name)  # raises for an unknown name
@@ -107,20 +118,21 @@ def space(name: str) -> tuple[Dimension, ...]:
     return (_lr(lr / 100.0, lr * 100.0),)
 
 
-def grid(name: str, points: int) -> list[dict[str, float]]:
-    """``points`` learning rates, log-spaced over the range of ``name``'s space, both
-    ends included (one point: the range's geometric middle)."""
-    lr = space(name)[0]
+def grid(name: str, points: int, problem: str | None = None) -> list[dict[str, float]]:
+    """``points`` learning rates, log-spaced over the range of ``name``'s space (on
+    ``problem``), both ends included (one point: the range's geometric middle)."""
+    lr = space(name, problem)[0]
     if points == 1:
         return [{"lr": lr.at(0.5)}]
     return [{"lr": lr.at(i / (points - 1))} for i in range(points)]
 
 
-def random(name: str, trials: int, seed: int) -> list[dict[str, float]]:
-    """``trials`` settings of every dimension of ``name``'s space: points 1..trials of
-    the Halton sequence in as many dimensions, shifted modulo 1 by a uniform vector
-    drawn with ``seed`` (a Cranley–Patterson rotation), mapped onto each range."""
-    dimensions = space(name)
+def random(name: str, trials: int, seed: int, problem: str | None = None) -> list[dict[str, float]]:
+    """``trials`` settings of every dimension of ``name``'s space (on ``problem``):
+    points 1..trials of the Halton sequence in as many dimensions, shifted modulo 1 by a
+    uniform vector drawn with ``seed`` (a Cranley–Patterson rotation), mapped onto each
+    range."""
+    dimensions = space(name, problem)
     shift = np.random.default_rng(seed).random(len(dimensions))
     settings = []
     for i in range(1, trials + 1):
