@@ -17,6 +17,20 @@ def positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
+def noise(problem: str, value: Any, has_noise: bool) -> float:
+    """``value`` as a float ``>= 0``: the standard deviation of a noisy function's samples
+    (``--noise``), refused on a ``problem`` without a noise model unless it is 0."""
+    try:
+        level = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"--noise takes a number >= 0, not {value!r}") from None
+    if isinstance(value, bool) or not np.isfinite(level) or level < 0:
+        raise ConfigError(f"--noise takes a finite number >= 0, not {value!r}")
+    if level and not has_noise:
+        raise ConfigError(f"--noise does not apply to {problem}: it has no noise model")
+    return level
+
+
 def seeds(seed: int | Sequence[int], members: int | None, what: str = "seeds") -> list[int]:
     """One seed per member: an int ``s`` gives ``s, s+1, ...``; a sequence is used as is.
 

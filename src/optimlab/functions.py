@@ -25,6 +25,7 @@ exact function at every step.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +36,7 @@ import numpy as np
 from . import surfaces
 from .errors import ConfigError
 
-__all__ = ["FUNCTIONS", "Function", "check_noise", "deep_hessian", "get"]
+__all__ = ["FUNCTIONS", "Function", "deep_hessian", "get"]
 
 
 @dataclass(frozen=True)
@@ -87,10 +88,9 @@ class Function:
         return self.surface.gradient(theta, xp=xp) + mean
 
     def start_loss(self, noise: float | None = None) -> float:
-        """The mean training loss at the start point (``noise`` None: :attr:`noise`)."""
-        train, _ = self.samples(self.noise if noise is None else noise)
-        xp = array_api_compat.array_namespace(train)
-        return float(np.mean(self.loss(xp, self.hessian, self.start, train)))
+        """The mean training loss at the start point (``noise`` None: :attr:`noise`);
+        computed once per function and level (every trial's divergence check reads it)."""
+        return _start_loss(self.name, self.noise if noise is None else float(noise))
 
     def constants(self, backend: Any, dtype: Any) -> Any:
         """What :meth:`loss` and :meth:`gradient` need on the device: ``Q``, or None."""
@@ -146,21 +146,9 @@ def get(name: str) -> Function:
     return FUNCTIONS[name]
 
 
-def check_noise(problem: str, noise: float | None, has_noise: bool) -> float | None:
-    """``noise`` checked for ``problem``: a finite number >= 0, given only to a problem
-    with a noise model (``has_noise``); None stays None (the problem's own level).
-
-    Raises
-    ------
-    ConfigError
-        In one sentence.
-    """
-    if noise is None:
-        return None
-    if not has_noise:
-        raise ConfigError(f"--noise does not apply to {problem}: it has no noise model")
-    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not math.isfinite(noise):
-        raise ConfigError(f"--noise takes a finite number >= 0, not {noise!r}")
-    if noise < 0:
-        raise ConfigError(f"--noise takes a finite number >= 0, not {noise!r}")
-    return float(noise)
+@functools.cache
+def _start_loss(name: str, noise: float) -> float:
+    function = FUNCTIONS[name]
+    train, _ = function.samples(noise)
+    xp = array_api_compat.array_namespace(train)
+    return float(np.mean(function.loss(xp, function.hessian, function.start, train)))

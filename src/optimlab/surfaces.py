@@ -42,6 +42,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
+from . import _checks
 from .errors import ConfigError
 
 __all__ = [
@@ -284,15 +285,7 @@ def check_noise(surface: Surface, noise: float) -> float:
         ``noise`` is not a finite number ``>= 0``, or is not 0 on a surface without a
         noise model.
     """
-    try:
-        value = float(noise)
-    except (TypeError, ValueError):
-        raise ConfigError(f"--noise takes a number >= 0, not {noise!r}") from None
-    if isinstance(noise, bool) or not math.isfinite(value) or value < 0:
-        raise ConfigError(f"--noise takes a finite number >= 0, not {noise!r}")
-    if value and not surface.noisy:
-        raise ConfigError(f"--noise does not apply to {surface.name}: it has no noise model")
-    return value
+    return _checks.noise(surface.name, noise, surface.noisy)
 
 
 def batch_noise(

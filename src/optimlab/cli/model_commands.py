@@ -11,15 +11,16 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .. import functions, optimizers, problems
+from .. import optimizers, problems
 from .._files import check_writable
-from ..backend import Backend, resolve
+from ..backend import resolve
 from ..datasets import Dataset
 from ..errors import ConfigError, OptimlabError
-from ..experiment.data import data_files, function_data, load_data
+from ..experiment.data import data_files, load_data, setting_data
+from ..experiment.models import make_model
 from ..experiment.resume import require_same_data, require_same_setting
-from ..experiment.settings import check_memory, make_optimizer
-from ..nn import MLP, Model, Point
+from ..experiment.settings import Setting, check_memory, make_optimizer
+from ..nn import MLP, Point
 from ..train import EpochRecord, History, Trainer, evaluate
 from ..train import checkpoint as checkpoints
 from .display import Bar
@@ -41,7 +42,12 @@ def train_command(args: argparse.Namespace) -> int:
         raise ConfigError(f"--save writes networks: {problem.name} trains a point, not one")
     _check_files(args)
     backend = resolve(args.device, library=args.backend)
-    model, train, test, files = _model_and_data(args, problem, backend)
+    # the model and data an experiment of the same options would train
+    common = Setting("train", [], **setting_options(args))
+    check_memory(common.layers, 1, common.dtype, common.device)
+    model = make_model(common, args.seed, backend)
+    train, test = setting_data(common, backend)
+    files = {} if problem.function is not None else data_files(args.data_dir)
     per_epoch = math.ceil(train.n / args.batch_size)  # a schedule's epochs, in steps
     optimizer = make_optimizer(args.optimizer, hyper, options, per_epoch, per_epoch * args.epochs)
     trainer = Trainer(model, optimizer, train, batch_size=args.batch_size, seed=args.seed)
@@ -82,32 +88,6 @@ def train_command(args: argparse.Namespace) -> int:
         model.params = trainer.eval_params()  # where it was evaluated (Schedule-Free's average)
         return _save(model, args.save)
     return 0
-
-
-def _model_and_data(
-    args: argparse.Namespace, problem: problems.Problem, backend: Backend
-) -> tuple[Model, Dataset, Dataset, dict[str, str]]:
-    """The model ``train`` trains, its training and test sets, and the data files' digests
-    (what a resume checks; none for a function, whose samples are drawn)."""
-    if problem.function is not None:
-        function = functions.get(problem.function)
-        where = {"device": backend.device, "xp": backend.xp}
-        model = Point(function, seed=args.seed, dtype=args.dtype, **where)
-        train, test = function_data(function, backend, args.dtype, args.noise, args.limit_train)
-        return model, train, test, {}
-    check_memory(args.layers, 1, args.dtype, args.device)
-    model = MLP(
-        args.layers,
-        args.activation,
-        args.output,
-        seed=args.seed,
-        device=backend.device,
-        xp=backend.xp,
-        dtype=args.dtype,
-        init=args.init,
-    )
-    train, test = load_data(backend, args.dtype, args.data_dir, args.limit_train)
-    return model, train, test, data_files(args.data_dir)
 
 
 def _figures(record: EpochRecord, between: str = "  ", width: int = 7) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .. import __version__, functions, optimizers, problems, schedules, surfaces, trajectories
+from .. import __version__, _checks, optimizers, problems, schedules, surfaces, trajectories
 from .._checks import positive_int, seeds
 from ..benchmark.plan import PROBLEMS, SEARCHES
 from ..benchmark.selection import SELECT
@@ -494,7 +494,10 @@ def resolve_problem(args: argparse.Namespace) -> None:
     epochs, initialization (``args.init``) and data directory (a data set other than
     MNIST is fetched into the cache once; see :func:`optimlab.datasets.fetch`)."""
     problem = problems.get(args.problem)
-    args.noise = functions.check_noise(problem.name, args.noise, problem.function is not None)
+    if args.noise is not None:  # None: the problem's own level
+        if problem.function is None:  # even 0: a network problem has no noise to set
+            raise ConfigError(f"--noise does not apply to {problem.name}: it has no noise model")
+        args.noise = _checks.noise(problem.name, args.noise, True)
     if problem.function is not None:  # a point, not a network: no network options apply
         given = [n for n in ("layers", "activation", "output") if getattr(args, n) is not None]
         if given:

@@ -20,19 +20,24 @@ def function_of(setting: Setting) -> functions.Function | None:
 
 
 def make_model(
-    setting: Setting, seeds: Sequence[int], backend: Backend | None = None, params: Any = None
+    setting: Setting,
+    seeds: int | Sequence[int],
+    backend: Backend | None = None,
+    params: Any = None,
 ) -> Model:
-    """The setting's model with members ``seeds`` on ``backend`` (None: the host, NumPy),
-    holding ``params`` if given (``(K, size)``), else freshly initialized."""
+    """The setting's model on ``backend`` (None: the host, NumPy): one network for an int
+    seed, members for a sequence of seeds; holding ``params`` if given (``([K,] size)``),
+    else freshly initialized."""
     where = {} if backend is None else {"device": backend.device, "xp": backend.xp}
+    seed = seeds if isinstance(seeds, int) else list(seeds)
     function = function_of(setting)
     if function is not None:
-        return Point(function, seed=list(seeds), dtype=setting.dtype, params=params, **where)
+        return Point(function, seed=seed, dtype=setting.dtype, params=params, **where)
     return MLP(
         setting.layers,
         setting.activation,
         setting.output,
-        seed=list(seeds),
+        seed=seed,
         dtype=setting.dtype,
         init=setting.init,
         params=params,

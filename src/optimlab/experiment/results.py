@@ -64,7 +64,7 @@ def chance_loss(setting: Setting) -> float:
 
 def diverged_at(setting: Setting, history: History) -> str | None:
     """Why ``history`` diverged ("diverged at epoch N: ..."), or None if it did not."""
-    limit = EXPLODED * chance_loss(setting)
+    reference = chance_loss(setting)
     knowing = "knowing nothing" if function_of(setting) is None else "the start point"
     for e in history.epochs:
         if not math.isfinite(e.train_loss):
@@ -72,10 +72,10 @@ def diverged_at(setting: Setting, history: History) -> str | None:
                 f"diverged at epoch {e.epoch}: the training loss became {e.train_loss} "
                 "(training stopped; figures that are not finite are null)"
             )
-        if e.train_loss > limit:
+        if e.train_loss > EXPLODED * reference:
             return (
                 f"diverged at epoch {e.epoch}: the training loss {e.train_loss:.4g} is over "
-                f"{EXPLODED:g} times the loss of {knowing} ({chance_loss(setting):.4g})"
+                f"{EXPLODED:g} times the loss of {knowing} ({reference:.4g})"
             )
     return None
 
