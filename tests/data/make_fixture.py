@@ -1,10 +1,14 @@
-"""Write ``tests/data/fixture.json``: the figures the redesign must not change.
+"""Write ``tests/data/fixture-<kernel>.json``: the figures the redesign must not change.
 
-Run once, from the code as it stood before "The step as the unit" (commit
-f6b2400), with ``python tests/data/make_fixture.py``. ``tests/test_fixture.py``
-runs the same commands and requires every figure to be equal, bit for bit, on
-NumPy. Only the training figures and the saved parameters are stored; wall times
-and the environment are not.
+Run once per OpenBLAS kernel, from the code as it stood before "The step as the
+unit" (commit f6b2400, where this file did not exist yet: copy it into a checkout
+of that commit and run ``PYTHONPATH=src python tests/data/make_fixture.py
+--no-jobs``). ``tests/test_fixture.py`` runs the same commands and requires every
+figure to be equal, bit for bit, on NumPy with the same OpenBLAS kernel: the
+kernel (``OPENBLAS_CORETYPE``, or the one OpenBLAS picks for the processor) sets
+the last bits of every matrix product, so a fixture holds for one kernel only.
+Only the training figures and the saved parameters are stored; wall times and
+the environment are not.
 """
 
 from __future__ import annotations
@@ -65,8 +69,21 @@ def run(argv: str, *, jobs: bool = True) -> int:
     return main(words)
 
 
+def kernel() -> str:
+    """The OpenBLAS kernel that NumPy's matrix products run on (``"Haswell"``, ...)."""
+    from threadpoolctl import threadpool_info
+
+    names = [i.get("architecture") for i in threadpool_info() if i.get("user_api") == "blas"]
+    return str(names[0]) if names else "unknown"
+
+
+def path() -> Path:
+    """This machine's fixture file: one per OpenBLAS kernel."""
+    return Path(__file__).with_name(f"fixture-{kernel()}.json")
+
+
 def make(jobs: bool = True) -> dict:
-    fixture: dict = {"numpy": np.__version__}
+    fixture: dict = {"numpy": np.__version__, "kernel": kernel()}
     with tempfile.TemporaryDirectory() as tmp:
         for name, argv in COMMANDS.items():
             out = Path(tmp, name)
@@ -83,6 +100,6 @@ def make(jobs: bool = True) -> dict:
 
 if __name__ == "__main__":
     jobs = "--no-jobs" not in sys.argv
-    target = Path(__file__).with_name("fixture.json")
+    target = path()
     target.write_text(json.dumps(make(jobs), indent=1) + "\n")
     print(f"wrote {target}")
