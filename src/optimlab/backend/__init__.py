@@ -35,6 +35,7 @@ __all__ = [
     "fast_paths",
     "matmul_into",
     "of",
+    "on_cpu",
     "resolve",
     "take_rows",
     "to_numpy",
@@ -295,6 +296,18 @@ def of(*arrays: Any) -> Backend:
     if array_api_compat.is_numpy_namespace(xp):
         xp = _numpy_namespace()
     return Backend(xp, array_api_compat.device(arrays[0]))
+
+
+def on_cpu(x: Any) -> bool:
+    """Whether the arithmetic on ``x`` runs on the host's CPU (NumPy, array-api-strict,
+    PyTorch or JAX on ``cpu``), where subnormal numbers take a slow path; False on a GPU."""
+    if array_api_compat.is_cupy_array(x):
+        return False
+    if array_api_compat.is_torch_array(x):
+        return x.device.type == "cpu"
+    if array_api_compat.is_jax_array(x):
+        return all(d.platform == "cpu" for d in x.devices())
+    return True
 
 
 def to_numpy(x: Any) -> np.ndarray:
