@@ -401,7 +401,7 @@ def test_overwrite_removes_only_the_benchmarks_files(tmp_path, capsys):
     (foreign / "data.bin").write_text("x")
     assert_refused(_cli(tmp_path, "--out", str(foreign)), capsys, "already holds files")
     (foreign / "report.md").write_text("my report")
-    message = "report.md was not written by a benchmark; move it away"
+    message = "report.md was not written by optimlab; move it away"
     assert_refused(_cli(tmp_path, "--out", str(foreign), "--overwrite"), capsys, message)
     assert (foreign / "report.md").read_text() == "my report"
     assert sorted(p.name for p in foreign.iterdir()) == ["data.bin", "report.md"]

@@ -116,6 +116,8 @@ def test_the_command_writes_json_png_and_gif(tmp_path, capsys):
     with Image.open(out / "trajectories.gif") as gif:
         assert gif.n_frames == 7  # the start and each of the 6 steps
     assert sorted(p.name for p in out.iterdir()) == [
+        ".optimlab-manifest.json",  # the kind and the files written (optimlab's contract)
+        ".optimlab.lock",
         "trajectories.gif",
         "trajectories.json",
         "trajectories.png",
@@ -175,7 +177,7 @@ def test_an_unreadable_number_is_argparses_exit_code_2(capsys):
 
 def test_a_file_in_the_way_of_the_directory_is_one_sentence(tmp_path):
     (tmp_path / "taken").write_text("")
-    with pytest.raises(ConfigError, match="it is a file, not a directory"):
+    with pytest.raises(ConfigError, match="taken exists and is not a directory"):
         _run("--steps", "1", "--out", str(tmp_path / "taken"))
 
 

@@ -35,6 +35,7 @@ from ._checks import positive_int, seeds
 from ._files import _FILE_MODE, atomic_write, check_name_lengths, check_writable
 from .backend import Backend, resolve, to_numpy
 from .errors import ConfigError
+from .experiment.directory import MANIFEST, OutputDirectory
 from .optimizers import Optimizer
 from .surfaces import BATCH_SIZE, DEFAULT_STEPS, TRAIN_SIZE, Surface, batch_noise, check_noise
 from .surfaces import get as get_surface
@@ -175,30 +176,47 @@ def _run(
 
 def prepare_output(
     out: str | os.PathLike[str], *, gif: bool = False, overwrite: bool = False
-) -> Path:
-    """Create directory ``out`` (and its parents) for the trajectory files.
+) -> OutputDirectory:
+    """Check directory ``out`` for the trajectory files, touching nothing.
 
-    Called before the runs, so that a bad directory fails at once.
+    Called before the runs, so that a bad directory fails at once, and again by
+    :func:`write_trajectories` holding the directory's lock (another run may have
+    written there meanwhile). ``out`` follows the contract of
+    :class:`~optimlab.experiment.directory.OutputDirectory`: it holds trajectories or
+    nothing of optimlab's, and files of others only with ``overwrite``.
 
     Raises
     ------
     ConfigError
-        ``out`` is a file, cannot be created or written, or already holds a trajectory
-        file that would be written (unless ``overwrite``).
+        ``out`` is a file, cannot be created or written, holds another kind of
+        experiment, or already holds a trajectory file that would be written (unless
+        ``overwrite``) or files that are not ours (unless ``overwrite``).
     """
-    out = check_name_lengths(Path(out))
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"cannot write into {out}: it is a file, not a directory")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ConfigError(f"cannot create directory {out}: {error.strerror or error}") from None
-    names = [FILES["json"], FILES["png"]] + ([FILES["gif"]] if gif else [])
-    for name in names:
-        check_writable(out / name)
-        if (out / name).exists() and not overwrite:
-            raise ConfigError(f"{out} already holds {name}: use --overwrite to replace it")
-    return out
+    folder = OutputDirectory(out, "trajectories", overwrite=overwrite)
+    names = _names(gif)
+    if folder.path.is_dir():
+        for name in names:
+            check_writable(folder.path / name)
+            if (folder.path / name).exists() and not overwrite:
+                raise ConfigError(
+                    f"{folder.path} already holds {name}: use --overwrite to replace it"
+                )
+        folder.check_beside(names, ours=_ours(folder))
+    return folder
+
+
+def _names(gif: bool) -> list[str]:
+    return [FILES["json"], FILES["png"]] + ([FILES["gif"]] if gif else [])
+
+
+def _ours(folder: OutputDirectory) -> set[str]:
+    """The trajectory files in ``folder`` that optimlab wrote: its manifest's, or (written
+    before manifests) the data and its figure."""
+    if (folder.path / MANIFEST).is_file():
+        return folder.own_files()
+    if (folder.path / FILES["json"]).is_file():
+        return {FILES["json"], FILES["png"]}
+    return set()
 
 
 def write_trajectories(
@@ -215,19 +233,30 @@ def write_trajectories(
     The JSON file is ``{"problem": ..., **setting, "runs": [{"optimizer": ...,
     "hyperparameters": {...}, "points": [[u, v], ...], "diverged_at": null}, ...]}``,
     the start point first in every run's points. ``setting`` adds what made them (steps,
-    noise, seed). With ``overwrite`` and no ``gif``, an earlier ``trajectories.gif`` is
-    removed (it showed other paths). Returns the paths written.
+    noise, seed). The directory is created, locked, and its manifest lists the files
+    before they are written. With ``overwrite`` and no ``gif``, an earlier
+    ``trajectories.gif`` that optimlab wrote is removed (it showed other paths); one
+    that is not ours is left. Returns the paths written.
     """
-    out = prepare_output(out, gif=gif, overwrite=overwrite)
-    noise = (setting or {}).get("noise")
-    paths = [
-        save_json(trajectories, surface, out / FILES["json"], setting),
-        plot_trajectories(trajectories, surface, out / FILES["png"], noise=noise),
-    ]
-    if gif:
-        paths.append(animate_trajectories(trajectories, surface, out / FILES["gif"], noise=noise))
-    elif overwrite:  # an earlier run's animation would no longer show these paths
-        (out / FILES["gif"]).unlink(missing_ok=True)
+    folder = prepare_output(out, gif=gif, overwrite=overwrite)
+    with folder.locked():
+        folder = prepare_output(out, gif=gif, overwrite=overwrite)  # under the lock
+        out, names, ours = folder.path, _names(gif), _ours(folder)
+        old = ours - set(names) if overwrite else set()  # an earlier run's animation
+        folder.check_removable(old)
+        folder.remove_temporary(set(FILES.values()))
+        folder.write_manifest(set(names) | (ours - old))
+        noise = (setting or {}).get("noise")
+        paths = [
+            save_json(trajectories, surface, out / FILES["json"], setting),
+            plot_trajectories(trajectories, surface, out / FILES["png"], noise=noise),
+        ]
+        if gif:
+            paths.append(
+                animate_trajectories(trajectories, surface, out / FILES["gif"], noise=noise)
+            )
+        for name in old:
+            (out / name).unlink(missing_ok=True)
     return paths
 
 

@@ -9,6 +9,7 @@ exactly), and the report written once both are complete (:mod:`.report`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable
@@ -16,12 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from .. import optimizers, problems
+from .._checks import positive_int
 from .._files import atomic_write
 from ..backend import resolve
 from ..errors import ConfigError, DataError
-from ..experiment import Reporter, Results, Setting, directory, run_experiment
-from ..experiment.data import setting_data, split_validation
+from ..experiment import Reporter, Results, Setting, cluster, directory, run_experiment
+from ..experiment.data import setting_data
 from ..experiment.resume import require_same_setting
+from ..experiment.runner import check_fits
+from ..experiment.settings import check_memory
 from . import report, selection
 from .plan import Benchmark, Outcome
 
@@ -60,12 +64,14 @@ def run_benchmark(
         problem without accuracy), a directory that holds something else, or
         (``resume``) a benchmark there that was asked with other arguments.
     """
-    if resume and overwrite:
-        raise ConfigError("--resume and --overwrite exclude each other")
+    if jobs is not None:
+        positive_int("jobs", jobs)
     selection.check_loss_only(benchmark.problems, benchmark.select, benchmark.target)
-    out = directory.check_out(out)
-    _check(benchmark)
+    folder = directory.OutputDirectory(out, "benchmark", resume=resume, overwrite=overwrite)
+    out = folder.path
+    _check(benchmark, scheduler)
     stored = _stored(out)
+    started = stored is not None and _started(out, stored)
     if resume:
         if stored is None:
             raise ConfigError(f"there is no benchmark to resume in {out} (no {CONFIG})")
@@ -75,38 +81,31 @@ def run_benchmark(
             f"the benchmark in {out}",
             "run the same command to resume it, or pass --overwrite to replace it",
         )
-    elif stored is not None and not overwrite:
+    elif started and not overwrite:
         raise ConfigError(
             f"{out} already holds a benchmark; pass --resume to continue it or "
             "--overwrite to replace it"
         )
-    elif stored is None and out.is_dir() and any(out.iterdir()):
-        if not overwrite:
-            raise ConfigError(
-                f"{out} already holds files; choose an empty or new directory, or pass "
-                "--overwrite to write the benchmark beside them"
-            )
-        clash = [name for name in (*report.FILES, *benchmark.problems) if (out / name).exists()]
-        if clash:  # --overwrite replaces a benchmark's own files, never another's
-            raise ConfigError(
-                f"{out / clash[0]} was not written by a benchmark; move it away "
-                "(--overwrite removes only a benchmark's own files)"
-            )
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ConfigError(f"cannot create {out}: {error.strerror or error}") from None
+    old = [] if stored is None or resume else _old_files(out, stored)
+    if stored is None and out.is_dir():  # a benchmark's own files, never another's
+        folder.check_beside(_files(benchmark)[0], folders=benchmark.problems)
+    folder.check_removable(old)
+    for problem in benchmark.problems:  # its experiments' directories hold no other kind
+        for phase in ("tuning", "final"):
+            directory.OutputDirectory(out / problem / phase, f"benchmark-{phase}")
     outcome = Outcome(benchmark)
-    with directory.lock(out):
-        if overwrite and stored is not None:
-            _remove(out, stored)
+    with folder.locked():
+        if old:  # --overwrite, or a benchmark with no complete epoch: replaced
+            _remove(out, stored or {})
+        files, experiments = _files(benchmark)
+        folder.write_manifest(files, experiments=experiments)
         with atomic_write(out / CONFIG, "w") as f:
             json.dump({"format": _FORMAT, **benchmark.to_dict()}, f, indent=1)
             f.write("\n")
         common = {"stop_after": stop_after, "jobs": jobs}
         for problem in benchmark.problems:
             if not _run_problem(
-                benchmark, out / problem, problem, outcome, common, scheduler, overwrite, on_phase
+                benchmark, out / problem, problem, outcome, common, scheduler, bool(old), on_phase
             ):
                 return outcome
         report.write(out, outcome)
@@ -162,18 +161,23 @@ def _selected(benchmark: Benchmark, tuning: Results) -> dict[str, dict[str, floa
     return chosen
 
 
-def _check(benchmark: Benchmark) -> None:
-    """Build every trial's optimizer and each problem's data split: bad input fails
-    here, before the directory is touched."""
+def _check(benchmark: Benchmark, scheduler: str | None) -> None:
+    """Build every trial's optimizer, each problem's data split and one network of it,
+    and check that the tuning and the final passes fit in memory and that the scheduler
+    answers: bad input fails here, before the directory is touched."""
     for problem in benchmark.problems:
         setting = benchmark.tuning(problem)
+        # the final runs train the seeds as the members of one pass
+        check_memory(setting.layers, benchmark.seeds, setting.dtype, setting.device)
         for trial in setting.trials:
             trial.make()
         backend = resolve(setting.device, library=setting.library)
-        train, _ = setting_data(setting, backend)
-        split_validation(train, setting.validation)
+        train, test = setting_data(setting, backend)
+        check_fits(setting, backend, train, test)
     for name in benchmark.optimizers:
         optimizers.get(name, **benchmark.options.get(name, {}))
+    if scheduler is not None:
+        cluster.check(scheduler)
 
 
 def _stored(out: Path) -> dict[str, Any] | None:
@@ -190,18 +194,58 @@ def _stored(out: Path) -> dict[str, Any] | None:
     return d
 
 
+def _files(benchmark: Benchmark) -> tuple[list[str], list[str]]:
+    """The files ``benchmark`` writes (its report's, and ``benchmark.json``) and the
+    directories of its experiments (each with its own manifest)."""
+    files = [CONFIG, *report.FILES]
+    if len(benchmark.problems) > 1:  # each problem's figures in its folder
+        files += [f"{p}/{name}" for p in benchmark.problems for name in report.FILES]
+    experiments = [f"{p}/{phase}" for p in benchmark.problems for phase in ("tuning", "final")]
+    return files, experiments
+
+
+def _experiments(out: Path, stored: dict[str, Any]) -> list[str]:
+    """The directories of the experiments of the benchmark in ``out``: its manifest's,
+    else those of the problems ``benchmark.json`` names."""
+    manifest = directory.OutputDirectory(out, "benchmark")
+    listed = manifest.listed("experiments")
+    if listed is not None:
+        return listed
+    names = [p for p in stored.get("problems", []) if isinstance(p, str) and p in problems.PROBLEMS]
+    return [f"{p}/{phase}" for p in names for phase in ("tuning", "final")]
+
+
+def _old_files(out: Path, stored: dict[str, Any]) -> list[str]:
+    """Every file of the benchmark in ``out`` that replacing it removes."""
+    folder = directory.OutputDirectory(out, "benchmark")
+    old = set(folder.own_files()) or set(_files_of(stored))
+    for path in _experiments(out, stored):
+        phase = directory.OutputDirectory(out / path, f"benchmark-{path.rpartition('/')[2]}")
+        names = phase.own_files() | {"results.json", "results.csv", directory.MANIFEST}
+        old |= {f"{path}/{name}" for name in names}
+    return sorted(name for name in old if (out / name).exists())
+
+
+def _files_of(stored: dict[str, Any]) -> list[str]:
+    """The report's files of a benchmark written before manifests."""
+    names = [p for p in stored.get("problems", []) if isinstance(p, str) and p in problems.PROBLEMS]
+    return [*report.FILES, *(f"{p}/{name}" for p in names for name in report.FILES)]
+
+
+def _started(out: Path, stored: dict[str, Any]) -> bool:
+    """Whether the benchmark in ``out`` has a complete epoch (else nothing is lost by
+    running it again from the start)."""
+    return any(directory.started_experiment(out / path) for path in _experiments(out, stored))
+
+
 def _remove(out: Path, stored: dict[str, Any]) -> None:
-    """Remove the benchmark ``stored`` describes: its report and its experiments'
-    own files (nothing else in ``out``)."""
-    for name in (*report.FILES, CONFIG):
-        (out / name).unlink(missing_ok=True)
-    for problem in stored.get("problems", []):
-        if not isinstance(problem, str) or problem not in problems.PROBLEMS:
-            continue
-        for phase in ("tuning", "final"):
-            directory.remove_experiment(out / problem / phase)
-        for name in report.FILES:  # a problem's figures, with several problems
-            (out / problem / name).unlink(missing_ok=True)
-        for folder in (out / problem,):
-            if folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
+    """Remove the benchmark in ``out``: its report and its experiments' own files
+    (nothing else in ``out``); ``benchmark.json`` is replaced, never removed first."""
+    folder = directory.OutputDirectory(out, "benchmark")
+    experiments = _experiments(out, stored)
+    folder.remove((folder.own_files() or set(_files_of(stored))) - {CONFIG})
+    for path in experiments:
+        directory.remove_experiment(out / path, f"benchmark-{path.rpartition('/')[2]}")
+    for problem in {Path(path).parts[0] for path in experiments}:
+        with contextlib.suppress(OSError):  # left where it holds files not ours
+            (out / problem).rmdir()

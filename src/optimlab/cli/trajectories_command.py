@@ -39,12 +39,13 @@ def trajectories_command(args: argparse.Namespace) -> int:
     surface = _surface(args.surface)
     noise = surfaces.check_noise(surface, args.noise)
     chosen = _optimizers(args, surface)
-    # the directory is checked before the runs: a bad --out fails at once
-    out = prepare_output(args.out, gif=args.gif, overwrite=args.overwrite)
+    # the directory is checked before the runs (a bad --out fails at once), and again
+    # holding its lock when the files are written
+    prepare_output(args.out, gif=args.gif, overwrite=args.overwrite)
     runs = run_trajectories(surface, chosen, args.steps, noise=noise, seed=args.seed)
     setting = {"steps": args.steps, "noise": noise, "seed": args.seed}
     paths = write_trajectories(
-        runs, surface, out, gif=args.gif, overwrite=args.overwrite, setting=setting
+        runs, surface, args.out, gif=args.gif, overwrite=args.overwrite, setting=setting
     )
     for run in runs:
         u, v = run.points[-1]

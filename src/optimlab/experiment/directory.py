@@ -13,15 +13,24 @@ Every file is written atomically (a temporary file, then a rename):
 
 Two more files keep the directory safe:
 
-* ``.optimlab-manifest.json`` — every file the experiment writes, listed before the
-  first is written. ``--overwrite`` removes those (and their temporary files) and
-  nothing else: a file of the user's in the directory is never touched;
-* ``.optimlab.lock`` — held with an exclusive OS lock (``fcntl.flock``) for the
-  whole run, so that two runs never write into one directory. The kernel releases
-  it when the process ends, however it ends; it holds the PID of its holder.
+* ``.optimlab-manifest.json`` — the kind of experiment (``experiment`` for
+  ``compare`` and ``sweep``, ``benchmark``, ``benchmark-tuning``,
+  ``benchmark-final``, ``trajectories``: :data:`KINDS`) and
+  every file it writes, listed before the first is written. ``--overwrite`` removes
+  those (and their temporary files) and nothing else: a file of the user's in the
+  directory is never touched;
+* ``.optimlab.lock`` — a regular file held with an exclusive OS lock
+  (``fcntl.flock``) for the whole run, so that two runs never write into one
+  directory. The kernel releases it when the process ends, however it ends; it holds
+  the PID of its holder. A lock that is not a regular file (a symbolic link) is
+  refused, never followed.
 
-A directory whose experiment has no complete epoch (refused or interrupted at
-once) holds no experiment: the next run replaces it without ``--overwrite``.
+:class:`OutputDirectory` is that contract, for every command that writes a directory
+(``compare``, ``sweep``, ``benchmark`` and its experiments, ``trajectories``): a
+directory holds one kind of experiment, and any other kind is refused before
+anything is touched. A directory whose experiment has no complete epoch (refused or
+interrupted at once) holds no experiment: the next run replaces it without
+``--overwrite``.
 """
 
 from __future__ import annotations
@@ -32,8 +41,9 @@ import io
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from .._files import atomic_write, check_name_lengths
 from ..errors import ConfigError, DataError
@@ -51,9 +61,12 @@ except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 
 __all__ = [
+    "KINDS",
     "LOCK",
     "MANIFEST",
+    "OutputDirectory",
     "checkpoint_file",
+    "kind_of",
     "legacy_checkpoint",
     "lock",
     "manifest_files",
@@ -67,6 +80,16 @@ MANIFEST = ".optimlab-manifest.json"
 LOCK = ".optimlab.lock"
 _MANIFEST_FORMAT = "optimlab.manifest"
 _FIGURES = ("accuracy.png", "loss.png", "misclassified.png", "sensitivity.png")
+#: Each kind of experiment a directory can hold, as messages name it.
+KINDS = {
+    "experiment": "a compare or sweep experiment",  # one replaces the other (--overwrite)
+    "benchmark": "a benchmark",
+    "benchmark-tuning": "a benchmark's tuning runs",
+    "benchmark-final": "a benchmark's final runs",
+    "trajectories": "trajectories",
+}
+#: The file that tells the kind of a directory written before manifests named it.
+_MARKERS = {"benchmark.json": "benchmark", "trajectories.json": "trajectories"}
 
 
 def manifest_files(setting: Setting) -> list[str]:
@@ -130,80 +153,218 @@ def check_out(out: str | os.PathLike[str]) -> Path:
     return out
 
 
-def prepare(out: Path, setting: Setting, *, resume: bool, overwrite: bool) -> bool:
-    """Make ``out`` ready for ``setting``; return whether there is an experiment to resume.
+class OutputDirectory:
+    """The directory of one experiment of one ``kind`` (a key of :data:`KINDS`).
 
-    Call it holding :func:`lock`. An old experiment is removed (its own files only)
-    with ``overwrite``, or when it has no complete epoch; stray temporary files of
-    ours are removed in any case. The manifest of ``setting``'s files is written.
+    Made before anything is touched, it checks ``out`` (:func:`check_out`), that
+    ``resume`` and ``overwrite`` are not both asked, and that ``out`` holds no other
+    kind of experiment. Then, holding its lock (:meth:`locked`), the command removes
+    the old experiment's own files (those its manifest lists, :meth:`remove`) and lists
+    its own (:meth:`write_manifest`) before writing the first.
 
     Raises
     ------
     ConfigError
-        ``out`` holds files and neither ``resume`` nor ``overwrite`` is given, holds
-        nothing to resume, or a file that ``setting`` would write is not ours.
+        Both ``resume`` and ``overwrite``, a bad ``out``, or ``out`` holding another kind
+        of experiment (named, with the file that tells).
     """
-    if resume and overwrite:
-        raise ConfigError("--resume and --overwrite exclude each other")
-    old = _old_files(out)
-    started = _started(out)
-    if resume and not started:
-        if not old and not (out / "results.json").exists():
-            raise ConfigError(f"there is nothing to resume in {out} (no results.json)")
-    _remove_temporary(out, old | set(manifest_files(setting)) | {MANIFEST})
-    if not (resume and started):
-        if started and not overwrite:
+
+    def __init__(
+        self,
+        out: str | os.PathLike[str],
+        kind: str,
+        *,
+        resume: bool = False,
+        overwrite: bool = False,
+    ) -> None:
+        if resume and overwrite:
+            raise ConfigError("--resume and --overwrite exclude each other")
+        self.path = check_out(out)
+        self.kind, self.resume, self.overwrite = kind, resume, overwrite
+        held = self.held()
+        if held is not None and held[0] != kind:
             raise ConfigError(
-                f"{out} already holds an experiment; pass --resume to continue it "
-                "or --overwrite to replace it"
+                f"{self.path} holds {_named(held[0])} ({held[1]}), not {_named(kind)}: a "
+                "directory holds one kind of experiment, so choose another --out"
             )
-        _remove(out, old)
-        foreign = [p for p in _present(out) if p not in (LOCK, MANIFEST)]
-        if foreign and not overwrite:
+
+    def held(self) -> tuple[str, str] | None:
+        """The kind of experiment ``out`` holds and the file that tells; None if none."""
+        manifest = _manifest(self.path)
+        if manifest is not None and isinstance(manifest.get("kind"), str):
+            return manifest["kind"], MANIFEST
+        for name, kind in _MARKERS.items():  # written before manifests named the kind
+            if (self.path / name).is_file():
+                return kind, name
+        if (self.path / "results.json").is_file():
+            results = load_results(self.path / "results.json")
+            return kind_of(results.setting), "results.json"
+        return None
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[OutputDirectory]:
+        """Create the directory (and its parents) and hold its :func:`lock`."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ConfigError(f"cannot create {self.path}: {error.strerror or error}") from None
+        with lock(self.path):
+            yield self
+
+    def own_files(self) -> set[str]:
+        """The files of the experiment in ``out``: its manifest's, else what its results
+        name (an experiment written before manifests)."""
+        manifest = _manifest(self.path)
+        if manifest is not None:
+            return {f for f in manifest.get("files", []) if isinstance(f, str) and _inside(f)}
+        if self.kind in _MARKERS.values() or not (self.path / "results.json").exists():
+            return set()
+        results = load_results(self.path / "results.json")  # only ever our own experiments
+        return set(manifest_files(results.setting))
+
+    def listed(self, key: str) -> list[str] | None:
+        """The paths the manifest lists under ``key`` (None without a manifest)."""
+        manifest = _manifest(self.path)
+        if manifest is None or not isinstance(manifest.get(key), list):
+            return None
+        return [f for f in manifest[key] if isinstance(f, str) and _inside(f)]
+
+    def check_beside(
+        self, files: Iterable[str], folders: Iterable[str] = (), ours: Iterable[str] = ()
+    ) -> None:
+        """Refuse files in ``out`` that are not ``ours`` (nor the lock and manifest)
+        unless ``overwrite``, and in any case one named like a file of ``files`` or
+        inside one of ``folders``."""
+        known = {LOCK, MANIFEST, *ours}
+        foreign = [p for p in _present(self.path) if p not in known]
+        if foreign and not self.overwrite:
             raise ConfigError(
-                f"{out} already holds files ({', '.join(sorted(foreign)[:3])}"
+                f"{self.path} already holds files ({', '.join(sorted(foreign)[:3])}"
                 f"{', ...' if len(foreign) > 3 else ''}); choose an empty or new directory, "
                 "or pass --overwrite to write the experiment beside them"
             )
-        clash = sorted(set(foreign) & set(manifest_files(setting)))
+        folders = set(folders)
+        clash = sorted(p for p in foreign if p in set(files) or Path(p).parts[0] in folders)
         if clash:
             raise ConfigError(
-                f"{out / clash[0]} was not written by optimlab; move it away "
+                f"{self.path / clash[0]} was not written by optimlab; move it away "
                 "(--overwrite removes only an experiment's own files)"
             )
-    (out / "models").mkdir(exist_ok=True)
-    (out / "checkpoints").mkdir(exist_ok=True)
-    files = sorted(set(manifest_files(setting)) | (old if resume else set()))
-    with atomic_write(out / MANIFEST, "w") as f:
-        json.dump({"format": _MANIFEST_FORMAT, "files": files}, f, indent=1)
-        f.write("\n")
-    return resume and started
+
+    def check_removable(self, files: Iterable[str]) -> None:
+        """Refuse, before removing anything, files that could not all be removed."""
+        for name in files:
+            path = self.path / name
+            there = path.exists() or path.is_symlink()
+            if there and not os.access(path.parent, os.W_OK | os.X_OK):
+                raise ConfigError(
+                    f"cannot remove {path}: {path.parent} is not writable; nothing was removed"
+                )
+
+    def remove(self, files: Iterable[str]) -> None:
+        """Remove ``files`` and the manifest (``models/`` and ``checkpoints/`` too if left
+        empty): an old experiment of ours, nothing else."""
+        for name in files:
+            (self.path / name).unlink(missing_ok=True)
+        (self.path / MANIFEST).unlink(missing_ok=True)
+        for folder in ("models", "checkpoints"):
+            with contextlib.suppress(OSError):  # left where it holds files not ours
+                (self.path / folder).rmdir()
+
+    def remove_temporary(self, ours: Iterable[str]) -> None:
+        """Remove the ``.NAME.*.tmp`` files an interrupted atomic write of ours left."""
+        ours = {str(Path(n)) for n in ours}
+        for folder in {Path(name).parent for name in ours}:
+            if not (self.path / folder).is_dir():
+                continue
+            for path in (self.path / folder).iterdir():
+                match = _TEMPORARY.match(path.name)
+                if match and str(folder / match["name"]) in ours:
+                    path.unlink(missing_ok=True)
+
+    def write_manifest(self, files: Iterable[str], **extra: Any) -> None:
+        """List the kind and ``files`` (before the first is written), atomically."""
+        document = {"format": _MANIFEST_FORMAT, "kind": self.kind, "files": sorted(set(files))}
+        with atomic_write(self.path / MANIFEST, "w") as f:
+            json.dump({**document, **extra}, f, indent=1)
+            f.write("\n")
+
+    def prepare(self, setting: Setting) -> bool:
+        """Make ``out`` ready for the experiment ``setting``; return whether there is one
+        to resume.
+
+        Call it holding :meth:`locked`. An old experiment is removed (its own files
+        only) with ``overwrite``, or when it has no complete epoch; stray temporary
+        files of ours are removed in any case. The manifest of ``setting``'s files is
+        written.
+
+        Raises
+        ------
+        ConfigError
+            ``out`` holds files and neither ``resume`` nor ``overwrite`` is given, holds
+            nothing to resume, or a file that ``setting`` would write is not ours.
+        """
+        out, resume = self.path, self.resume
+        old = self.own_files()
+        started = started_experiment(out)
+        if resume and not started:
+            if not old and not (out / "results.json").exists():
+                raise ConfigError(f"there is nothing to resume in {out} (no results.json)")
+        self.remove_temporary(old | set(manifest_files(setting)) | {MANIFEST})
+        if not (resume and started):
+            if started and not self.overwrite:
+                raise ConfigError(
+                    f"{out} already holds an experiment; pass --resume to continue it "
+                    "or --overwrite to replace it"
+                )
+            self.remove(old)
+            self.check_beside(manifest_files(setting))
+        (out / "models").mkdir(exist_ok=True)
+        (out / "checkpoints").mkdir(exist_ok=True)
+        self.write_manifest(set(manifest_files(setting)) | (old if resume else set()))
+        return resume and started
 
 
-def _old_files(out: Path) -> set[str]:
-    """The files of the experiment in ``out``: its manifest's, else what its results name."""
-    try:
-        d = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-        if d.get("format") == _MANIFEST_FORMAT:
-            return {f for f in d["files"] if isinstance(f, str) and _inside(f)}
-    except (OSError, ValueError, AttributeError, KeyError, TypeError):
-        pass
-    if not (out / "results.json").exists():
-        return set()
-    results = load_results(out / "results.json")  # only ever remove our own experiments
-    return set(manifest_files(results.setting))
+def kind_of(setting: Setting) -> str:
+    """The kind of directory an experiment of ``setting`` is written into."""
+    return "experiment" if setting.kind in ("compare", "sweep") else setting.kind
 
 
-def remove_experiment(out: Path) -> None:
-    """Remove the experiment in ``out`` — its own files only — and ``out`` itself if
-    nothing else is left in it (``optimlab benchmark --overwrite``)."""
+def prepare(out: Path, setting: Setting, *, resume: bool, overwrite: bool) -> bool:
+    """:meth:`OutputDirectory.prepare` of ``out`` for ``setting`` (call it holding the
+    directory's :func:`lock`)."""
+    folder = OutputDirectory(out, kind_of(setting), resume=resume, overwrite=overwrite)
+    return folder.prepare(setting)
+
+
+def remove_experiment(out: Path, kind: str) -> None:
+    """Remove the experiment of ``kind`` in ``out`` — its own files only — and ``out``
+    itself if nothing else is left in it (``optimlab benchmark --overwrite``)."""
     if not out.is_dir():
         return
-    _remove(out, _old_files(out))
+    folder = OutputDirectory(out, kind)
+    folder.remove(folder.own_files())
     for name in ("results.json", "results.csv", LOCK):
         (out / name).unlink(missing_ok=True)
     with contextlib.suppress(OSError):  # left where it holds files not ours
         out.rmdir()
+
+
+def _named(kind: str) -> str:
+    return KINDS.get(kind, f"an experiment of kind {kind!r}")
+
+
+def _manifest(out: Path) -> dict[str, Any] | None:
+    """``out``'s manifest, None if it has none (or not one of ours)."""
+    try:
+        d = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(d, dict) or d.get("format") != _MANIFEST_FORMAT:
+        return None
+    if not isinstance(d.get("files"), list):
+        return None
+    return d
 
 
 def _inside(name: str) -> bool:
@@ -211,7 +372,7 @@ def _inside(name: str) -> bool:
     return bool(parts) and not Path(name).is_absolute() and ".." not in parts
 
 
-def _started(out: Path) -> bool:
+def started_experiment(out: Path) -> bool:
     """Whether ``out`` holds an experiment with at least one complete epoch."""
     if not (out / "results.json").exists():
         return False
@@ -224,27 +385,7 @@ def _present(out: Path) -> list[str]:
     return [str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() or p.is_symlink()]
 
 
-def _remove(out: Path, files: set[str]) -> None:
-    for name in files:
-        (out / name).unlink(missing_ok=True)
-    (out / MANIFEST).unlink(missing_ok=True)
-    for folder in ("models", "checkpoints"):
-        with contextlib.suppress(OSError):  # left where it holds files not ours
-            (out / folder).rmdir()
-
-
 _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]+\.tmp$")
-
-
-def _remove_temporary(out: Path, ours: set[str]) -> None:
-    """Remove the ``.NAME.*.tmp`` files an interrupted atomic write of ours left."""
-    for folder in {Path(name).parent for name in ours}:
-        if not (out / folder).is_dir():
-            continue
-        for path in (out / folder).iterdir():
-            match = _TEMPORARY.match(path.name)
-            if match and str(folder / match["name"]) in {str(Path(n)) for n in ours}:
-                path.unlink(missing_ok=True)
 
 
 def save_results(out: Path, results: Results) -> None:

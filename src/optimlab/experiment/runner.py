@@ -24,7 +24,7 @@ from .resume import require_same_data, require_same_setting
 from .settings import Setting, check_memory
 from .summary import has_accuracy, summarize
 
-__all__ = ["run_experiment"]
+__all__ = ["check_fits", "run_experiment"]
 
 
 def run_experiment(
@@ -73,13 +73,14 @@ def run_experiment(
     reporter = reporter or Reporter()
     if jobs is not None:
         positive_int("jobs", jobs)
-    if resume and overwrite:
-        raise ConfigError("--resume and --overwrite exclude each other")
     # Everything that can be checked is checked before the directory is touched.
-    out = directory.check_out(out)
+    folder = directory.OutputDirectory(
+        out, directory.kind_of(setting), resume=resume, overwrite=overwrite
+    )
+    out = folder.path
     backend = resolve(setting.device, library=setting.library)
     train, test = setting_data(setting, backend)
-    _check_fits(setting, backend, train, test)
+    check_fits(setting, backend, train, test)
     files = data_files(setting.data)
     if scheduler is not None:
         from .cluster import check
@@ -87,12 +88,8 @@ def run_experiment(
         check(scheduler)
     if resume and not (out / "results.json").is_file():
         raise ConfigError(f"there is nothing to resume in {out} (no results.json)")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ConfigError(f"cannot create {out}: {error.strerror or error}") from None
-    with directory.lock(out):
-        resuming = directory.prepare(out, setting, resume=resume, overwrite=overwrite)
+    with folder.locked():
+        resuming = folder.prepare(setting)
         results = _open(out, setting, backend, train, test, files, resuming)
         tasks = [
             _task(out, setting, results, i, files)
@@ -109,7 +106,7 @@ def run_experiment(
     return results
 
 
-def _check_fits(
+def check_fits(
     setting: Setting, backend: Backend, train: datasets.Dataset, test: datasets.Dataset
 ) -> None:
     """A :class:`ConfigError` unless the data fits the setting's network (a one-member

@@ -1,0 +1,111 @@
+"""One contract for every directory optimlab writes (issue 26): one kind of experiment
+per directory, a manifest of the files written, a lock that is a regular file,
+validation before anything is touched, and no dead ends."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from helpers import assert_refused
+from optimlab.cli import main
+
+BENCHMARK = ["benchmark", "--optimizers", "sgd", "--grid", "2", "--seeds", "1", "--epochs", "1"]
+BENCHMARK += ["--limit-train", "800", "--validation", "300", "--layers", "784,8,10"]
+BENCHMARK += ["--jobs", "1", "--quiet"]
+COMPARE = ["compare", "--optimizers", "sgd", "--epochs", "1", "--limit-train", "300"]
+COMPARE += ["--layers", "784,8,10", "--seeds", "1", "--jobs", "1", "--quiet"]
+TRAJECTORIES = ["trajectories", "--problem", "branin", "--optimizers", "sgd", "--steps", "2"]
+
+
+def snapshot(out):
+    """Every file under ``out`` (the lock included) with its bytes."""
+    return {
+        str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def kinds(tmp_path_factory):
+    """A finished benchmark, compare experiment and trajectories, each in its directory."""
+    root = tmp_path_factory.mktemp("kinds")
+    assert main([*BENCHMARK, "--out", str(root / "benchmark")]) == 0
+    assert main([*COMPARE, "--out", str(root / "experiment")]) == 0
+    assert main([*TRAJECTORIES, "--out", str(root / "trajectories")]) == 0
+    # a benchmark written before manifests named the kind: its benchmark.json tells
+    shutil.copytree(root / "benchmark", root / "old-benchmark")
+    (root / "old-benchmark" / ".optimlab-manifest.json").unlink(missing_ok=True)
+    return root
+
+
+BENCHMARK_THERE = r"benchmark holds a benchmark \(\.optimlab-manifest\.json\), not "
+EXPERIMENT_THERE = r"experiment holds a compare or sweep experiment \(\.optimlab-manifest\.json\)"
+
+
+@pytest.mark.parametrize(
+    ("where", "argv", "message"),
+    [
+        ("benchmark", [*COMPARE, "--overwrite"], BENCHMARK_THERE + "a compare or sweep"),
+        ("benchmark", [*COMPARE, "--resume"], BENCHMARK_THERE + "a compare or sweep"),
+        ("benchmark", [*TRAJECTORIES, "--overwrite"], BENCHMARK_THERE + "trajectories"),
+        (
+            "old-benchmark",
+            [*COMPARE, "--overwrite"],
+            r"old-benchmark holds a benchmark \(benchmark\.json\), not a compare",
+        ),
+        (
+            "benchmark/report/tuning",
+            [*COMPARE, "--overwrite"],
+            r"tuning holds a benchmark's tuning runs \(\.optimlab-manifest\.json\), not a comp",
+        ),
+        ("experiment", [*BENCHMARK, "--resume"], EXPERIMENT_THERE + ", not a benchmark"),
+        ("experiment", [*BENCHMARK, "--overwrite"], EXPERIMENT_THERE + ", not a benchmark"),
+        ("experiment", [*TRAJECTORIES, "--overwrite"], EXPERIMENT_THERE + ", not trajectories"),
+        ("trajectories", [*COMPARE, "--overwrite"], r"trajectories holds trajectories \(\."),
+        ("trajectories", [*BENCHMARK, "--resume"], r"trajectories holds trajectories \(\."),
+    ],
+    ids=[
+        "compare-overwrite-benchmark",
+        "compare-resume-benchmark",
+        "trajectories-benchmark",
+        "compare-benchmark-without-manifest",
+        "compare-benchmark-tuning",
+        "benchmark-resume-compare",
+        "benchmark-overwrite-compare",
+        "trajectories-compare",
+        "compare-trajectories",
+        "benchmark-trajectories",
+    ],
+)
+def test_a_directory_holds_one_kind_of_experiment(kinds, where, argv, message, capsys):
+    out = kinds / where
+    before = snapshot(out)
+    err = assert_refused(main([*argv, "--out", str(out)]), capsys, message)
+    assert "choose another --out" in err
+    assert snapshot(out) == before  # nothing touched, the lock included
+
+
+# -- trajectories: the lock, and only its own animation removed ---------------------------
+
+
+def test_trajectories_takes_the_directorys_lock(tmp_path, capsys):
+    from optimlab.experiment import directory
+
+    out = tmp_path / "paths"
+    out.mkdir()
+    with directory.lock(out):  # another run at work in it
+        assert_refused(main([*TRAJECTORIES, "--out", str(out)]), capsys, "in use by optimlab")
+    assert sorted(p.name for p in out.iterdir()) == [".optimlab.lock"]
+
+
+def test_trajectories_overwrite_removes_only_an_animation_optimlab_wrote(tmp_path, capsys):
+    out = tmp_path / "paths"
+    assert main([*TRAJECTORIES, "--out", str(out)]) == 0
+    (out / "trajectories.gif").write_bytes(b"my own animation")
+    assert main([*TRAJECTORIES, "--out", str(out), "--overwrite", "--seed", "3"]) == 0
+    assert (out / "trajectories.gif").read_bytes() == b"my own animation"
+    (out / "trajectories.gif").unlink()
+    assert main([*TRAJECTORIES, "--out", str(out), "--overwrite", "--gif"]) == 0
+    assert main([*TRAJECTORIES, "--out", str(out), "--overwrite"]) == 0
+    assert not (out / "trajectories.gif").exists()  # ours: it showed other paths
