@@ -109,3 +109,23 @@ def test_trajectories_overwrite_removes_only_an_animation_optimlab_wrote(tmp_pat
     assert main([*TRAJECTORIES, "--out", str(out), "--overwrite", "--gif"]) == 0
     assert main([*TRAJECTORIES, "--out", str(out), "--overwrite"]) == 0
     assert not (out / "trajectories.gif").exists()  # ours: it showed other paths
+
+
+# -- the lock is a regular file ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [COMPARE, TRAJECTORIES], ids=["compare", "trajectories"])
+@pytest.mark.parametrize("dangling", [False, True], ids=["to-a-file", "dangling"])
+def test_a_lock_that_is_a_symbolic_link_is_refused_not_followed(
+    tmp_path, capsys, command, dangling
+):
+    target = tmp_path / "precious.txt"
+    if not dangling:
+        target.write_text("my data")
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / ".optimlab.lock").symlink_to(target)
+    message = r"\.optimlab\.lock is not a regular file"
+    assert_refused(main([*command, "--out", str(out)]), capsys, message)
+    assert target.read_text() == "my data" if not dangling else not target.exists()
+    assert [p.name for p in out.iterdir()] == [".optimlab.lock"]

@@ -41,6 +41,7 @@ import io
 import json
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -105,20 +106,30 @@ def manifest_files(setting: Setting) -> list[str]:
 def lock(out: Path) -> Iterator[None]:
     """Hold ``out``'s lock file exclusively for the ``with`` block.
 
+    The lock is a regular file, opened without following a symbolic link (one would
+    have its target truncated and the PID written into it).
+
     Raises
     ------
     ConfigError
-        Another process holds it (named by its PID).
+        Another process holds it (named by its PID), or it is not a regular file.
     """
     if fcntl is None:  # pragma: no cover
         yield
         return
     path = out / LOCK
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:  # never through a symbolic link: that would truncate its target
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
     except OSError as error:
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            raise ConfigError(
+                f"{path} is not a regular file (a symbolic link or another kind of file): "
+                "remove it, or choose another --out"
+            ) from None
         raise ConfigError(f"cannot create {path}: {error.strerror or error}") from None
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO, a device
+            raise ConfigError(f"{path} is not a regular file: remove it, or choose another --out")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
