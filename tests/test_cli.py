@@ -182,7 +182,10 @@ def test_every_hyperparameter_of_every_optimizer_is_an_option():
     from optimlab import optimizers
     from optimlab.cli.parser import build_parser
 
-    for name in optimizers.OPTIMIZERS:
+    # typed as declared: a switch takes true/false, an integer an integer, the rest numbers
+    given = {bool: ("true", True), int: ("3", 3), float: ("0.5", 0.5)}
+    for name, cls in optimizers.OPTIMIZERS.items():
         for k in optimizers.defaults(name):
-            args = build_parser().parse_args(["train", f"--{k.replace('_', '-')}", "0.5"])
-            assert getattr(args, k) == 0.5, (name, k)
+            text, value = given[cls.declared[k].type]
+            args = build_parser().parse_args(["train", f"--{k.replace('_', '-')}", text])
+            assert getattr(args, k) == value and type(getattr(args, k)) is type(value), (name, k)

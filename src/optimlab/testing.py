@@ -59,7 +59,6 @@ import importlib.util
 import inspect
 import math
 import pickle
-import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -103,7 +102,6 @@ _EXITS = (
     "__repr__",
     "__str__",
 )
-_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 
 
 def check_optimizer(
@@ -310,7 +308,7 @@ def _protocol(kit: _Kit, opt: Optimizer) -> None:
     cls = kit.cls
     name = getattr(cls, "name", None)
     _expect(
-        isinstance(name, str) and _NAME.match(name),
+        isinstance(name, str) and optimizers.NAME.match(name),
         f"name must be lower-case letters, digits and '_' (a registry name), not {name!r}",
     )
     _expect(

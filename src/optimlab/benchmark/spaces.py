@@ -57,39 +57,25 @@ def _lr(low: float, high: float) -> Dimension:
     return Dimension("lr", low, high)
 
 
-_BETAS = (Dimension("beta1", 0.8, 0.99, "log1m"), Dimension("beta2", 0.99, 0.9999, "log1m"))
-_DECAY = Dimension("weight_decay", 1e-5, 1e-1)
-_MOMENTUM = Dimension("momentum", 0.5, 0.99, "log1m")
-_ADAM = (_lr(1e-4, 1e-1), *_BETAS)
+def declared(cls: type[optimizers.Optimizer]) -> tuple[Dimension, ...]:
+    """The search space an optimizer class declares: each hyper-parameter with a
+    ``search`` range, in declaration order, the learning rate first (empty: none)."""
+    dimensions = [
+        Dimension(k, *h.search, h.scale) for k, h in cls.declared.items() if h.search is not None
+    ]
+    return tuple(sorted(dimensions, key=lambda d: d.name != "lr"))  # stable: lr first
 
-#: The search space of every built-in optimizer (a plugin's: see :func:`space`).
+
+#: The search space of every registered optimizer that declares one (see :func:`space`).
 SPACES: dict[str, tuple[Dimension, ...]] = {
-    "sgd": (_lr(1e-2, 1e1),),
-    "momentum": (_lr(1e-3, 1e0), _MOMENTUM),
-    "nesterov": (_lr(1e-3, 1e0), _MOMENTUM),
-    "adagrad": (_lr(1e-3, 1e0),),
-    "rmsprop": (_lr(1e-5, 1e-1), Dimension("decay", 0.8, 0.999, "log1m")),
-    "adadelta": (_lr(1e-1, 1e3), Dimension("decay", 0.8, 0.999, "log1m")),
-    "adam": _ADAM,
-    "adamw": (*_ADAM, _DECAY),
-    "amsgrad": _ADAM,
-    "nadam": _ADAM,
-    "nadamw": (*_ADAM, _DECAY),
-    "radam": _ADAM,
-    "adamax": _ADAM,
-    "lion": (_lr(1e-5, 1e-2), Dimension("beta1", 0.8, 0.99, "log1m"), _DECAY),
-    "sf_adamw": (*_ADAM, _DECAY),
-    "sf_sgd": (_lr(1e-2, 1e1), _MOMENTUM),
-    "prodigy": (_lr(1e-3, 1e1), Dimension("d0", 1e-8, 1e-2)),
-    "adafactor": (_lr(1e-4, 1e0),),
-    "muon": (_lr(1e-4, 1e0), _MOMENTUM, Dimension("adamw_lr", 1e-4, 1e-1)),
+    name: declared(cls) for name, cls in optimizers.OPTIMIZERS.items() if declared(cls)
 }
 
 
 def space(name: str, problem: str | None = None) -> tuple[Dimension, ...]:
-    """The search space of optimizer ``name``: its row of :data:`SPACES`, or for an
-    optimizer from another package its learning rate over ``[lr / 100, 100 lr]``
-    around its default.
+    """The search space of optimizer ``name``: the one its class declares (its row of
+    :data:`SPACES`), or for an optimizer that declares none its learning rate over
+    ``[lr / 100, 100 lr]`` around its default.
 
     On a ``problem`` with its own default rate for ``name`` (the 2-D functions:
     :meth:`optimlab.problems.Problem.learning_rate`), the learning rate spans as many
@@ -103,19 +89,20 @@ def space(name: str, problem: str | None = None) -> tuple[Dimension, ...]:
         ``name`` is not registered, or is a plugin without a learning rate.
     """
     rate = None if problem is None else problems.get(problem).learning_rate(name)
-    if rate is not None and name in SPACES:
-        lr, *rest = SPACES[name]
+    defaults = optimizers.defaults(name)  # raises for an unknown name
+    dimensions = SPACES.get(name) or declared(optimizers.OPTIMIZERS[name.lower()])
+    if dimensions and dimensions[0].name == "lr":
+        if rate is None:
+            return dimensions
+        lr, *rest = dimensions
         half = math.sqrt(lr.high / lr.low)
         return (_lr(float(f"{rate / half:.6g}"), float(f"{rate * half:.6g}")), *rest)
-    if name in SPACES:
-        return SPACES[name]
-    defaults = optimizers.defaults(name)  # raises for an unknown name
     lr = defaults.get("lr")
     if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not lr > 0:
         raise ConfigError(
             f"optimizer {name!r} has no search space and no positive default lr to tune around"
         )
-    return (_lr(lr / 100.0, lr * 100.0),)
+    return (_lr(lr / 100.0, lr * 100.0), *dimensions)
 
 
 def grid(name: str, points: int, problem: str | None = None) -> list[dict[str, float]]:

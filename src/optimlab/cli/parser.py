@@ -8,6 +8,7 @@ exit code 2.
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
@@ -18,13 +19,13 @@ from ..benchmark.plan import PROBLEMS, SEARCHES
 from ..benchmark.selection import SELECT
 from ..errors import ConfigError
 from ..nn import activations, losses
+from ..optimizers.base import parameter_names
 
 __all__ = ["HYPERPARAMETERS", "build_parser", "optimizer_options", "setting_options"]
 
-#: Every hyper-parameter of the registered optimizers, in order of first appearance.
-HYPERPARAMETERS = tuple(
-    dict.fromkeys(name for kind in optimizers.OPTIMIZERS for name in optimizers.defaults(kind))
-)
+#: Every hyper-parameter of the registered optimizers, in order of first appearance (set
+#: at the end of this module, once plugins whose names clash with an option are refused).
+HYPERPARAMETERS: tuple[str, ...] = ()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -553,8 +554,98 @@ def optimizer_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def _add_hyperparameters(parser: argparse.ArgumentParser, title: str, names: Any) -> None:
     group = parser.add_argument_group("hyper-parameters", title)
+    takers = {
+        name: [o for o, cls in optimizers.OPTIMIZERS.items() if name in parameter_names(cls)]
+        for name in names
+    }
     for name in names:  # weight_decay is --weight-decay, as options are spelled
-        group.add_argument(f"--{name.replace('_', '-')}", dest=name, type=float, metavar="X")
+        flag = f"--{name.replace('_', '-')}"
+        kind = _declared_type(name)
+        some = takers[name] if len(takers[name]) <= 4 else []  # a few: name them
+        group.add_argument(
+            flag,
+            dest=name,
+            type={bool: _switch, int: _integer}.get(kind, float)(flag) if kind else float,
+            metavar={bool: "{true,false}", int: "N"}.get(kind, "X"),
+            help=f"({', '.join(some)})" if some else None,
+        )
+
+
+def _declared_type(name: str) -> type | None:
+    """What the optimizers that declare ``name`` take: ``bool`` or ``int`` where all that
+    take it declare so, else None (a number)."""
+    kinds = {
+        cls.declared[name].type if name in cls.declared else float
+        for cls in optimizers.OPTIMIZERS.values()
+        if name in parameter_names(cls)
+    }
+    return kinds.pop() if len(kinds) == 1 and kinds != {float} else None
+
+
+def _switch(flag: str) -> Callable[[str], bool]:
+    """An argument type: a switch, ``true``/``false`` (or ``1``/``0``, ``yes``/``no``)."""
+
+    def parse(text: str) -> bool:
+        word = text.strip().lower()
+        if word in ("true", "1", "1.0", "yes", "on"):
+            return True
+        if word in ("false", "0", "0.0", "no", "off"):
+            return False
+        raise argparse.ArgumentTypeError(f"{flag} takes true or false, not {text!r}")
+
+    return parse
+
+
+def _integer(flag: str) -> Callable[[str], int]:
+    """An argument type: an integer (``5`` or ``5.0``); its range is the optimizer's check."""
+
+    def parse(text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not value.is_integer():
+            raise argparse.ArgumentTypeError(f"{flag} takes an integer, not {text!r}")
+        return int(value)
+
+    return parse
+
+
+def _option_names(parser: argparse.ArgumentParser) -> set[str]:
+    """The destinations and spellings (without dashes, ``_`` for ``-``) of every option of
+    ``parser`` and its sub-commands."""
+    names: set[str] = set()
+    for action in parser._actions:
+        names.add(action.dest)
+        names.update(s.lstrip("-").replace("-", "_") for s in action.option_strings)
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                names |= _option_names(sub)
+    return names
+
+
+def _refuse_clashing_plugins() -> tuple[str, ...]:
+    """Skip (with a ``PluginWarning``) each plugin with a hyper-parameter named as an option
+    of the commands (``--epochs``, ``--seed``, ``--help``): its flag would break every
+    command. Returns every hyper-parameter of the optimizers left, in order."""
+    reserved = _option_names(build_parser())  # built without hyper-parameter flags
+    builtin = [c for n, c in optimizers.OPTIMIZERS.items() if n not in optimizers.PLUGINS]
+    reserved -= {k for cls in builtin for k in parameter_names(cls)}  # sweep's --lr X,Y,...
+    for name, cls in list(optimizers.PLUGINS.items()):
+        clash = [k for k in parameter_names(cls) if k in reserved]
+        if clash:
+            optimizers.skip_plugin(
+                name,
+                f"its hyper-parameter {clash[0]!r} is named as the command line's option "
+                f"--{clash[0].replace('_', '-')}",
+            )
+    return tuple(
+        dict.fromkeys(name for cls in optimizers.OPTIMIZERS.values() for name in parameter_names(cls))
+    )
 
 
 def _add_output(parser: argparse.ArgumentParser) -> None:
@@ -613,3 +704,6 @@ def setting_options(args: argparse.Namespace) -> dict[str, Any]:
         **({"problem": args.problem} if getattr(args, "problem", "report") != "report" else {}),
         **({"noise": args.noise} if getattr(args, "noise", None) is not None else {}),
     }
+
+
+HYPERPARAMETERS = _refuse_clashing_plugins()

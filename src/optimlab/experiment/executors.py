@@ -23,7 +23,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from .. import datasets
+from .. import datasets, optimizers
 from .._checks import positive_int
 from ..train import History
 from .data import worker_data
@@ -84,32 +84,11 @@ def choose(jobs: int | None, scheduler: str | None, tasks: int) -> Executor:
     return Serial() if min(jobs, tasks) <= 1 else Processes(min(jobs, tasks))
 
 
-#: Seconds of one member's pass relative to SGD's, with the report's setting (NumPy,
-#: float32, 40 epochs) on this project's 2-core machine: the report's seven from
-#: ``optimlab compare --jobs 1``, the later rules from a run of all fourteen on two
-#: processes. Only the order matters (the longest passes start first); an unknown
-#: rule counts 3.
-_PASS_COST = {
-    "sgd": 1.0,
-    "adagrad": 1.4,
-    "lion": 1.9,
-    "momentum": 2.0,
-    "nesterov": 2.9,
-    "adamax": 2.9,
-    "rmsprop": 3.2,
-    "adamw": 3.2,
-    "amsgrad": 3.3,
-    "radam": 3.3,
-    "adadelta": 3.5,
-    "nadam": 3.9,
-    "nadamw": 4.0,
-    "adam": 5.0,
-}
-
-
 def estimated_cost(setting: Setting, index: int) -> float:
-    """How long pass ``index`` takes, in units of one SGD member (for the order only)."""
-    return sum(_PASS_COST.get(trial.optimizer, 3.0) for trial in setting.passes[index])
+    """How long pass ``index`` takes, in units of one SGD member (for the order only): each
+    optimizer's :attr:`~optimlab.optimizers.Optimizer.pass_cost`; an unknown one counts 3."""
+    costs = {name: cls.pass_cost for name, cls in optimizers.OPTIMIZERS.items()}
+    return sum(costs.get(trial.optimizer, 3.0) for trial in setting.passes[index])
 
 
 class Serial:

@@ -116,7 +116,7 @@ import importlib.metadata as _metadata  # noqa: E402
 import re as _re  # noqa: E402
 import warnings as _warnings  # noqa: E402
 
-__all__ += ["ENTRY_POINT_GROUP", "PLUGINS", "PluginWarning", "load_plugins"]
+__all__ += ["ENTRY_POINT_GROUP", "NAME", "PLUGINS", "PluginWarning", "load_plugins", "skip_plugin"]
 
 #: The entry-point group under which a package registers optimizers (name -> class).
 ENTRY_POINT_GROUP = "optimlab.optimizers"
@@ -124,7 +124,9 @@ ENTRY_POINT_GROUP = "optimlab.optimizers"
 #: OPTIMIZERS, after the built-in ones).
 PLUGINS: dict[str, type[Optimizer]] = {}
 _BUILTIN = frozenset(OPTIMIZERS)
-_NAME = _re.compile(r"[a-z][a-z0-9_]*\Z")
+#: A registry name, whole: lower-case letters, digits and ``_``, starting with a letter.
+NAME = _re.compile(r"[a-z][a-z0-9_]*\Z")
+_ENTRIES: dict[str, _metadata.EntryPoint] = {}  # a plugin's entry point, by its name
 
 
 class PluginWarning(RuntimeWarning):
@@ -158,22 +160,39 @@ def load_plugins(entry_points=None) -> dict[str, type[Optimizer]]:
         try:
             cls = _plugin(entry)
         except Exception as error:
-            _warnings.warn(
-                f"optimlab: the optimizer plugin {entry.name!r} ({entry.value}"
-                f"{_package(entry)}) cannot be loaded: {_reason(error)}; it is skipped",
-                PluginWarning,
-                stacklevel=2,
-            )
+            _skipped(entry, _reason(error))
             continue
         if cls is not None:
             OPTIMIZERS[entry.name] = PLUGINS[entry.name] = added[entry.name] = cls
+            _ENTRIES[entry.name] = entry
     return added
+
+
+def skip_plugin(name: str, reason: str) -> None:
+    """Take the plugin registered as ``name`` out of :data:`OPTIMIZERS` and
+    :data:`PLUGINS`, with a :class:`PluginWarning` of one sentence giving ``reason``
+    (the command line refuses one whose hyper-parameter is named as one of its options)."""
+    OPTIMIZERS.pop(name, None)
+    cls = PLUGINS.pop(name)
+    entry = _ENTRIES.pop(name, None)
+    if entry is None:  # registered by hand: name the class instead
+        entry = _metadata.EntryPoint(name, f"{cls.__module__}:{cls.__qualname__}", ENTRY_POINT_GROUP)
+    _skipped(entry, reason)
+
+
+def _skipped(entry, reason: str) -> None:
+    _warnings.warn(
+        f"optimlab: the optimizer plugin {entry.name!r} ({entry.value}{_package(entry)}) "
+        f"cannot be loaded: {reason}; it is skipped",
+        PluginWarning,
+        stacklevel=3,
+    )
 
 
 def _plugin(entry) -> type[Optimizer] | None:
     """The class of one entry point, validated; None: already registered (the same class)."""
     name = entry.name
-    if not _NAME.match(name):
+    if not (isinstance(name, str) and NAME.match(name)):
         raise ConfigError(
             "its name must be lower-case letters, digits and '_', starting with a letter"
         )

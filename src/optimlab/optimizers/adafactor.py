@@ -6,8 +6,8 @@ from typing import Any
 
 import array_api_compat
 
-from ..errors import ConfigError
-from .base import Optimizer, decoupled_decay, number, rate
+from .base import Optimizer, decoupled_decay
+from .hyperparameters import Hyperparameter, at_least, at_most, rate
 
 __all__ = ["Adafactor", "in_dtype"]
 
@@ -28,45 +28,18 @@ class Adafactor(Optimizer):
     ``w -= alpha / max(1, RMS(u) / d) * u``. ``eps1`` is the dtype's machine epsilon
     (torch's ``eps=(None, eps2)``). Equals ``torch.optim.Adafactor``; RMS and means
     are per member in a stack.
-
-    Parameters
-    ----------
-    lr
-        The relative step's cap, ``lr >= 0`` (default 1e-2).
-    beta2_decay
-        Exponent of the second moment's averaging weight ``t ** beta2_decay``, ``<= 0``
-        (default -0.8).
-    eps2
-        Floor of the parameters' RMS in the step size, ``>= 0`` (default 1e-3).
-    d
-        Clipping threshold of the update's RMS, ``>= 1`` (default 1).
-    weight_decay
-        Decoupled weight decay, ``>= 0`` (default 0).
     """
 
     name = "adafactor"
     slots = ("row_var", "col_var", "variance")
     elementwise = False
-
-    def __init__(
-        self,
-        lr: float = 1e-2,
-        beta2_decay: float = -0.8,
-        eps2: float = 1e-3,
-        d: float = 1.0,
-        weight_decay: float = 0.0,
-        **options: Any,
-    ) -> None:
-        super().__init__(**options)
-        self.lr = rate("lr", lr)
-        self.beta2_decay = number("beta2_decay", beta2_decay)
-        if self.beta2_decay > 0:
-            raise ConfigError(f"beta2_decay must be <= 0, not {self.beta2_decay}")
-        self.eps2 = rate("eps2", eps2)
-        self.d = number("d", d)
-        if self.d < 1:
-            raise ConfigError(f"d must be >= 1, not {self.d}")
-        self.weight_decay = rate("weight_decay", weight_decay)
+    lr = Hyperparameter(1e-2, rate, "the relative step's cap", search=(1e-4, 1e0))
+    beta2_decay = Hyperparameter(
+        -0.8, at_most(0.0), "exponent of the second moment's averaging weight t**beta2_decay"
+    )
+    eps2 = Hyperparameter(1e-3, rate, "floor of the parameters' RMS in the step size")
+    d = Hyperparameter(1.0, at_least(1.0), "clipping threshold of the update's RMS")
+    weight_decay = Hyperparameter(0.0, rate, "decoupled weight decay")
 
     def init_slot(self, name: str, p: Any, lead: int) -> Any:
         # a matrix keeps a row and a column, a vector its full second moment; the slot

@@ -28,7 +28,6 @@ hyper-parameters by name.
 from __future__ import annotations
 
 import inspect
-import math
 import operator
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
@@ -37,9 +36,32 @@ import array_api_compat
 
 from ..backend import implementations
 from ..errors import ConfigError
-from . import subnormals
+from .hyperparameters import (
+    Declared,
+    Hyperparameter,
+    epsilon,
+    flag,
+    fraction,
+    integer,
+    number,
+    positive,
+    rate,
+)
 
-__all__ = ["OPTIONS", "Optimizer", "State", "member_hyperparameters"]
+__all__ = [
+    "OPTIONS",
+    "Hyperparameter",
+    "Optimizer",
+    "State",
+    "epsilon",
+    "flag",
+    "fraction",
+    "integer",
+    "member_hyperparameters",
+    "number",
+    "positive",
+    "rate",
+]
 
 
 class State(NamedTuple):
@@ -67,21 +89,16 @@ class State(NamedTuple):
 
 
 #: The options every optimizer takes besides its rule's hyper-parameters, and their defaults.
-OPTIONS: dict[str, Any] = {
-    "schedule": None,
-    "clip_norm": None,
-    "decay_biases": True,
-    "flush_subnormals": True,
-}
+OPTIONS: dict[str, Any] = {"schedule": None, "clip_norm": None, "decay_biases": True}
 
 
-class Optimizer:
+class Optimizer(Declared):
     """Base class of the update rules: validated hyper-parameters, ``init`` and ``step``.
 
-    A subclass sets :attr:`name` and :attr:`slots`, validates its hyper-parameters in
-    ``__init__`` (one keyword argument each, stored under its own name), passes the
-    options (``**options``) to ``super().__init__`` and writes :meth:`update`, the
-    rule for one array.
+    A subclass sets :attr:`name` and :attr:`slots`, declares each hyper-parameter once
+    (:class:`~optimlab.optimizers.hyperparameters.Hyperparameter`: default, check, doc
+    line, search range; its constructor is made from them) and writes :meth:`update`,
+    the rule for one array. See :mod:`~optimlab.optimizers.hyperparameters`.
 
     Parameters
     ----------
@@ -95,17 +112,11 @@ class Optimizer:
     decay_biases
         False: the bias vectors get no weight decay (``weight_decay`` applies to the
         weight matrices only). Default True.
-    flush_subnormals
-        True (default): on a CPU, every :data:`~optimlab.optimizers.subnormals.FLUSH_EVERY`
-        steps the accumulator entries smaller in magnitude than the dtype's smallest normal
-        number are set to 0, so that none stays in the subnormal range, where CPUs compute
-        slowly (see :mod:`optimlab.optimizers.subnormals`). False: strict IEEE arithmetic.
     """
 
     schedule: Any = None
     clip_norm: float | None = None
     decay_biases: bool = True
-    flush_subnormals: bool = True
 
     #: The registry name (``optimlab.optimizers.get(name)``).
     name: ClassVar[str]
@@ -122,22 +133,14 @@ class Optimizer:
     scalars: ClassVar[Mapping[str, float]] = {}
     #: The rates a schedule multiplies.
     scheduled: ClassVar[tuple[str, ...]] = ("lr",)
-
     def __init__(
-        self,
-        *,
-        schedule: Any = None,
-        clip_norm: float | None = None,
-        decay_biases: bool = True,
-        flush_subnormals: bool = True,
+        self, *, schedule: Any = None, clip_norm: float | None = None, decay_biases: bool = True
     ) -> None:
         self.schedule = _schedule(type(self), schedule)
         self.clip_norm = None if clip_norm is None else positive("clip_norm", clip_norm)
-        for name, value in (("decay_biases", decay_biases), ("flush_subnormals", flush_subnormals)):
-            if not isinstance(value, bool):
-                raise ConfigError(f"{name} must be True or False, not {value!r}")
+        if not isinstance(decay_biases, bool):
+            raise ConfigError(f"decay_biases must be True or False, not {decay_biases!r}")
         self.decay_biases = decay_biases
-        self.flush_subnormals = flush_subnormals
 
     @property
     def options(self) -> dict[str, Any]:
@@ -224,14 +227,10 @@ class Optimizer:
             w, accumulators = update(xp, params[0], grads[0], *current, t=t, **hyper)
             if not all(map(operator.is_, accumulators, current)):  # not updated in place
                 slots = {k: [a] for k, a in zip(names, accumulators)}
-            params = [w]
-        else:
-            params, slots, scalars = self.apply(
-                xp, params, grads, slots, scalars, t=t, members=state.members, **hyper
-            )
-        # a Python int: a captured CUDA graph's count (a device scalar) never flushes
-        if self.flush_subnormals and type(t) is int and t % subnormals.FLUSH_EVERY == 0:
-            slots = subnormals.flush(xp, slots)
+            return [w], state._replace(count=t, slots=slots, scalars=scalars)
+        params, slots, scalars = self.apply(
+            xp, params, grads, slots, scalars, t=t, members=state.members, **hyper
+        )
         return params, state._replace(count=t, slots=slots, scalars=scalars)
 
     def apply(
@@ -381,54 +380,6 @@ def clip_by_norm(xp: Any, grads: Sequence[Any], max_norm: float, members: bool) 
     norm = xp.sqrt(member_sum(xp, [g * g for g in grads], members))
     factor = xp.minimum(max_norm / (norm + 1e-6), xp.ones_like(norm))
     return [g * for_array({"f": factor}, 0, g, members)["f"] for g in grads]
-
-
-# -- validation of hyper-parameters: one sentence naming the parameter -------------------
-
-
-def number(name: str, value: Any) -> float:
-    """``value`` as a finite Python float."""
-    if isinstance(value, bool):
-        raise ConfigError(f"{name} must be a number, not {value!r}")
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number, not {value!r}") from None
-    if not math.isfinite(value):
-        raise ConfigError(f"{name} must be finite, not {value}")
-    return value
-
-
-def rate(name: str, value: Any) -> float:
-    """A step size: ``>= 0``."""
-    value = number(name, value)
-    if value < 0:
-        raise ConfigError(f"{name} must be >= 0, not {value}")
-    return value
-
-
-def fraction(name: str, value: Any) -> float:
-    """A decay or momentum: in ``[0, 1)``."""
-    value = number(name, value)
-    if not 0.0 <= value < 1.0:
-        raise ConfigError(f"{name} must be in [0, 1), not {value}")
-    return value
-
-
-def positive(name: str, value: Any) -> float:
-    """A size that must be ``> 0``."""
-    value = number(name, value)
-    if value <= 0:
-        raise ConfigError(f"{name} must be > 0, not {value}")
-    return value
-
-
-def epsilon(value: Any, name: str = "eps") -> float:
-    """A guard against division by zero: ``> 0``."""
-    value = number(name, value)
-    if value <= 0:
-        raise ConfigError(f"{name} must be > 0, not {value}")
-    return value
 
 
 def assign(target: Any, value: Any) -> Any:

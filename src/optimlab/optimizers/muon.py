@@ -9,8 +9,9 @@ import array_api_compat
 
 from ..errors import ConfigError
 from .adafactor import in_dtype
-from .base import Optimizer, State, assign, decoupled_decay, epsilon, fraction, number, rate
-from .rules import moments
+from .base import Optimizer, State, assign, decoupled_decay
+from .hyperparameters import Hyperparameter, epsilon, flag, integer, number, rate
+from .rules import MOMENTUM, moments
 
 __all__ = ["Muon"]
 
@@ -38,65 +39,24 @@ class Muon(Optimizer):
     hyper-parameters are numbers. In a member stack every hyper-parameter may differ
     per member (``nesterov`` is then chosen on the device) but ``ns_steps``, which
     ``init`` refuses to vary.
-
-    Parameters
-    ----------
-    lr
-        The matrices' rate, ``>= 0`` (default 1e-3).
-    weight_decay
-        Decoupled weight decay of every parameter, ``>= 0`` (default 0.1).
-    momentum
-        Decay of the momentum, in ``[0, 1)`` (default 0.95).
-    nesterov
-        Orthogonalize the Nesterov look-ahead ``g + momentum (M - g)`` (default True).
-    ns_a, ns_b, ns_c
-        The quintic iteration's coefficients (torch's ``ns_coefficients``, default
-        3.4445, -4.775, 2.0315).
-    eps
-        Floor of the norm the iteration divides by, ``> 0`` (default 1e-7).
-    ns_steps
-        Newton–Schulz iterations, an integer in ``[1, 100)`` (default 5).
-    adamw_lr
-        The rate of AdamW on the parameters that are not matrices, ``>= 0`` (default 1e-3).
     """
 
     name = "muon"
     slots = ("mean", "mean_square")
     elementwise = False
     scheduled: ClassVar[tuple[str, ...]] = ("lr", "adamw_lr")
-
-    def __init__(
-        self,
-        lr: float = 1e-3,
-        weight_decay: float = 0.1,
-        momentum: float = 0.95,
-        nesterov: bool = True,
-        ns_a: float = 3.4445,
-        ns_b: float = -4.775,
-        ns_c: float = 2.0315,
-        eps: float = 1e-7,
-        ns_steps: int = 5,
-        adamw_lr: float = 1e-3,
-        **options: Any,
-    ) -> None:
-        super().__init__(**options)
-        self.lr = rate("lr", lr)
-        self.weight_decay = rate("weight_decay", weight_decay)
-        self.momentum = fraction("momentum", momentum)
-        if not isinstance(nesterov, bool) and nesterov not in (0, 1):
-            raise ConfigError(f"nesterov must be True or False, not {nesterov!r}")
-        self.nesterov = bool(nesterov)
-        self.ns_a, self.ns_b, self.ns_c = (
-            number("ns_a", ns_a),
-            number("ns_b", ns_b),
-            number("ns_c", ns_c),
-        )
-        self.eps = epsilon(eps)
-        steps = number("ns_steps", ns_steps)
-        if steps != int(steps) or not 1 <= steps < 100:
-            raise ConfigError(f"ns_steps must be an integer in [1, 100), not {ns_steps!r}")
-        self.ns_steps = int(steps)
-        self.adamw_lr = rate("adamw_lr", adamw_lr)
+    lr = Hyperparameter(1e-3, rate, "the matrices' rate", search=(1e-4, 1e0))
+    weight_decay = Hyperparameter(0.1, rate, "decoupled weight decay of every parameter")
+    momentum = MOMENTUM.but(default=0.95, doc="decay of the momentum")
+    nesterov = Hyperparameter(True, flag, "orthogonalize the Nesterov look-ahead")
+    ns_a = Hyperparameter(3.4445, number, "the quintic iteration's first coefficient")
+    ns_b = Hyperparameter(-4.775, number, "the quintic iteration's second coefficient")
+    ns_c = Hyperparameter(2.0315, number, "the quintic iteration's third coefficient")
+    eps = Hyperparameter(1e-7, epsilon, "floor of the norm the iteration divides by")
+    ns_steps = Hyperparameter(5, integer(1, 100), "Newton–Schulz iterations")
+    adamw_lr = Hyperparameter(
+        1e-3, rate, "the rate of AdamW on the parameters that are not matrices", search=(1e-4, 1e-1)
+    )
 
     def init(
         self,

@@ -37,31 +37,18 @@ from typing import Any, ClassVar
 
 import array_api_compat
 
-from ..errors import ConfigError
-from .base import (
-    Optimizer,
-    State,
-    assign,
-    epsilon,
-    for_array,
-    fraction,
-    l2,
-    member_sum,
-    positive,
-    rate,
-    store,
-)
+from .base import Optimizer, State, assign, for_array, l2, member_sum, store
+from .hyperparameters import Hyperparameter, epsilon, flag, fraction, positive, rate
+from .rules import BETA1, BETA2
 
 __all__ = ["Prodigy"]
 
 
-def _flag(name: str, value: Any) -> bool:
-    """A switch: True or False, or 1 or 0 (as the command line's numbers give it)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)) and value in (0, 1):
-        return bool(value)
-    raise ConfigError(f"{name} must be True or False (or 1 or 0), not {value!r}")
+def _growth(name: str, value: Any) -> float:
+    """A factor ``> 0``, or ``inf``."""
+    if isinstance(value, (int, float)) and value == math.inf:
+        return math.inf
+    return positive(name, value)
 
 
 def _choose(xp: Any, condition: Any, a: Any, b: Any) -> Any:
@@ -83,32 +70,6 @@ class Prodigy(Optimizer):
     """Prodigy: Adam at the rate ``d * lr``, with ``d`` estimated from global sums.
 
     See the module's formulas. Equals ``prodigyopt.Prodigy``.
-
-    Parameters
-    ----------
-    lr
-        A multiplier of the estimated rate, ``> 0`` (default 1.0).
-    beta1, beta2
-        Adam's decays, in ``[0, 1)`` (0.9, 0.999).
-    beta3
-        Decay of ``s`` and of the numerator, in ``[0, 1)``; None (default): ``sqrt(beta2)``,
-        resolved here (so the stored value is a number, as member stacks need).
-    eps
-        Added to the root, scaled by ``d``, ``> 0`` (1e-8).
-    weight_decay
-        ``>= 0`` (0): decoupled, or L2 in the gradient with ``decouple=False``.
-    decouple
-        AdamW-style weight decay (True).
-    use_bias_correction
-        Adam's bias corrections in ``dlr`` (False).
-    safeguard_warmup
-        ``s`` accumulates ``d`` instead of ``dlr`` (False).
-    d0
-        The initial estimate, ``> 0`` (1e-6).
-    d_coef
-        Multiplies the estimate ``d_hat``, ``> 0`` (1.0).
-    growth_rate
-        ``d`` grows at most by this factor per step, ``> 0``, may be ``inf`` (default).
     """
 
     name = "prodigy"
@@ -122,39 +83,28 @@ class Prodigy(Optimizer):
         "d_denom": 0.0,
         "k": 0.0,
     }
-
-    def __init__(
-        self,
-        lr: float = 1.0,
-        beta1: float = 0.9,
-        beta2: float = 0.999,
-        beta3: float | None = None,
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        decouple: bool = True,
-        use_bias_correction: bool = False,
-        safeguard_warmup: bool = False,
-        d0: float = 1e-6,
-        d_coef: float = 1.0,
-        growth_rate: float = math.inf,
-        **options: Any,
-    ) -> None:
-        super().__init__(**options)
-        self.lr = positive("lr", lr)
-        self.beta1 = fraction("beta1", beta1)
-        self.beta2 = fraction("beta2", beta2)
-        self.beta3 = math.sqrt(self.beta2) if beta3 is None else fraction("beta3", beta3)
-        self.eps = epsilon(eps)
-        self.weight_decay = rate("weight_decay", weight_decay)
-        self.decouple = _flag("decouple", decouple)
-        self.use_bias_correction = _flag("use_bias_correction", use_bias_correction)
-        self.safeguard_warmup = _flag("safeguard_warmup", safeguard_warmup)
-        self.d0 = positive("d0", d0)
-        self.d_coef = positive("d_coef", d_coef)
-        if isinstance(growth_rate, (int, float)) and growth_rate == math.inf:
-            self.growth_rate = math.inf
-        else:
-            self.growth_rate = positive("growth_rate", growth_rate)
+    lr = Hyperparameter(1.0, positive, "a multiplier of the estimated rate", search=(1e-3, 1e1))
+    beta1 = BETA1.but(search=None)
+    beta2 = BETA2.but(search=None)
+    beta3 = Hyperparameter(
+        None,
+        fraction,
+        "decay of s and of the numerator; None: sqrt(beta2), resolved here (a number, as "
+        "member stacks need)",
+        derive=lambda opt: math.sqrt(opt.beta2),
+    )
+    eps = Hyperparameter(1e-8, epsilon, "added to the root, scaled by d")
+    weight_decay = Hyperparameter(
+        0.0, rate, "decoupled, or L2 in the gradient with decouple=False"
+    )
+    decouple = Hyperparameter(True, flag, "AdamW-style weight decay")
+    use_bias_correction = Hyperparameter(False, flag, "Adam's bias corrections in dlr")
+    safeguard_warmup = Hyperparameter(False, flag, "s accumulates d instead of dlr")
+    d0 = Hyperparameter(1e-6, positive, "the initial estimate", search=(1e-8, 1e-2))
+    d_coef = Hyperparameter(1.0, positive, "multiplies the estimate d_hat")
+    growth_rate = Hyperparameter(
+        math.inf, _growth, "d grows at most by this factor per step (> 0, may be inf)"
+    )
 
     def init(self, params: Any, **kwargs: Any) -> State:
         """As :meth:`Optimizer.init`, with ``d`` and ``d_max`` starting at ``d0`` (per member)."""

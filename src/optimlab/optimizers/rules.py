@@ -7,40 +7,55 @@ broadcast against the parameters (one value per member). Each rule is written wi
 in-place operators, in the order of operations its fused CuPy kernel
 (:mod:`optimlab.backend.cupy_kernels`) repeats.
 
-A new optimizer is a class here: its ``name``, its ``slots``, a constructor that
-validates its hyper-parameters, and an ``update`` that reads like its formula.
+A new optimizer is a class here: its ``name``, its ``slots``, its hyper-parameters
+declared once (:class:`~optimlab.optimizers.hyperparameters.Hyperparameter`: default,
+check, doc line, search range), and an ``update`` that reads like its formula.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .base import Optimizer, epsilon, fraction, l2, rate
+from .base import Optimizer, l2
+from .hyperparameters import Hyperparameter, epsilon, fraction, rate
 
 __all__ = ["SGD", "AdaDelta", "AdaGrad", "Adam", "Momentum", "Nesterov", "RMSprop"]
 
+#: L2 weight decay, as torch adds it (the rules of this module and Adam's family).
+L2_DECAY = Hyperparameter(
+    0.0, rate, "L2 weight decay, added to the gradient as torch adds it: g + weight_decay * w"
+)
+#: The report's momentum, tuned on a log scale of 1 - m.
+MOMENTUM = Hyperparameter(
+    0.8, fraction, "fraction of the velocity kept per step", search=(0.5, 0.99), scale="log1m"
+)
+#: The report's epsilon.
+EPS = Hyperparameter(1e-10, epsilon, "added to the denominator")
+#: The first and second moments' decays, tuned on a log scale of 1 - beta.
+BETA1 = Hyperparameter(
+    0.9, fraction, "decay of the first moment (the mean)", search=(0.8, 0.99), scale="log1m"
+)
+BETA2 = Hyperparameter(
+    0.999, fraction, "decay of the second moment", search=(0.99, 0.9999), scale="log1m"
+)
+#: The decay of RMSprop's and AdaDelta's averages.
+DECAY = Hyperparameter(
+    0.9, fraction, "fraction of the averages kept per step", search=(0.8, 0.999), scale="log1m"
+)
+
+
+def learning_rate(default: float, low: float, high: float, doc: str = "learning rate") -> Any:
+    """The declaration of a rate ``>= 0`` tuned over ``[low, high]`` on a log scale."""
+    return Hyperparameter(default, rate, doc, search=(low, high))
+
 
 class SGD(Optimizer):
-    """Plain gradient descent: ``w -= lr * g``.
-
-    Parameters
-    ----------
-    lr
-        Learning rate (step size per unit of gradient), ``lr >= 0``. The report uses 1.
-    weight_decay
-        L2 weight decay, added to the gradient as torch adds it: ``g + weight_decay * w``;
-        ``>= 0`` (default 0).
-    **options
-        The options every optimizer takes (``schedule``, ``clip_norm``, ``decay_biases``;
-        see :class:`~optimlab.optimizers.Optimizer`).
-    """
+    """Plain gradient descent: ``w -= lr * g``."""
 
     name = "sgd"
-
-    def __init__(self, lr: float = 1.0, weight_decay: float = 0.0, **options: Any) -> None:
-        super().__init__(**options)
-        self.lr = rate("lr", lr)
-        self.weight_decay = rate("weight_decay", weight_decay)
+    lr = learning_rate(1.0, 1e-2, 1e1, "step size per unit of gradient (the report's)")
+    weight_decay = L2_DECAY
+    pass_cost = 1.0
 
     @staticmethod
     def update(xp, w, g, *, t, lr, weight_decay):
@@ -53,31 +68,14 @@ class Momentum(Optimizer):
 
     ``v = momentum * v + lr * g``, then ``w -= v``. Equals ``torch.optim.SGD`` with
     ``momentum`` and ``dampening=0``, whose buffer is ``v / lr``.
-
-    Parameters
-    ----------
-    lr
-        Learning rate, ``lr >= 0`` (report: 0.1).
-    momentum
-        Fraction of the velocity kept per step, in ``[0, 1)`` (report: 0.8).
-    weight_decay
-        L2 weight decay, added to the gradient as torch adds it: ``g + weight_decay * w``;
-        ``>= 0`` (default 0).
-    **options
-        The options every optimizer takes (``schedule``, ``clip_norm``, ``decay_biases``;
-        see :class:`~optimlab.optimizers.Optimizer`).
     """
 
     name = "momentum"
     slots = ("velocity",)
-
-    def __init__(
-        self, lr: float = 0.1, momentum: float = 0.8, weight_decay: float = 0.0, **options: Any
-    ) -> None:
-        super().__init__(**options)
-        self.lr = rate("lr", lr)
-        self.momentum = fraction("momentum", momentum)
-        self.weight_decay = rate("weight_decay", weight_decay)
+    lr = learning_rate(0.1, 1e-3, 1e0, "learning rate (the report's)")
+    momentum = MOMENTUM
+    weight_decay = L2_DECAY
+    pass_cost = 2.0
 
     @staticmethod
     def update(xp, w, g, v, *, t, lr, momentum, weight_decay):
@@ -99,31 +97,14 @@ class Nesterov(Optimizer):
 
         v = m * v + lr * g(u)
         u -= lr * g(u) + m * v
-
-    Parameters
-    ----------
-    lr
-        Learning rate, ``lr >= 0`` (report: 0.1).
-    momentum
-        ``m``, in ``[0, 1)`` (report: 0.8).
-    weight_decay
-        L2 weight decay, added to the gradient as torch adds it: ``g + weight_decay * w``;
-        ``>= 0`` (default 0).
-    **options
-        The options every optimizer takes (``schedule``, ``clip_norm``, ``decay_biases``;
-        see :class:`~optimlab.optimizers.Optimizer`).
     """
 
     name = "nesterov"
     slots = ("velocity",)
-
-    def __init__(
-        self, lr: float = 0.1, momentum: float = 0.8, weight_decay: float = 0.0, **options: Any
-    ) -> None:
-        super().__init__(**options)
-        self.lr = rate("lr", lr)
-        self.momentum = fraction("momentum", momentum)
-        self.weight_decay = rate("weight_decay", weight_decay)
+    lr = learning_rate(0.1, 1e-3, 1e0, "learning rate (the report's)")
+    momentum = MOMENTUM.but(doc="m, the momentum of the look-ahead")
+    weight_decay = L2_DECAY
+    pass_cost = 2.9
 
     @staticmethod
     def update(xp, u, g, v, *, t, lr, momentum, weight_decay):
@@ -139,31 +120,14 @@ class AdaGrad(Optimizer):
     """AdaGrad (Duchi, Hazan & Singer, 2011): per-coordinate steps shrink with the gradient history.
 
     ``G += g**2``, then ``w -= lr * g / (sqrt(G) + eps)``.
-
-    Parameters
-    ----------
-    lr
-        Learning rate, ``lr >= 0`` (report: 0.1).
-    eps
-        Added to the denominator, ``eps > 0`` (report: 1e-10).
-    weight_decay
-        L2 weight decay, added to the gradient as torch adds it: ``g + weight_decay * w``;
-        ``>= 0`` (default 0).
-    **options
-        The options every optimizer takes (``schedule``, ``clip_norm``, ``decay_biases``;
-        see :class:`~optimlab.optimizers.Optimizer`).
     """
 
     name = "adagrad"
     slots = ("sum_squares",)
-
-    def __init__(
-        self, lr: float = 0.1, eps: float = 1e-10, weight_decay: float = 0.0, **options: Any
-    ) -> None:
-        super().__init__(**options)
-        self.lr = rate("lr", lr)
-        self.eps = epsilon(eps)
-        self.weight_decay = rate("weight_decay", weight_decay)
+    lr = learning_rate(0.1, 1e-3, 1e0, "learning rate (the report's)")
+    eps = EPS
+    weight_decay = L2_DECAY
+    pass_cost = 1.4
 
     @staticmethod
     def update(xp, w, g, G, *, t, lr, eps, weight_decay):
@@ -180,39 +144,15 @@ class RMSprop(Optimizer):
 
     ``E = decay * E + (1 - decay) * g**2``, then ``w -= lr * g / (sqrt(E) + eps)``.
     Equals ``torch.optim.RMSprop`` with ``alpha = decay``, uncentered, no momentum.
-
-    Parameters
-    ----------
-    lr
-        Learning rate, ``lr >= 0`` (report: 0.001).
-    decay
-        Fraction of the average kept per step, in ``[0, 1)`` (report: 0.9).
-    eps
-        Added to the denominator, ``eps > 0`` (report: 1e-10).
-    weight_decay
-        L2 weight decay, added to the gradient as torch adds it: ``g + weight_decay * w``;
-        ``>= 0`` (default 0).
-    **options
-        The options every optimizer takes (``schedule``, ``clip_norm``, ``decay_biases``;
-        see :class:`~optimlab.optimizers.Optimizer`).
     """
 
     name = "rmsprop"
     slots = ("mean_square",)
-
-    def __init__(
-        self,
-        lr: float = 0.001,
-        decay: float = 0.9,
-        eps: float = 1e-10,
-        weight_decay: float = 0.0,
-        **options: Any,
-    ) -> None:
-        super().__init__(**options)
-        self.lr = rate("lr", lr)
-        self.decay = fraction("decay", decay)
-        self.eps = epsilon(eps)
-        self.weight_decay = rate("weight_decay", weight_decay)
+    lr = learning_rate(0.001, 1e-5, 1e-1, "learning rate (the report's)")
+    decay = DECAY.but(doc="fraction of the average of squares kept per step")
+    eps = EPS
+    weight_decay = L2_DECAY
+    pass_cost = 3.2
 
     @staticmethod
     def update(xp, w, g, E, *, t, lr, decay, eps, weight_decay):
@@ -236,39 +176,15 @@ class AdaDelta(Optimizer):
         w -= lr * D
 
     Equals ``torch.optim.Adadelta`` with ``rho = decay``.
-
-    Parameters
-    ----------
-    lr
-        Scale of the update, ``lr >= 0`` (report: 100; Zeiler's original is 1).
-    decay
-        Fraction of the averages kept per step, in ``[0, 1)`` (report: 0.9).
-    eps
-        Added under both square roots, ``eps > 0`` (report: 1e-10).
-    weight_decay
-        L2 weight decay, added to the gradient as torch adds it: ``g + weight_decay * w``;
-        ``>= 0`` (default 0).
-    **options
-        The options every optimizer takes (``schedule``, ``clip_norm``, ``decay_biases``;
-        see :class:`~optimlab.optimizers.Optimizer`).
     """
 
     name = "adadelta"
     slots = ("mean_square", "mean_square_delta")
-
-    def __init__(
-        self,
-        lr: float = 100.0,
-        decay: float = 0.9,
-        eps: float = 1e-10,
-        weight_decay: float = 0.0,
-        **options: Any,
-    ) -> None:
-        super().__init__(**options)
-        self.lr = rate("lr", lr)
-        self.decay = fraction("decay", decay)
-        self.eps = epsilon(eps)
-        self.weight_decay = rate("weight_decay", weight_decay)
+    lr = learning_rate(100.0, 1e-1, 1e3, "scale of the update (the report's; Zeiler's is 1)")
+    decay = DECAY
+    eps = EPS.but(doc="added under both square roots")
+    weight_decay = L2_DECAY
+    pass_cost = 3.5
 
     @staticmethod
     def update(xp, w, g, E, P, *, t, lr, decay, eps, weight_decay):
@@ -294,41 +210,16 @@ class Adam(Optimizer):
     ``t`` counts steps (the report counted epochs, which shrinks the early steps);
     the corrections ``1 - beta**t`` are computed in Python floats (or the
     hyper-parameters' arrays). Equals ``torch.optim.Adam``.
-
-    Parameters
-    ----------
-    lr
-        Learning rate, ``lr >= 0`` (report: 0.01).
-    beta1, beta2
-        Decay of the first and second moment averages, each in ``[0, 1)`` (report: 0.9, 0.999).
-    eps
-        Added to the denominator, ``eps > 0`` (report: 1e-10).
-    weight_decay
-        L2 weight decay, added to the gradient as torch adds it: ``g + weight_decay * w``;
-        ``>= 0`` (default 0).
-    **options
-        The options every optimizer takes (``schedule``, ``clip_norm``, ``decay_biases``;
-        see :class:`~optimlab.optimizers.Optimizer`).
     """
 
     name = "adam"
     slots = ("mean", "mean_square")
-
-    def __init__(
-        self,
-        lr: float = 0.01,
-        beta1: float = 0.9,
-        beta2: float = 0.999,
-        eps: float = 1e-10,
-        weight_decay: float = 0.0,
-        **options: Any,
-    ) -> None:
-        super().__init__(**options)
-        self.lr = rate("lr", lr)
-        self.beta1 = fraction("beta1", beta1)
-        self.beta2 = fraction("beta2", beta2)
-        self.eps = epsilon(eps)
-        self.weight_decay = rate("weight_decay", weight_decay)
+    lr = learning_rate(0.01, 1e-4, 1e-1, "learning rate (the report's)")
+    beta1 = BETA1
+    beta2 = BETA2
+    eps = EPS
+    weight_decay = L2_DECAY
+    pass_cost = 5.0
 
     @staticmethod
     def update(xp, w, g, M, N, *, t, lr, beta1, beta2, eps, weight_decay):

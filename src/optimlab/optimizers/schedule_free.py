@@ -33,32 +33,22 @@ from typing import Any, ClassVar
 
 import array_api_compat
 
-from ..errors import ConfigError
-from .base import (
-    Optimizer,
-    State,
-    epsilon,
-    for_array,
-    fraction,
-    l2,
-    number,
-    rate,
-    store,
-)
+from .adaptive import DECOUPLED_DECAY
+from .base import Optimizer, State, for_array, l2, store
+from .hyperparameters import Hyperparameter, epsilon, number, open_fraction, rate
+from .rules import BETA1, BETA2, MOMENTUM, learning_rate
 
 __all__ = ["AdamWScheduleFree", "SGDScheduleFree"]
 
 
-def _open_fraction(name: str, value: Any) -> float:
-    """A momentum that is divided by: in ``(0, 1)``."""
-    value = number(name, value)
-    if not 0.0 < value < 1.0:
-        raise ConfigError(f"{name} must be in (0, 1), not {value}")
-    return value
-
-
 def _is_zero(value: Any) -> bool:
     return isinstance(value, (int, float)) and value == 0.0
+
+
+# the hyper-parameters both variants take, after each one's own
+_WARMUP = Hyperparameter(0.0, rate, "linear warm-up of the rate over this many steps (0: none)")
+_R = Hyperparameter(0.0, number, "the average weighs step t by t**r")
+_POWER = Hyperparameter(2.0, rate, "... and by lr_max**weight_lr_power")
 
 
 class _ScheduleFree(Optimizer):
@@ -69,15 +59,6 @@ class _ScheduleFree(Optimizer):
     scalars: ClassVar[dict[str, float]] = {"lr_max": -1.0, "weight_sum": 0.0, "scheduled_lr": 0.0}
     #: The name of the momentum hyper-parameter (``beta1`` or ``momentum``).
     momentum_name: ClassVar[str]
-
-    def _shared(
-        self, weight_decay: float, warmup_steps: float, r: float, weight_lr_power: float
-    ) -> None:
-        """Validate and keep the hyper-parameters both variants take."""
-        self.weight_decay = rate("weight_decay", weight_decay)
-        self.warmup_steps = rate("warmup_steps", warmup_steps)
-        self.r = number("r", r)
-        self.weight_lr_power = rate("weight_lr_power", weight_lr_power)
 
     def init_slot(self, name: str, p: Any, lead: int) -> Any:
         if name == "z":  # the oracle's z starts as a copy of the parameters
@@ -154,40 +135,18 @@ class SGDScheduleFree(_ScheduleFree):
     The direction is ``d = g + weight_decay * y`` (see the module's formulas). Equals
     ``schedulefree.SGDScheduleFree``; :meth:`eval_params` is its ``eval()`` point,
     ``x = y + (1 - 1/momentum) (z - y)``.
-
-    Parameters
-    ----------
-    lr
-        Step size, ``>= 0`` (default 1.0).
-    momentum
-        The interpolation ``beta`` between ``z`` and ``x``, in ``(0, 1)`` (0.9).
-    weight_decay
-        Added to the gradient as ``weight_decay * y``, ``>= 0`` (0).
-    warmup_steps
-        Linear warm-up of the rate over this many steps, ``>= 0`` (0: none).
-    r
-        The average weighs step ``t`` by ``t**r`` (0).
-    weight_lr_power
-        ... and by ``lr_max**weight_lr_power``, ``>= 0`` (2).
     """
 
     name = "sf_sgd"
     momentum_name = "momentum"
-
-    def __init__(
-        self,
-        lr: float = 1.0,
-        momentum: float = 0.9,
-        weight_decay: float = 0.0,
-        warmup_steps: float = 0.0,
-        r: float = 0.0,
-        weight_lr_power: float = 2.0,
-        **options: Any,
-    ) -> None:
-        super().__init__(**options)
-        self.lr = rate("lr", lr)
-        self.momentum = _open_fraction("momentum", momentum)
-        self._shared(weight_decay, warmup_steps, r, weight_lr_power)
+    lr = learning_rate(1.0, 1e-2, 1e1, "step size")
+    momentum = MOMENTUM.but(
+        default=0.9, check=open_fraction, doc="the interpolation beta between z and x"
+    )
+    weight_decay = Hyperparameter(0.0, rate, "added to the gradient as weight_decay * y")
+    warmup_steps = _WARMUP
+    r = _R
+    weight_lr_power = _POWER
 
     @classmethod
     def update(cls, xp, y, g, z, *, t, lr, ckp1, momentum, weight_decay, **_):
@@ -204,45 +163,19 @@ class AdamWScheduleFree(_ScheduleFree):
     formulas; no first moment: the averaging is the momentum). Equals
     ``schedulefree.AdamWScheduleFree``; :meth:`eval_params` is its ``eval()`` point,
     ``x = y + (1 - 1/beta1) (z - y)``.
-
-    Parameters
-    ----------
-    lr
-        Step size, ``>= 0`` (default 0.0025).
-    beta1
-        The interpolation between ``z`` and ``x``, in ``(0, 1)`` (0.9).
-    beta2
-        Decay of the mean square, in ``[0, 1)`` (0.999).
-    eps
-        Added to the root, ``> 0`` (1e-8).
-    weight_decay
-        Added to the direction as ``weight_decay * y``, ``>= 0`` (0).
-    warmup_steps, r, weight_lr_power
-        As :class:`SGDScheduleFree`'s (0, 0, 2).
     """
 
     name = "sf_adamw"
     slots = ("z", "exp_avg_sq")
     momentum_name = "beta1"
-
-    def __init__(
-        self,
-        lr: float = 0.0025,
-        beta1: float = 0.9,
-        beta2: float = 0.999,
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        warmup_steps: float = 0.0,
-        r: float = 0.0,
-        weight_lr_power: float = 2.0,
-        **options: Any,
-    ) -> None:
-        super().__init__(**options)
-        self.lr = rate("lr", lr)
-        self.beta1 = _open_fraction("beta1", beta1)
-        self.beta2 = fraction("beta2", beta2)
-        self.eps = epsilon(eps)
-        self._shared(weight_decay, warmup_steps, r, weight_lr_power)
+    lr = learning_rate(0.0025, 1e-4, 1e-1, "step size")
+    beta1 = BETA1.but(check=open_fraction, doc="the interpolation between z and x")
+    beta2 = BETA2.but(doc="decay of the mean square")
+    eps = Hyperparameter(1e-8, epsilon, "added to the root")
+    weight_decay = DECOUPLED_DECAY.but(default=0.0, doc="added to the direction as weight_decay * y")
+    warmup_steps = _WARMUP
+    r = _R
+    weight_lr_power = _POWER
 
     @classmethod
     def update(cls, xp, y, g, z, N, *, t, lr, ckp1, beta1, beta2, eps, weight_decay, **_):

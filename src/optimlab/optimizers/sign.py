@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from .base import Optimizer, decoupled_decay, fraction, rate
+from .adaptive import DECOUPLED_DECAY
+from .base import Optimizer, decoupled_decay
+from .hyperparameters import Hyperparameter, fraction
+from .rules import BETA1, learning_rate
 
 __all__ = ["Lion"]
 
@@ -20,33 +21,15 @@ class Lion(Optimizer):
 
     Equals ``lion_pytorch.Lion`` (decay applied as that package does by default).
 
-    Parameters
-    ----------
-    lr
-        Step per coordinate, ``lr >= 0`` (default 1e-4).
-    beta1, beta2
-        Interpolation of the step's momentum and decay of the stored one, in ``[0, 1)``
-        (0.9, 0.99).
-    weight_decay
-        Decoupled weight decay, ``>= 0`` (0).
     """
 
     name = "lion"
     slots = ("mean",)
-
-    def __init__(
-        self,
-        lr: float = 1e-4,
-        beta1: float = 0.9,
-        beta2: float = 0.99,
-        weight_decay: float = 0.0,
-        **options: Any,
-    ) -> None:
-        super().__init__(**options)
-        self.lr = rate("lr", lr)
-        self.beta1 = fraction("beta1", beta1)
-        self.beta2 = fraction("beta2", beta2)
-        self.weight_decay = rate("weight_decay", weight_decay)
+    lr = learning_rate(1e-4, 1e-5, 1e-2, "step per coordinate")
+    beta1 = BETA1.but(doc="interpolation of the step's momentum")
+    beta2 = Hyperparameter(0.99, fraction, "decay of the stored momentum")
+    weight_decay = DECOUPLED_DECAY.but(default=0.0)
+    pass_cost = 1.9
 
     @staticmethod
     def update(xp, w, g, M, *, t, lr, beta1, beta2, weight_decay):
