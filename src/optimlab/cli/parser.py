@@ -538,6 +538,14 @@ def _add_optimizer_options(parser: argparse.ArgumentParser) -> None:
         action="store_false",
         help="apply --weight-decay to the weight matrices only, not the biases",
     )
+    group.add_argument(
+        "--keep-subnormals",
+        dest="flush_subnormals",
+        action="store_false",
+        help="strict IEEE arithmetic of the accumulators: by default, on a CPU, their entries "
+        "below the dtype's smallest normal number are set to 0 every 64 steps (a CPU computes "
+        "slowly on them; results are the same but for sign-based rules such as Lion)",
+    )
 
 
 def optimizer_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -549,6 +557,8 @@ def optimizer_options(args: argparse.Namespace) -> dict[str, Any]:
         options["clip_norm"] = args.clip_norm
     if not args.decay_biases:
         options["decay_biases"] = False
+    if not args.flush_subnormals:
+        options["flush_subnormals"] = False
     return options
 
 

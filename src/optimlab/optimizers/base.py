@@ -47,6 +47,7 @@ from .hyperparameters import (
     positive,
     rate,
 )
+from . import subnormals
 
 __all__ = [
     "OPTIONS",
@@ -89,7 +90,12 @@ class State(NamedTuple):
 
 
 #: The options every optimizer takes besides its rule's hyper-parameters, and their defaults.
-OPTIONS: dict[str, Any] = {"schedule": None, "clip_norm": None, "decay_biases": True}
+OPTIONS: dict[str, Any] = {
+    "schedule": None,
+    "clip_norm": None,
+    "decay_biases": True,
+    "flush_subnormals": True,
+}
 
 
 class Optimizer(Declared):
@@ -112,11 +118,17 @@ class Optimizer(Declared):
     decay_biases
         False: the bias vectors get no weight decay (``weight_decay`` applies to the
         weight matrices only). Default True.
+    flush_subnormals
+        True (default): on a CPU, every :data:`~optimlab.optimizers.subnormals.FLUSH_EVERY`
+        steps the accumulator entries smaller in magnitude than the dtype's smallest normal
+        number are set to 0, so that none stays in the subnormal range, where CPUs compute
+        slowly (see :mod:`optimlab.optimizers.subnormals`). False: strict IEEE arithmetic.
     """
 
     schedule: Any = None
     clip_norm: float | None = None
     decay_biases: bool = True
+    flush_subnormals: bool = True
 
     #: The registry name (``optimlab.optimizers.get(name)``).
     name: ClassVar[str]
@@ -134,13 +146,20 @@ class Optimizer(Declared):
     #: The rates a schedule multiplies.
     scheduled: ClassVar[tuple[str, ...]] = ("lr",)
     def __init__(
-        self, *, schedule: Any = None, clip_norm: float | None = None, decay_biases: bool = True
+        self,
+        *,
+        schedule: Any = None,
+        clip_norm: float | None = None,
+        decay_biases: bool = True,
+        flush_subnormals: bool = True,
     ) -> None:
         self.schedule = _schedule(type(self), schedule)
         self.clip_norm = None if clip_norm is None else positive("clip_norm", clip_norm)
-        if not isinstance(decay_biases, bool):
-            raise ConfigError(f"decay_biases must be True or False, not {decay_biases!r}")
+        for name, value in (("decay_biases", decay_biases), ("flush_subnormals", flush_subnormals)):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{name} must be True or False, not {value!r}")
         self.decay_biases = decay_biases
+        self.flush_subnormals = flush_subnormals
 
     @property
     def options(self) -> dict[str, Any]:
@@ -227,10 +246,14 @@ class Optimizer(Declared):
             w, accumulators = update(xp, params[0], grads[0], *current, t=t, **hyper)
             if not all(map(operator.is_, accumulators, current)):  # not updated in place
                 slots = {k: [a] for k, a in zip(names, accumulators)}
-            return [w], state._replace(count=t, slots=slots, scalars=scalars)
-        params, slots, scalars = self.apply(
-            xp, params, grads, slots, scalars, t=t, members=state.members, **hyper
-        )
+            params = [w]
+        else:
+            params, slots, scalars = self.apply(
+                xp, params, grads, slots, scalars, t=t, members=state.members, **hyper
+            )
+        # a Python int: a captured CUDA graph's count (a device scalar) never flushes
+        if self.flush_subnormals and type(t) is int and t % subnormals.FLUSH_EVERY == 0:
+            slots = subnormals.flush(xp, slots)
         return params, state._replace(count=t, slots=slots, scalars=scalars)
 
     def apply(
