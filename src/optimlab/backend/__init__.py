@@ -35,7 +35,7 @@ __all__ = [
     "fast_paths",
     "matmul_into",
     "of",
-    "on_cpu",
+    "slow_subnormals",
     "resolve",
     "take_rows",
     "to_numpy",
@@ -298,15 +298,14 @@ def of(*arrays: Any) -> Backend:
     return Backend(xp, array_api_compat.device(arrays[0]))
 
 
-def on_cpu(x: Any) -> bool:
-    """Whether the arithmetic on ``x`` runs on the host's CPU (NumPy, array-api-strict,
-    PyTorch or JAX on ``cpu``), where subnormal numbers take a slow path; False on a GPU."""
-    if array_api_compat.is_cupy_array(x):
+def slow_subnormals(x: Any) -> bool:
+    """Whether arithmetic on subnormal numbers in ``x`` takes the CPU's slow path: True for
+    NumPy, array-api-strict and PyTorch on the CPU; False on a GPU (no slow path) and for
+    JAX, whose CPU code XLA runs with flush-to-zero and denormals-are-zero set."""
+    if array_api_compat.is_cupy_array(x) or array_api_compat.is_jax_array(x):
         return False
     if array_api_compat.is_torch_array(x):
         return x.device.type == "cpu"
-    if array_api_compat.is_jax_array(x):
-        return all(d.platform == "cpu" for d in x.devices())
     return True
 
 

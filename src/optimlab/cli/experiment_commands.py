@@ -194,9 +194,9 @@ def _number(item: str, value: str) -> float:
 
 def _option(item: str, param: str, value: str) -> Any:
     """The value of ``--set NAME.<option>=VALUE``, checked as its own option is."""
-    if param == "decay_biases":
+    if param in ("decay_biases", "flush_subnormals"):
         if value.lower() not in ("true", "false"):
-            raise ConfigError(f"--set {item}: decay_biases is true or false, not {value!r}")
+            raise ConfigError(f"--set {item}: {param} is true or false, not {value!r}")
         return value.lower() == "true"
     if param == "clip_norm":
         return _number(item, value)

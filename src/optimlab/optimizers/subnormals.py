@@ -46,14 +46,16 @@ FLUSH_EVERY = 64
 
 def flush(xp: Any, slots: dict[str, list[Any]]) -> dict[str, list[Any]]:
     """The accumulators ``slots`` with every entry below the smallest normal number of its
-    dtype in magnitude set to 0, on a CPU; unchanged elsewhere (a GPU has no slow path).
+    dtype in magnitude set to 0, where such numbers are slow (see
+    :func:`optimlab.backend.slow_subnormals`: NumPy, array-api-strict, PyTorch on a CPU);
+    unchanged elsewhere (a GPU has no slow path, and XLA flushes JAX's by itself).
 
     The arrays are overwritten in place where the library allows it (the returned
     dict then holds the same arrays) and replaced where it does not (JAX). NaN and
     infinities are kept. Nothing is read back to the host.
     """
     arrays = [a for v in slots.values() for a in v]
-    if not arrays or not backend.on_cpu(arrays[0]):
+    if not arrays or not backend.slow_subnormals(arrays[0]):
         return slots
     flushed = {}
     for name, values in slots.items():
