@@ -409,3 +409,86 @@ def test_overwrite_removes_only_the_benchmarks_files(tmp_path, capsys):
         assert_refused(
             _cli(tmp_path, "--out", str(out), "--resume", "--grid", "3"), capsys, "in use by"
         )
+
+
+# ------------------------------------------- validated before the directory is touched
+
+TINY = ["benchmark", "--optimizers", "sgd", "--grid", "2", "--seeds", "1", "--epochs", "1"]
+TINY += ["--limit-train", "800", "--validation", "300", "--layers", "784,8,10", "--quiet"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--layers", "784,8,5", "--jobs", "1"], "the network's output layer has 5"),
+        (["--scheduler", "local:0"], "needs a positive number of workers, not 'local:0'"),
+        (["--scheduler", "tcp://localhost:notaport"], "cannot reach the Dask scheduler"),
+        (["--scheduler", "local:2", "--no-dask"], "needs Dask's distributed package"),
+        (
+            ["--seeds", "100000", "--layers", "784,1000,10", "--jobs", "1"],
+            r"100000 member\(s\) of a 784-1000-10 network need about",
+        ),
+        (["--grid", "99999999999999999999999", "--jobs", "1"], "budget must be at most 100,000"),
+        (["--search-seed", "-1", "--jobs", "1"], "search_seed must be an integer >= 0, not -1"),
+    ],
+    ids=["layers", "local-0", "bad-address", "no-dask", "seeds-memory", "huge-grid", "seed"],
+)
+def test_a_refused_benchmark_touches_nothing(tmp_path, capsys, monkeypatch, extra, message):
+    if "--no-dask" in extra:
+        extra = [e for e in extra if e != "--no-dask"]
+        monkeypatch.setitem(__import__("sys").modules, "distributed", None)  # not installed
+    out = tmp_path / "b"
+    assert_refused(main([*TINY, *extra, "--out", str(out)]), capsys, message)
+    assert not out.exists()  # no benchmark.json, so the corrected command is not refused
+
+
+def test_the_library_refuses_before_making_the_directory(tmp_path):
+    with pytest.raises(ConfigError, match="jobs must be a positive integer, not 0"):
+        run_benchmark(_small(), tmp_path / "b", jobs=0)
+    assert not (tmp_path / "b").exists()
+    with pytest.raises(ConfigError, match="search_seed must be an integer >= 0, not -1"):
+        _small(search="random", search_seed=-1)
+
+
+def test_a_failed_overwrite_removes_nothing(tmp_path, capsys, monkeypatch):
+    import os
+    import pathlib
+
+    out = tmp_path / "cli"
+    assert _cli(tmp_path, "--out", str(out)) == 0
+    capsys.readouterr()
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    tuning = out / "report" / "tuning"
+    # report/tuning read-only, as the system shows it to a user who is not root
+    access, unlink = os.access, pathlib.Path.unlink
+    monkeypatch.setattr(
+        os, "access", lambda p, mode, **kw: pathlib.Path(p) != tuning and access(p, mode, **kw)
+    )
+
+    def refused(path, missing_ok=False):
+        if path.parent == tuning:
+            raise PermissionError(13, "Permission denied", str(path))
+        unlink(path, missing_ok=missing_ok)
+
+    monkeypatch.setattr(pathlib.Path, "unlink", refused)
+    code = _cli(tmp_path, "--out", str(out), "--overwrite", "--grid", "3")
+    assert_refused(code, capsys, "cannot write into .*report/tuning: permission denied")
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_a_benchmark_stopped_before_its_first_epoch_is_no_dead_end(tmp_path, capsys, monkeypatch):
+    import importlib
+
+    benchmark_command = importlib.import_module("optimlab.cli.benchmark_command")
+
+    def stop(*args):
+        raise KeyboardInterrupt
+
+    out = tmp_path / "cli"
+    with monkeypatch.context() as patch:
+        patch.setattr(benchmark_command._Display, "pass_started", stop)
+        assert _cli(tmp_path, "--out", str(out)) == 130
+    err = capsys.readouterr().err
+    assert "no epoch was complete, so nothing is saved: run the same command" in err
+    assert (out / "benchmark.json").is_file()
+    assert _cli(tmp_path, "--out", str(out)) == 0  # the same command starts it again

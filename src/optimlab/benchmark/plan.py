@@ -15,6 +15,8 @@ __all__ = ["PROBLEMS", "SEARCHES", "TUNING_SEED", "Benchmark", "Outcome"]
 
 #: The problems a benchmark runs on unless told: the report's network on MNIST.
 PROBLEMS = ("report",)
+#: The most trials per optimizer (``budget``) and final seeds a benchmark takes.
+MAX_COUNT = 100_000
 #: The seed of every tuning trial; the final runs take seeds 1..N, so no final run
 #: repeats the trial its setting was selected by.
 TUNING_SEED = 0
@@ -58,6 +60,18 @@ class Benchmark:
             raise ConfigError(f"search must be one of {', '.join(SEARCHES)}, not {self.search!r}")
         for name in ("budget", "seeds", "validation"):
             positive_int(name, getattr(self, name))
+        for name in ("budget", "seeds"):  # bounded before a trial or a seed is made
+            if getattr(self, name) > MAX_COUNT:
+                raise ConfigError(
+                    f"{name} must be at most {MAX_COUNT:,} (the members of one pass), "
+                    f"not {getattr(self, name):,}"
+                )
+        if (
+            isinstance(self.search_seed, bool)
+            or not isinstance(self.search_seed, int)
+            or self.search_seed < 0
+        ):
+            raise ConfigError(f"search_seed must be an integer >= 0, not {self.search_seed!r}")
         if self.select not in selection.SELECT:
             raise ConfigError(
                 f"select must be one of {', '.join(selection.SELECT)}, not {self.select!r}"

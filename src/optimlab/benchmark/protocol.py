@@ -20,7 +20,7 @@ from .. import optimizers, problems
 from .._checks import positive_int
 from .._files import atomic_write
 from ..backend import resolve
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, OptimlabError
 from ..experiment import Reporter, Results, Setting, cluster, directory, run_experiment
 from ..experiment.data import setting_data
 from ..experiment.resume import require_same_setting
@@ -29,7 +29,7 @@ from ..experiment.settings import check_memory
 from . import report, selection
 from .plan import Benchmark, Outcome
 
-__all__ = ["run_benchmark"]
+__all__ = ["run_benchmark", "saved_epochs"]
 
 CONFIG = "benchmark.json"
 _FORMAT = "optimlab.benchmark"
@@ -236,6 +236,16 @@ def _started(out: Path, stored: dict[str, Any]) -> bool:
     """Whether the benchmark in ``out`` has a complete epoch (else nothing is lost by
     running it again from the start)."""
     return any(directory.started_experiment(out / path) for path in _experiments(out, stored))
+
+
+def saved_epochs(out: str | os.PathLike[str]) -> bool:
+    """Whether ``out`` holds a benchmark with a complete epoch: one that ``--resume``
+    continues (one without is replaced by the same command run again)."""
+    try:
+        stored = _stored(Path(out))
+        return stored is not None and _started(Path(out), stored)
+    except OptimlabError:
+        return False
 
 
 def _remove(out: Path, stored: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..backend import resolve
 from ..benchmark import Benchmark, format_table, rows, run_benchmark, selection
+from ..benchmark.protocol import saved_epochs
 from ..errors import ConfigError
 from ..experiment import Setting, Trial
 from ..experiment.executors import usable_cores
@@ -85,11 +86,13 @@ def benchmark_command(args: argparse.Namespace) -> int:
                 on_phase=on_phase,
             )
     except KeyboardInterrupt:
-        print(
-            f"optimlab benchmark: interrupted; the epochs completed are saved in {args.out}: "
-            "run the same command with --resume to continue",
-            file=sys.stderr,
+        saved = (
+            f"the epochs completed are saved in {args.out}: run the same command with "
+            "--resume to continue"
+            if saved_epochs(args.out)
+            else "no epoch was complete, so nothing is saved: run the same command to start again"
         )
+        print(f"optimlab benchmark: interrupted; {saved}", file=sys.stderr)
         return 130
     finally:
         if displays:
