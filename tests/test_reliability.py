@@ -466,3 +466,40 @@ def test_a_sweep_whose_every_rate_diverged_names_no_best_rate_and_exits_1(tmp_pa
     assert code == 1, printed.err
     assert "best learning rate for sgd: none, every rate diverged" in printed.out
     _strict((out / "results.json").read_text())
+
+
+# ------------------------------------------------- issue 26: paths no test covered
+
+
+def test_overwrite_of_an_interrupted_experiment_never_resumes_its_checkpoint(tmp_path):
+    """The manifest lists the checkpoints: --overwrite removes them with the rest."""
+
+    class Starts(Reporter):
+        def __init__(self):
+            self.resumed_at = []
+
+        def pass_started(self, index, trials, resumed_at):
+            self.resumed_at.append(resumed_at)
+
+    setting = compare_setting({"sgd": {}}, [0], epochs=2, limit_train=300, layers=[784, 8, 10])
+    out = tmp_path / "run"
+    run_experiment(setting, out, stop_after=_stop_at_first_epoch)
+    assert (out / "checkpoints" / "pass-0.npz").is_file()
+    manifest = json.loads((out / ".optimlab-manifest.json").read_text())
+    assert "checkpoints/pass-0.npz" in manifest["files"]
+    starts = Starts()
+    results = run_experiment(setting, out, overwrite=True, reporter=starts)
+    assert starts.resumed_at == [0]  # trained from the start, not from epoch 1
+    assert [e.epoch for e in results.trials[0].epochs] == [1, 2]
+    assert not (out / "checkpoints").exists()
+
+
+def test_an_infinite_figure_is_null_in_results_json(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["compare", "--problem", "quadratic_deep", "--optimizers", "sgd", "--set", "sgd.lr=5"]
+    assert main([*argv, "--epochs", "2", "--jobs", "1", "--quiet", "--out", str(out)]) == 1
+    assert "every run diverged" in capsys.readouterr().err
+    d = _strict((out / "results.json").read_text())
+    (run,) = d["runs"]
+    assert "the training loss became inf" in run["status"]  # infinite, not NaN
+    assert run["epochs"][0]["train_loss"] is None and run["epochs"][0]["test_loss"] is None
