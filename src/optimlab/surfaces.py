@@ -42,7 +42,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from . import _checks
+from . import _checks, optimizers
 from .errors import ConfigError
 
 __all__ = [
@@ -65,11 +65,6 @@ BATCH_SIZE = 128
 DATA_SEED = 42
 #: Steps when none are given.
 DEFAULT_STEPS = 500
-
-#: The optimizers whose step is the gradient times the rate (no normalization), which
-#: therefore need a rate matched to the surface's curvature.
-_GRADIENT_SCALED = ("sgd", "momentum", "nesterov", "sf_sgd")
-
 
 @dataclass(frozen=True)
 class Surface:
@@ -117,16 +112,15 @@ class Surface:
         return xp.stack([du, dv], axis=-1)
 
     def learning_rate(self, optimizer: str) -> float | None:
-        """The default rate of ``optimizer`` here (None: the optimizer's own default).
-
-        Prodigy estimates its own step size, so it keeps its ``lr = 1``.
+        """The default rate of ``optimizer`` here (None: the optimizer's own default): its
+        own entry, else its family's (:attr:`~optimlab.optimizers.Optimizer.rate_family`;
+        Prodigy estimates its own step size, so it keeps its ``lr = 1``).
         """
         if optimizer in self.learning_rates:
             return self.learning_rates[optimizer]
-        if optimizer == "prodigy":
-            return None
-        family = "sgd" if optimizer in _GRADIENT_SCALED else "adaptive"
-        return self.learning_rates[family]
+        cls = optimizers.OPTIMIZERS.get(optimizer)
+        family = "adaptive" if cls is None else cls.rate_family
+        return None if family is None else self.learning_rates[family]
 
 
 # -- the functions and their gradients ------------------------------------------------

@@ -1,12 +1,14 @@
 """Which implementation of an update rule runs on a library, chosen in one place.
 
 The portable rule, :meth:`Optimizer.update <optimlab.optimizers.Optimizer.update>`
-(Array API code), is the reference and runs everywhere. A library may register a
-native implementation of the same rule: CuPy's fused elementwise kernels
-(:mod:`optimlab.backend.cupy_kernels`), one kernel instead of one per array
+(Array API code), is the reference and runs everywhere. An optimizer class may declare
+a native implementation of the same rule for a library, beside its rule: its
+``native`` attribute maps a library's name to a :class:`Kernel` (source text, no
+import of the library), which this package compiles — CuPy's fused elementwise
+kernels (:mod:`optimlab.backend.cupy_kernels`), one kernel instead of one per array
 operation. PyTorch has none: its portable rules already run as few operations as
 the formulas allow, and a CUDA graph replays them. ``tests/test_cupy_kernels.py``
-checks every row of :func:`native_rules` against the reference.
+checks every registered optimizer's native kernels against the reference.
 
 On NumPy an elementwise rule runs on blocks of :data:`BLOCK` entries of a large array
 (:func:`blocked`): each operation of the formula makes a new temporary, and a
@@ -18,27 +20,48 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import array_api_compat
 
-__all__ = ["BLOCK", "blocked", "native_rules", "rule"]
+__all__ = ["BLOCK", "LIBRARIES", "Kernel", "blocked", "rule"]
 
 #: Entries per block of :func:`blocked` (256 KiB of float32: a block's temporaries fit
 #: a core's L2 cache).
 BLOCK = 1 << 16
 
 
-def _cupy_rules() -> dict[str, Callable[..., Any]]:
+class Kernel(NamedTuple):
+    """An update rule as one elementwise kernel of a library, declared as source text.
+
+    ``inputs`` are the kernel's scalar (or broadcast ``(K, 1)``) arguments **by
+    name**: the rule's hyper-parameters, looked up by their names in the state, or
+    what ``prepare(t, **hyperparameters)`` derives from them once per step.
+    ``outputs`` are the parameters and the accumulators, updated in place, in the
+    order of the optimizer's ``slots``. ``body`` restates the portable rule in the
+    library's language (CUDA C for CuPy, where ``g`` is the gradient and ``T`` the
+    arrays' type) in the same order of operations.
+    """
+
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    body: str
+    prepare: Callable[..., dict[str, Any]] | None = None
+
+
+def _cupy(name: str, kernel: Kernel) -> Callable[..., Any]:
     from . import cupy_kernels  # imports CuPy only when a kernel is first built
 
-    return {name: cupy_kernels.fused_rule(name) for name in cupy_kernels.RULES}
+    return cupy_kernels.fused_rule(name, kernel)
 
 
-#: Library -> (how to recognise its namespace, its native rules by optimizer name).
-_NATIVE: dict[str, tuple[Callable[[Any], bool], Callable[[], dict[str, Callable[..., Any]]]]] = {
-    "cupy": (array_api_compat.is_cupy_namespace, _cupy_rules),
+#: Library -> (how to recognise its namespace, how to compile a :class:`Kernel` for it):
+#: the libraries whose native kernels an optimizer may declare.
+_NATIVE: dict[str, tuple[Callable[[Any], bool], Callable[[str, Kernel], Callable[..., Any]]]] = {
+    "cupy": (array_api_compat.is_cupy_namespace, _cupy),
 }
+#: The names of those libraries (the keys of an optimizer's ``native``).
+LIBRARIES = tuple(_NATIVE)
 
 
 @functools.cache
@@ -51,11 +74,10 @@ def rule(optimizer: type, xp: Any, size: int = 0) -> Callable[..., Any]:
     blocks). All have the same signature and take the hyper-parameters by name.
     Cached: a training loop asks once per block.
     """
-    for recognises, rules in _NATIVE.values():
-        if recognises(xp):
-            native = rules().get(optimizer.name)
-            if native is not None:
-                return native
+    for library, (recognises, compile_kernel) in _NATIVE.items():
+        kernel = getattr(optimizer, "native", {}).get(library)
+        if kernel is not None and recognises(xp):
+            return compile_kernel(optimizer.name, kernel)
     if optimizer.elementwise and size > 2 * BLOCK and array_api_compat.is_numpy_namespace(xp):
         return blocked(optimizer.update)
     return optimizer.update
@@ -86,10 +108,3 @@ def blocked(update: Callable[..., Any]) -> Callable[..., Any]:
         return w, accumulators
 
     return run
-
-
-def native_rules() -> list[tuple[str, str]]:
-    """Every registered native implementation, as ``(library, optimizer name)`` rows."""
-    from . import cupy_kernels
-
-    return [("cupy", name) for name in cupy_kernels.RULES]

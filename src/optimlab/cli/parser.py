@@ -135,7 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_NAMES = ", ".join(optimizers.OPTIMIZERS)
+def _registered() -> str:
+    """The registered optimizers' names, as the parser is built (clashing plugins out)."""
+    return ", ".join(optimizers.OPTIMIZERS)
 
 
 def _add_train(commands: Any) -> None:
@@ -148,7 +150,7 @@ def _add_train(commands: Any) -> None:
     )
     _add_setting(train)
     train.add_argument(
-        "--optimizer", default="sgd", type=str.lower, help=f"one of {_NAMES}; default sgd"
+        "--optimizer", default="sgd", type=str.lower, help=f"one of {_registered()}; default sgd"
     )
     _add_hyperparameters(
         train, "Unset ones take the report's values for the chosen optimizer.", HYPERPARAMETERS
@@ -189,7 +191,7 @@ def _add_compare(commands: Any) -> None:
         "--optimizers",
         type=_names,
         default=list(optimizers.REPORT),
-        help=f"comma-separated, from {_NAMES} (the report's seven)",
+        help=f"comma-separated, from {_registered()} (the report's seven)",
     )
     compare.add_argument(
         "--seeds",
@@ -223,7 +225,9 @@ def _add_sweep(commands: Any) -> None:
         "rate, the best one first. Writes what compare writes, plus sensitivity.png.",
     )
     _add_setting(sweep)
-    sweep.add_argument("--optimizer", required=True, type=str.lower, help=f"one of {_NAMES}")
+    sweep.add_argument(
+        "--optimizer", required=True, type=str.lower, help=f"one of {_registered()}"
+    )
     sweep.add_argument(
         "--lr", type=_numbers, required=True, metavar="X,Y,...", help="learning rates to try"
     )
@@ -654,7 +658,7 @@ def _refuse_clashing_plugins() -> tuple[str, ...]:
                 f"--{clash[0].replace('_', '-')}",
             )
     return tuple(
-        dict.fromkeys(name for cls in optimizers.OPTIMIZERS.values() for name in parameter_names(cls))
+        dict.fromkeys(k for cls in optimizers.OPTIMIZERS.values() for k in parameter_names(cls))
     )
 
 

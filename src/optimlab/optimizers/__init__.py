@@ -176,7 +176,8 @@ def skip_plugin(name: str, reason: str) -> None:
     cls = PLUGINS.pop(name)
     entry = _ENTRIES.pop(name, None)
     if entry is None:  # registered by hand: name the class instead
-        entry = _metadata.EntryPoint(name, f"{cls.__module__}:{cls.__qualname__}", ENTRY_POINT_GROUP)
+        value = f"{cls.__module__}:{cls.__qualname__}"
+        entry = _metadata.EntryPoint(name, value, ENTRY_POINT_GROUP)
     _skipped(entry, reason)
 
 

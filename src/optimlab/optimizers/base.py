@@ -37,8 +37,11 @@ import array_api_compat
 from ..backend import implementations
 from ..errors import ConfigError
 from .hyperparameters import (
+    OPTIONS,
     Declared,
     Hyperparameter,
+    describe,
+    parameter_names,
     epsilon,
     flag,
     fraction,
@@ -52,6 +55,8 @@ from . import subnormals
 __all__ = [
     "OPTIONS",
     "Hyperparameter",
+    "describe",
+    "parameter_names",
     "Optimizer",
     "State",
     "epsilon",
@@ -87,15 +92,6 @@ class State(NamedTuple):
         if name in slots:
             return slots[name]
         raise AttributeError(f"the state has no slot {name!r}; its slots are {list(slots)}")
-
-
-#: The options every optimizer takes besides its rule's hyper-parameters, and their defaults.
-OPTIONS: dict[str, Any] = {
-    "schedule": None,
-    "clip_norm": None,
-    "decay_biases": True,
-    "flush_subnormals": True,
-}
 
 
 class Optimizer(Declared):
@@ -160,11 +156,6 @@ class Optimizer(Declared):
                 raise ConfigError(f"{name} must be True or False, not {value!r}")
         self.decay_biases = decay_biases
         self.flush_subnormals = flush_subnormals
-
-    @property
-    def options(self) -> dict[str, Any]:
-        """The options that differ from their defaults (see the class's parameters)."""
-        return {k: getattr(self, k) for k, v in OPTIONS.items() if getattr(self, k) != v}
 
     def init(
         self,
@@ -296,26 +287,6 @@ class Optimizer(Declared):
         """
         raise NotImplementedError
 
-    @property
-    def hyperparameters(self) -> dict[str, float]:
-        """The rule's hyper-parameters (the constructor's arguments but the options) and
-        their values (Python floats)."""
-        return {name: getattr(self, name) for name in parameter_names(type(self))}
-
-    def __repr__(self) -> str:
-        args = {**self.hyperparameters, **self.options}
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in args.items())})"
-
-    def __str__(self) -> str:
-        return describe(self.name, self.hyperparameters, self.options)
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and repr(self) == repr(other)
-
-    def __hash__(self) -> int:
-        return hash((type(self), repr(self)))
-
-
 def member_hyperparameters(optimizers: Sequence[Optimizer], like: Any) -> dict[str, Any]:
     """The hyper-parameters of K members of one kind, as one state's values.
 
@@ -344,30 +315,6 @@ def member_hyperparameters(optimizers: Sequence[Optimizer], like: Any) -> dict[s
         else:
             hyper[name] = xp.asarray([[v] for v in values], dtype=like.dtype, device=device)
     return hyper
-
-
-def describe(
-    name: str, hyperparameters: Mapping[str, float], options: Mapping[str, Any] | None = None
-) -> str:
-    """How tables and logs name a setting: ``"adam (lr=0.01, beta1=0.9, ...)"``, with the
-    options that are not their defaults last (``schedule=cosine(total_steps=100)``)."""
-    parts = [  # a switch as True/False; None where a default is derived (Prodigy's beta3)
-        f"{k}={v}" if isinstance(v, bool) or v is None else f"{k}={v:g}"
-        for k, v in hyperparameters.items()
-    ]
-    parts += [f"{k}={v}" for k, v in (options or {}).items()]
-    return f"{name} ({', '.join(parts)})"
-
-
-def parameter_names(cls: type) -> list[str]:
-    """The names of ``cls``'s hyper-parameters, in order: its constructor's named
-    arguments, without ``self``, ``**options`` and the :data:`OPTIONS`."""
-    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    return [
-        name
-        for name, p in list(inspect.signature(cls.__init__).parameters.items())[1:]
-        if p.kind in kinds and name not in OPTIONS
-    ]
 
 
 def for_array(hyperparameters: Mapping[str, Any], i: int, w: Any, members: bool) -> dict[str, Any]:

@@ -42,10 +42,12 @@ from typing import Any, ClassVar
 from ..errors import ConfigError
 
 __all__ = [
+    "OPTIONS",
     "SCALES",
     "Declared",
     "Hyperparameter",
     "at_least",
+    "describe",
     "at_most",
     "epsilon",
     "flag",
@@ -53,6 +55,7 @@ __all__ = [
     "integer",
     "number",
     "open_fraction",
+    "parameter_names",
     "positive",
     "rate",
 ]
@@ -118,6 +121,15 @@ class Hyperparameter:
         return dataclasses.replace(self, **changes)
 
 
+#: The options every optimizer takes besides its rule's hyper-parameters, and their defaults.
+OPTIONS: dict[str, Any] = {
+    "schedule": None,
+    "clip_norm": None,
+    "decay_biases": True,
+    "flush_subnormals": True,
+}
+
+
 class Declared:
     """What an optimizer class declares besides its rule, read by the rest of optimlab
     (the base of :class:`~optimlab.optimizers.Optimizer`).
@@ -135,6 +147,15 @@ class Declared:
     #: rules from a run of all fourteen on two processes): only the order matters, the
     #: longest passes start first.
     pass_cost: ClassVar[float] = 3.0
+    #: Native implementations of the rule, by library (``"cupy"``): each a
+    #: :class:`~optimlab.backend.implementations.Kernel`, source text that ``backend``
+    #: compiles and proves equal to :meth:`update` (elementwise rules only).
+    native: ClassVar[Mapping[str, Any]] = {}
+    #: Which of a problem's default rates it takes (a 2-D function's): ``"sgd"`` for a
+    #: step that is the gradient times the rate, which must match the curvature;
+    #: ``"adaptive"`` for a normalised step; None: the rule sets its own step size and
+    #: keeps its default ``lr`` (Prodigy).
+    rate_family: ClassVar[str | None] = "adaptive"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -149,6 +170,30 @@ class Declared:
             cls.__init__ = _constructor(cls)  # type: ignore[method-assign]
             if cls.__doc__ and "Parameters\n" not in cls.__doc__:
                 cls.__doc__ = cls.__doc__.rstrip() + "\n\n" + _parameters_doc(cls.declared)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The options that differ from their defaults (see the class's parameters)."""
+        return {k: getattr(self, k) for k, v in OPTIONS.items() if getattr(self, k) != v}
+
+    @property
+    def hyperparameters(self) -> dict[str, float]:
+        """The rule's hyper-parameters (the constructor's arguments but the options) and
+        their values (Python floats)."""
+        return {name: getattr(self, name) for name in parameter_names(type(self))}
+
+    def __repr__(self) -> str:
+        args = {**self.hyperparameters, **self.options}
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in args.items())})"
+
+    def __str__(self) -> str:
+        return describe(self.name, self.hyperparameters, self.options)
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and repr(self) == repr(other)
+
+    def __hash__(self) -> int:
+        return hash((type(self), repr(self)))
 
 
 def _constructor(cls: type) -> Callable[..., None]:
@@ -194,6 +239,30 @@ def _parameters_doc(declared: Mapping[str, Hyperparameter]) -> str:
         lines += [f"    {k}", f"        {h.doc[:1].upper()}{h.doc[1:]}; default {h.default!r}."]
     lines += ["    **options", "        The options every optimizer takes (see ``Optimizer``)."]
     return "\n".join(lines) + "\n"
+
+
+def describe(
+    name: str, hyperparameters: Mapping[str, float], options: Mapping[str, Any] | None = None
+) -> str:
+    """How tables and logs name a setting: ``"adam (lr=0.01, beta1=0.9, ...)"``, with the
+    options that are not their defaults last (``schedule=cosine(total_steps=100)``)."""
+    parts = [  # a switch as True/False; None where a default is derived (Prodigy's beta3)
+        f"{k}={v}" if isinstance(v, bool) or v is None else f"{k}={v:g}"
+        for k, v in hyperparameters.items()
+    ]
+    parts += [f"{k}={v}" for k, v in (options or {}).items()]
+    return f"{name} ({', '.join(parts)})"
+
+
+def parameter_names(cls: type) -> list[str]:
+    """The names of ``cls``'s hyper-parameters, in order: its constructor's named
+    arguments, without ``self``, ``**options`` and the :data:`OPTIONS`."""
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return [
+        name
+        for name, p in list(inspect.signature(cls.__init__).parameters.items())[1:]
+        if p.kind in kinds and name not in OPTIONS
+    ]
 
 
 # -- checks: one sentence naming the parameter -----------------------------------------

@@ -73,6 +73,7 @@ class Prodigy(Optimizer):
     """
 
     name = "prodigy"
+    rate_family = None  # d estimates the step size: lr stays 1
     slots = ("s", "p0", "exp_avg", "exp_avg_sq")
     # d and d_max start at d0 (see init); these are the values for the default d0
     scalars: ClassVar[dict[str, float]] = {

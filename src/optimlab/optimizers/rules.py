@@ -4,8 +4,8 @@ In the formulas ``g`` is the gradient (plus ``weight_decay * w`` where a rule is
 a weight decay, as torch adds it), ``t`` the step count starting at 1, and the
 hyper-parameters are the rule's keyword arguments: Python floats, or arrays that
 broadcast against the parameters (one value per member). Each rule is written with
-in-place operators, in the order of operations its fused CuPy kernel
-(:mod:`optimlab.backend.cupy_kernels`) repeats.
+in-place operators, in the order of operations its fused CuPy kernel (``native``,
+compiled by :mod:`optimlab.backend.cupy_kernels`) repeats.
 
 A new optimizer is a class here: its ``name``, its ``slots``, its hyper-parameters
 declared once (:class:`~optimlab.optimizers.hyperparameters.Hyperparameter`: default,
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..backend.implementations import Kernel
 from .base import Optimizer, l2
 from .hyperparameters import Hyperparameter, epsilon, fraction, rate
 
@@ -44,9 +45,28 @@ DECAY = Hyperparameter(
 )
 
 
+# The gradient with weight decay as an L2 term in a kernel (l2): q = g + weight_decay * w
+_L2 = "T q = g + weight_decay * w;"
+
+
 def learning_rate(default: float, low: float, high: float, doc: str = "learning rate") -> Any:
     """The declaration of a rate ``>= 0`` tuned over ``[low, high]`` on a log scale."""
     return Hyperparameter(default, rate, doc, search=(low, high))
+
+
+def adam_scalars(
+    t: Any, lr: Any, beta1: Any, beta2: Any, eps: Any, weight_decay: Any
+) -> dict[str, Any]:
+    """The step's scalars of Adam's kernel: the bias corrections as in :func:`adam_step`,
+    Python floats (or ``(K, 1)`` arrays)."""
+    return {
+        "step": lr / (1.0 - beta1**t),
+        "beta1": beta1,
+        "beta2": beta2,
+        "root": 1.0 / (1.0 - beta2**t) ** 0.5,
+        "eps": eps,
+        "weight_decay": weight_decay,
+    }
 
 
 class SGD(Optimizer):
@@ -56,6 +76,8 @@ class SGD(Optimizer):
     lr = learning_rate(1.0, 1e-2, 1e1, "step size per unit of gradient (the report's)")
     weight_decay = L2_DECAY
     pass_cost = 1.0
+    rate_family = "sgd"
+    native = {"cupy": Kernel(("lr", "weight_decay"), ("w",), _L2 + "w -= lr * q;")}
 
     @staticmethod
     def update(xp, w, g, *, t, lr, weight_decay):
@@ -76,6 +98,14 @@ class Momentum(Optimizer):
     momentum = MOMENTUM
     weight_decay = L2_DECAY
     pass_cost = 2.0
+    rate_family = "sgd"
+    native = {
+        "cupy": Kernel(
+            ("lr", "momentum", "weight_decay"),
+            ("w", "v"),
+            _L2 + "v = momentum * v + lr * q; w -= v;",
+        )
+    }
 
     @staticmethod
     def update(xp, w, g, v, *, t, lr, momentum, weight_decay):
@@ -105,6 +135,14 @@ class Nesterov(Optimizer):
     momentum = MOMENTUM.but(doc="m, the momentum of the look-ahead")
     weight_decay = L2_DECAY
     pass_cost = 2.9
+    rate_family = "sgd"
+    native = {
+        "cupy": Kernel(
+            ("lr", "momentum", "weight_decay"),
+            ("w", "v"),
+            _L2 + "T s = lr * q; v = momentum * v + s; w -= s + momentum * v;",
+        )
+    }
 
     @staticmethod
     def update(xp, u, g, v, *, t, lr, momentum, weight_decay):
@@ -128,6 +166,13 @@ class AdaGrad(Optimizer):
     eps = EPS
     weight_decay = L2_DECAY
     pass_cost = 1.4
+    native = {
+        "cupy": Kernel(
+            ("lr", "eps", "weight_decay"),
+            ("w", "G"),
+            _L2 + "G += q * q; w -= lr * q / (sqrt(G) + eps);",
+        )
+    }
 
     @staticmethod
     def update(xp, w, g, G, *, t, lr, eps, weight_decay):
@@ -153,6 +198,13 @@ class RMSprop(Optimizer):
     eps = EPS
     weight_decay = L2_DECAY
     pass_cost = 3.2
+    native = {
+        "cupy": Kernel(
+            ("lr", "decay", "eps", "weight_decay"),
+            ("w", "E"),
+            _L2 + "E = decay * E + (1 - decay) * (q * q); w -= lr * q / (sqrt(E) + eps);",
+        )
+    }
 
     @staticmethod
     def update(xp, w, g, E, *, t, lr, decay, eps, weight_decay):
@@ -185,6 +237,16 @@ class AdaDelta(Optimizer):
     eps = EPS.but(doc="added under both square roots")
     weight_decay = L2_DECAY
     pass_cost = 3.5
+    native = {
+        "cupy": Kernel(
+            ("lr", "decay", "eps", "weight_decay"),
+            ("w", "E", "P"),
+            _L2 + "E = decay * E + (1 - decay) * (q * q);"
+            "T D = sqrt(P + eps) / sqrt(E + eps) * q;"
+            "P = decay * P + (1 - decay) * (D * D);"
+            "w -= lr * D;",
+        )
+    }
 
     @staticmethod
     def update(xp, w, g, E, P, *, t, lr, decay, eps, weight_decay):
@@ -220,6 +282,15 @@ class Adam(Optimizer):
     eps = EPS
     weight_decay = L2_DECAY
     pass_cost = 5.0
+    native = {
+        "cupy": Kernel(
+            ("step", "beta1", "beta2", "root", "eps", "weight_decay"),
+            ("w", "M", "N"),
+            _L2 + "M = beta1 * M + (1 - beta1) * q; N = beta2 * N + (1 - beta2) * (q * q);"
+            "w -= step * M / (sqrt(N) * root + eps);",
+            adam_scalars,
+        )
+    }
 
     @staticmethod
     def update(xp, w, g, M, N, *, t, lr, beta1, beta2, eps, weight_decay):

@@ -138,6 +138,7 @@ class SGDScheduleFree(_ScheduleFree):
     """
 
     name = "sf_sgd"
+    rate_family = "sgd"
     momentum_name = "momentum"
     lr = learning_rate(1.0, 1e-2, 1e1, "step size")
     momentum = MOMENTUM.but(
@@ -172,7 +173,9 @@ class AdamWScheduleFree(_ScheduleFree):
     beta1 = BETA1.but(check=open_fraction, doc="the interpolation between z and x")
     beta2 = BETA2.but(doc="decay of the mean square")
     eps = Hyperparameter(1e-8, epsilon, "added to the root")
-    weight_decay = DECOUPLED_DECAY.but(default=0.0, doc="added to the direction as weight_decay * y")
+    weight_decay = DECOUPLED_DECAY.but(
+        default=0.0, doc="added to the direction as weight_decay * y"
+    )
     warmup_steps = _WARMUP
     r = _R
     weight_lr_power = _POWER
