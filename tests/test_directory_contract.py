@@ -129,3 +129,17 @@ def test_a_lock_that_is_a_symbolic_link_is_refused_not_followed(
     assert_refused(main([*command, "--out", str(out)]), capsys, message)
     assert target.read_text() == "my data" if not dangling else not target.exists()
     assert [p.name for p in out.iterdir()] == [".optimlab.lock"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--steps", "99999999999999999999"], "steps must be at most 10,000,000, not 99,999,"),
+        (["--out", ""], "--out is empty: name the directory"),
+    ],
+    ids=["huge-steps", "empty-out"],
+)
+def test_refused_trajectories_write_nothing(tmp_path, capsys, monkeypatch, extra, message):
+    monkeypatch.chdir(tmp_path)  # an empty --out must not mean the current directory
+    assert_refused(main([*TRAJECTORIES, "--out", "paths", *extra]), capsys, message)
+    assert list(tmp_path.iterdir()) == []

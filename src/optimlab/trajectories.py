@@ -43,6 +43,7 @@ from .surfaces import get as get_surface
 __all__ = [
     "DEFAULT_OPTIMIZERS",
     "FILES",
+    "MAX_STEPS",
     "STEPS_PER_EPOCH",
     "Trajectory",
     "animate_trajectories",
@@ -60,6 +61,8 @@ DEFAULT_OPTIMIZERS = ("sgd", "momentum", "adam", "lion")
 
 #: The files :func:`write_trajectories` writes: the data, the figure, the animation.
 FILES = {"json": "trajectories.json", "png": "trajectories.png", "gif": "trajectories.gif"}
+#: The most steps a path takes (each step's noise is drawn before the first).
+MAX_STEPS = 10_000_000
 #: Steps per epoch of DeepOBS's 2-D data set (a schedule's epochs are these).
 STEPS_PER_EPOCH = TRAIN_SIZE // BATCH_SIZE
 
@@ -130,6 +133,8 @@ def run_trajectories(
     """
     surface = get_surface(surface) if isinstance(surface, str) else surface
     steps = positive_int("steps", steps)
+    if steps > MAX_STEPS:  # bounded before the noise of every step is drawn
+        raise ConfigError(f"steps must be at most {MAX_STEPS:,}, not {steps:,}")
     noise = check_noise(surface, noise)
     seed = seeds(seed, None, "seed")[0]
     if dtype not in ("float32", "float64"):
