@@ -62,10 +62,12 @@ def test_native_rule_equals_the_portable_rule(library, name, members, dtype):
     accs = [a.copy() for a in accs_ref]
     native = implementations.rule(type(opt), xp)
     assert native is not type(opt).update
+    scalars = state_ref.scalars
     for t in range(1, 4):
         g = cupy.asarray(rng.normal(size=shape), dtype=dtype)
-        w_ref, accs_ref = opt.update(xp, w_ref, g, *accs_ref, t=t, **hyper)
-        out, accs = native(xp, w, g, *accs, t=t, **hyper)
+        step, scalars = opt.per_step(t, scalars, **hyper)  # the step's scalars, once for both
+        w_ref, accs_ref = opt.update(xp, w_ref, g, *accs_ref, t=t, **hyper, **step)
+        out, accs = native(xp, w, g, *accs, t=t, **hyper, **step)
         assert out is w  # in place
     rtol = 1e-12 if dtype == "float64" else 2e-5
     assert_close(w, w_ref, rtol=rtol, atol=rtol)

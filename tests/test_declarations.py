@@ -214,8 +214,8 @@ def test_the_report_rules_declare_their_cupy_kernels_by_name():
         kernel = cls.native["cupy"]
         assert kernel.outputs[0] == "w" and len(kernel.outputs) == 1 + len(cls.slots)
         hyper = cls().hyperparameters
-        given = hyper if kernel.prepare is None else kernel.prepare(1, **hyper)
-        assert set(kernel.inputs) <= set(given), name
+        step, _ = cls.per_step(1, {k: 1.0 for k in cls.scalars}, **hyper)
+        assert set(kernel.inputs) <= {*hyper, *step}, name
 
 
 def test_the_pass_cost_orders_the_passes():

@@ -44,8 +44,7 @@ def fused_rule(name: str, kernel: Any) -> Callable[..., tuple[Any, tuple]]:
     """
 
     def update(xp: Any, w: Any, g: Any, *accumulators: Any, t: Any, **hyper: Any):
-        values = hyper if kernel.prepare is None else kernel.prepare(t, **hyper)
-        _kernel(name, kernel)(g, *(values[n] for n in kernel.inputs), w, *accumulators)
+        _kernel(name, kernel)(g, *(hyper[n] for n in kernel.inputs), w, *accumulators)
         return w, accumulators
 
     return update

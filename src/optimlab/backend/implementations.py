@@ -35,8 +35,9 @@ class Kernel(NamedTuple):
     """An update rule as one elementwise kernel of a library, declared as source text.
 
     ``inputs`` are the kernel's scalar (or broadcast ``(K, 1)``) arguments **by
-    name**: the rule's hyper-parameters, looked up by their names in the state, or
-    what ``prepare(t, **hyperparameters)`` derives from them once per step.
+    name**: the rule's hyper-parameters, looked up by their names in the state, and
+    the values its ``per_step`` hook derives from them once per step (which the
+    portable rule receives too).
     ``outputs`` are the parameters and the accumulators, updated in place, in the
     order of the optimizer's ``slots``. ``body`` restates the portable rule in the
     library's language (CUDA C for CuPy, where ``g`` is the gradient and ``T`` the
@@ -46,7 +47,6 @@ class Kernel(NamedTuple):
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     body: str
-    prepare: Callable[..., dict[str, Any]] | None = None
 
 
 def _cupy(name: str, kernel: Kernel) -> Callable[..., Any]:

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from .base import Optimizer, assign, decoupled_decay, l2
 from .hyperparameters import Hyperparameter, epsilon, rate
-from .rules import BETA1, BETA2, L2_DECAY, adam_step, learning_rate, moments
+from .rules import BETA1, BETA2, L2_DECAY, adam_corrections, adam_step, learning_rate, moments
 
 __all__ = ["AMSGrad", "AdamW", "Adamax", "NAdam", "NAdamW", "RAdam"]
 
@@ -47,11 +47,13 @@ class AdamW(_AdamLike):
     weight_decay = DECOUPLED_DECAY
     pass_cost = 3.2
 
+    per_step = staticmethod(adam_corrections)
+
     @staticmethod
-    def update(xp, w, g, M, N, *, t, lr, beta1, beta2, eps, weight_decay):
+    def update(xp, w, g, M, N, *, t, lr, beta1, beta2, eps, weight_decay, step, root):
         w = decoupled_decay(w, lr, weight_decay)
         M, N = moments(g, M, N, beta1, beta2)
-        w = adam_step(xp, w, M, N, t=t, lr=lr, beta1=beta1, beta2=beta2, eps=eps)
+        w = adam_step(xp, w, M, N, step=step, root=root, eps=eps)
         return w, (M, N)
 
 
@@ -66,12 +68,14 @@ class AMSGrad(_AdamLike):
     slots = ("mean", "mean_square", "max_mean_square")
     pass_cost = 3.3
 
+    per_step = staticmethod(adam_corrections)
+
     @staticmethod
-    def update(xp, w, g, M, N, V, *, t, lr, beta1, beta2, eps, weight_decay):
+    def update(xp, w, g, M, N, V, *, t, lr, beta1, beta2, eps, weight_decay, step, root):
         g = l2(w, g, weight_decay)
         M, N = moments(g, M, N, beta1, beta2)
         V = assign(V, xp.maximum(V, N))
-        w = adam_step(xp, w, M, V, t=t, lr=lr, beta1=beta1, beta2=beta2, eps=eps)
+        w = adam_step(xp, w, M, V, step=step, root=root, eps=eps)
         return w, (M, N, V)
 
 
@@ -97,26 +101,23 @@ class NAdam(_AdamLike):
     momentum_decay = Hyperparameter(0.004, rate, "the momentum schedule's psi")
     pass_cost = 3.9
 
-    def apply(self, xp, params, grads, slots, scalars, *, t, members, **hyper):
-        # P advances once per step, for every array
-        mu = hyper["beta1"] * (1.0 - 0.5 * 0.96 ** (t * hyper["momentum_decay"]))
+    @staticmethod
+    def per_step(t, scalars, *, beta1, momentum_decay, **_):
+        # mu_t and mu_{t+1}, and P advanced once per step, for every array
+        mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
+        mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
         P = assign(scalars["mu_product"], scalars["mu_product"] * mu)
-        params, slots, _ = super().apply(
-            xp, params, grads, slots, scalars, t=t, members=members, mu_product=P, **hyper
-        )
-        return params, slots, {"mu_product": P}
+        return {"mu": mu, "mu_next": mu_next, "mu_product": P}, {"mu_product": P}
 
     @classmethod
     def update(
-        cls, xp, w, g, M, N, *, t, lr, beta1, beta2, eps, weight_decay, momentum_decay, mu_product
+        cls, xp, w, g, M, N, *, t, lr, beta1, beta2, eps, weight_decay, mu, mu_next, mu_product, **_
     ):
         if cls.decoupled:
             w = decoupled_decay(w, lr, weight_decay)
         else:
             g = l2(w, g, weight_decay)
         P = mu_product
-        mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
-        mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
         M, N = moments(g, M, N, beta1, beta2)
         denominator = xp.sqrt(N / (1.0 - beta2**t))
         denominator += eps

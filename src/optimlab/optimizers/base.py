@@ -230,6 +230,8 @@ class Optimizer(Declared):
         if self.clip_norm is not None:
             grads = clip_by_norm(xp, grads, self.clip_norm, state.members)
         t = state.count + 1
+        extra, scalars = self.per_step(t, scalars, **hyper)  # the step's own scalars
+        hyper = {**hyper, **extra} if extra else hyper
         if len(params) == 1 and self.elementwise and type(self).apply is Optimizer.apply:
             # the flat vector of an elementwise rule: the hot path
             update = implementations.rule(type(self), xp, params[0].shape[-1])

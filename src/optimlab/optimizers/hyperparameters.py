@@ -171,6 +171,14 @@ class Declared:
             if cls.__doc__ and "Parameters\n" not in cls.__doc__:
                 cls.__doc__ = cls.__doc__.rstrip() + "\n\n" + _parameters_doc(cls.declared)
 
+    @staticmethod
+    def per_step(t: Any, scalars: dict[str, Any], **hyperparameters: Any) -> tuple[dict, dict]:
+        """The step's scalars, computed once per step for every array and for the native
+        kernels alike: ``(values, scalars)``, the values passed to ``update`` by name beside
+        the hyper-parameters (Adam's bias corrections) and the running scalars, advanced
+        (NAdam's momentum product; in place where arrays are mutable). Default: none."""
+        return {}, scalars
+
     @property
     def options(self) -> dict[str, Any]:
         """The options that differ from their defaults (see the class's parameters)."""

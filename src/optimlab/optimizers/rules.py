@@ -54,19 +54,13 @@ def learning_rate(default: float, low: float, high: float, doc: str = "learning 
     return Hyperparameter(default, rate, doc, search=(low, high))
 
 
-def adam_scalars(
-    t: Any, lr: Any, beta1: Any, beta2: Any, eps: Any, weight_decay: Any
-) -> dict[str, Any]:
-    """The step's scalars of Adam's kernel: the bias corrections as in :func:`adam_step`,
-    Python floats (or ``(K, 1)`` arrays)."""
-    return {
-        "step": lr / (1.0 - beta1**t),
-        "beta1": beta1,
-        "beta2": beta2,
-        "root": 1.0 / (1.0 - beta2**t) ** 0.5,
-        "eps": eps,
-        "weight_decay": weight_decay,
-    }
+def adam_corrections(
+    t: Any, scalars: dict[str, Any], *, lr: Any, beta1: Any, beta2: Any, **_: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Adam's per-step hook: the bias corrections ``step = lr / (1 - beta1**t)`` and
+    ``root = 1 / sqrt(1 - beta2**t)``, Python floats (or the hyper-parameters' and a
+    graph's count's arrays), computed once per step for :func:`adam_step` and the kernel."""
+    return {"step": lr / (1.0 - beta1**t), "root": 1.0 / (1.0 - beta2**t) ** 0.5}, scalars
 
 
 class SGD(Optimizer):
@@ -288,15 +282,16 @@ class Adam(Optimizer):
             ("w", "M", "N"),
             _L2 + "M = beta1 * M + (1 - beta1) * q; N = beta2 * N + (1 - beta2) * (q * q);"
             "w -= step * M / (sqrt(N) * root + eps);",
-            adam_scalars,
         )
     }
 
+    per_step = staticmethod(adam_corrections)
+
     @staticmethod
-    def update(xp, w, g, M, N, *, t, lr, beta1, beta2, eps, weight_decay):
+    def update(xp, w, g, M, N, *, t, lr, beta1, beta2, eps, weight_decay, step, root):
         g = l2(w, g, weight_decay)
         M, N = moments(g, M, N, beta1, beta2)
-        w = adam_step(xp, w, M, N, t=t, lr=lr, beta1=beta1, beta2=beta2, eps=eps)
+        w = adam_step(xp, w, M, N, step=step, root=root, eps=eps)
         return w, (M, N)
 
 
@@ -313,13 +308,11 @@ def moments(g: Any, M: Any, N: Any, beta1: Any, beta2: Any) -> tuple[Any, Any]:
     return M, N
 
 
-def adam_step(
-    xp: Any, w: Any, M: Any, N: Any, *, t: Any, lr: Any, beta1: Any, beta2: Any, eps: Any
-) -> Any:
-    """``w -= lr * (M / (1 - beta1**t)) / (sqrt(N / (1 - beta2**t)) + eps)``; returns ``w``."""
-    # sqrt(N / (1 - beta2**t)) + eps, built in one temporary
-    denominator = xp.sqrt(N)
-    denominator *= 1.0 / (1.0 - beta2**t) ** 0.5
+def adam_step(xp: Any, w: Any, M: Any, N: Any, *, step: Any, root: Any, eps: Any) -> Any:
+    """``w -= step * M / (sqrt(N) * root + eps)`` with :func:`adam_corrections`' ``step``
+    and ``root``: ``lr * (M / (1 - beta1**t)) / (sqrt(N / (1 - beta2**t)) + eps)``."""
+    denominator = xp.sqrt(N)  # sqrt(N / (1 - beta2**t)) + eps, built in one temporary
+    denominator *= root
     denominator += eps
-    w -= (lr / (1.0 - beta1**t)) * M / denominator
+    w -= step * M / denominator
     return w
