@@ -55,7 +55,12 @@ def run_benchmark(
     :class:`~optimlab.experiment.Reporter` of that experiment.
 
     Everything that can be checked — the optimizers, every trial's hyper-parameters,
-    the data and the split, the directory — is checked before ``out`` is touched.
+    the data, the split and the network, the memory of the tuning and final passes,
+    the scheduler, the directory — is checked before ``out`` is touched. ``out`` keeps
+    the contract of :class:`~optimlab.experiment.directory.OutputDirectory`: it holds
+    one benchmark (kind ``benchmark`` in its manifest, which lists the report's files
+    and the experiments' directories); ``overwrite`` removes only those, after
+    checking that it can; a benchmark with no complete epoch is replaced without it.
 
     Raises
     ------
