@@ -108,15 +108,19 @@ class Serial:
 
 
 class Processes:
-    """The passes in ``workers`` local worker processes, the longest first.
+    """The passes in ``workers`` local processes, the longest first: this one and
+    ``workers - 1`` started ones.
 
     Scheduling the longest first (LPT) keeps the last pass from starting alone at the
     end: the report's 7 optimizers on 2 workers took 0.53 of the serial time
-    (docs/distributed.md). Each worker loads the data set once, writes its pass's checkpoint after
-    every epoch and sends the epoch's figures back; a pass that raises is reported
-    and the others go on. The workers are started with ``spawn`` (a fresh
-    interpreter: safe with CUDA and with threads), ignore Ctrl-C (this process
-    handles it) and are ended when this process stops waiting for them.
+    (docs/distributed.md). This process takes the longest pass at once, with the data it
+    has loaded, while the others start (a fresh interpreter imports optimlab and loads
+    the data set: about a second each, which short runs felt); between its epochs it
+    passes the workers' news on. Each started worker loads the data set once, writes its
+    pass's checkpoint after every epoch and sends the epoch's figures back; a pass that
+    raises is reported and the others go on, wherever it ran. The workers are started
+    with ``spawn`` (a fresh interpreter: safe with CUDA and with threads), ignore Ctrl-C
+    (this process handles it) and are ended when this process stops waiting for them.
     """
 
     #: Seconds without news after which the workers are checked for a crash.
@@ -135,18 +139,25 @@ class Processes:
             return
         context = multiprocessing.get_context("spawn")
         inbox, events = context.Queue(), context.Queue()
-        for task in sorted(tasks, key=lambda t: -estimated_cost(t.setting, t.index)):
-            inbox.put(task)
+        order = sorted(tasks, key=lambda t: -estimated_cost(t.setting, t.index))
         count = min(self.workers, len(tasks))
+        here, queued = order[0], order[1:]
+        for task in queued:
+            inbox.put(task)
         for _ in range(count):
-            inbox.put(None)  # one "no more work" per worker
+            inbox.put(None)  # one "no more work" per worker, this process included
         workers = [
-            context.Process(target=_work, args=(inbox, events), daemon=True) for _ in range(count)
+            context.Process(target=_work, args=(inbox, events), daemon=True)
+            for _ in range(count - 1)
         ]
         for worker in workers:
             worker.start()
+        news = _News(events, workers, {t.index for t in tasks}, listener)
         try:
-            _listen(events, workers, {t.index for t in tasks}, listener, self.POLL_S)
+            while here is not None:
+                _run_here(here, data, news)
+                here = inbox.get()
+            news.listen(self.POLL_S)
             for worker in workers:  # every pass is back: the workers are on their way out
                 worker.join(timeout=self.POLL_S)
         finally:
@@ -158,39 +169,95 @@ class Processes:
             inbox.cancel_join_thread()
 
 
-def _listen(
-    events: Any, workers: list[Any], pending: set[int], listener: Listener, poll: float
-) -> None:
-    """Pass the workers' news to ``listener`` until no pass is pending."""
-    running: dict[int, int] = {}  # worker pid -> the index of the pass it runs
-    while pending:
+def _run_here(task: PassTask, data: tuple[datasets.Dataset, datasets.Dataset], news: _News) -> None:
+    """Run ``task`` in this process as a worker would, passing the workers' news on between
+    its epochs. An error of the pass fails it alone; one of the listener (an interruption,
+    a stop) ends the experiment as it would in :meth:`_News.listen`."""
+    listener = _Here(news)
+    try:
+        record = run_task(task, data, listener)
+    except Exception as error:
+        if error is listener.raised:
+            raise
+        news.pending.discard(task.index)
+        news.listener.pass_failed(task.index, error)
+    else:
+        news.pending.discard(task.index)
+        news.listener.pass_done(record)
+
+
+class _Here:
+    """The listener of a pass run in this process: the caller's, then the workers' news."""
+
+    def __init__(self, news: _News) -> None:
+        self.news = news
+        self.raised: BaseException | None = None
+
+    def pass_started(self, index: int, resumed_at: int) -> None:
+        self._tell(self.news.listener.pass_started, index, resumed_at)
+
+    def epoch_done(self, index: int, epoch: int, seconds: float, histories: list[History]) -> None:
+        self._tell(self.news.listener.epoch_done, index, epoch, seconds, histories)
+
+    def _tell(self, method: Any, *args: Any) -> None:
         try:
-            kind, pid, index, payload = events.get(timeout=poll)
-        except queue.Empty:
-            for worker in workers:  # a worker that died without a word fails its pass
-                if worker.exitcode not in (None, 0) and worker.pid in running:
-                    lost = running.pop(worker.pid)
-                    pending.discard(lost)
-                    error = RuntimeError(f"the worker process ended with code {worker.exitcode}")
-                    listener.pass_failed(lost, error)
-            if pending and not any(worker.is_alive() for worker in workers):
-                for lost in sorted(pending):
-                    listener.pass_failed(lost, RuntimeError("no worker process is left"))
-                pending.clear()
-            continue
+            method(*args)
+            self.news.drain()
+        except Exception as error:  # the listener's, not the pass's: it ends the experiment
+            self.raised = error
+            raise
+
+
+class _News:
+    """The workers' news for ``listener``, in this process and thread, until no pass is
+    pending: as it comes (:meth:`listen`) or what has come so far (:meth:`drain`)."""
+
+    def __init__(self, events: Any, workers: list[Any], pending: set[int], listener: Listener):
+        self.events, self.workers, self.pending, self.listener = events, workers, pending, listener
+        self.running: dict[int, int] = {}  # worker pid -> the index of the pass it runs
+
+    def listen(self, poll: float) -> None:
+        while self.pending:
+            try:
+                self._tell(*self.events.get(timeout=poll))
+            except queue.Empty:
+                self._check_workers()
+                if self.pending and not any(worker.is_alive() for worker in self.workers):
+                    for lost in sorted(self.pending):
+                        self.listener.pass_failed(lost, RuntimeError("no worker process is left"))
+                    self.pending.clear()
+
+    def drain(self) -> None:
+        while True:
+            try:
+                event = self.events.get_nowait()
+            except queue.Empty:
+                break
+            self._tell(*event)
+        self._check_workers()
+
+    def _check_workers(self) -> None:
+        for worker in self.workers:  # a worker that died without a word fails its pass
+            if worker.exitcode not in (None, 0) and worker.pid in self.running:
+                lost = self.running.pop(worker.pid)
+                self.pending.discard(lost)
+                error = RuntimeError(f"the worker process ended with code {worker.exitcode}")
+                self.listener.pass_failed(lost, error)
+
+    def _tell(self, kind: str, pid: int, index: int, payload: Any) -> None:
         if kind == "taken":
-            running[pid] = index
+            self.running[pid] = index
         elif kind == "started":
-            listener.pass_started(index, *payload)
+            self.listener.pass_started(index, *payload)
         elif kind == "epoch":
-            listener.epoch_done(index, *payload)
+            self.listener.epoch_done(index, *payload)
         else:
-            running.pop(pid, None)
-            pending.discard(index)
+            self.running.pop(pid, None)
+            self.pending.discard(index)
             if kind == "done":
-                listener.pass_done(payload)
+                self.listener.pass_done(payload)
             else:
-                listener.pass_failed(index, payload)
+                self.listener.pass_failed(index, payload)
 
 
 class _Forward:
