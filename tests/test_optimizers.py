@@ -25,7 +25,7 @@ class Case:
     #: torch.optim constructor for these hyper-parameters.
     torch_optim: Any
     #: our state field -> (torch state key, factor): ours == factor * torch's ("lr": the
-    #: learning rate).
+    #: learning rate; "columns": equal up to each column's sign, an eigenbasis).
     torch_state: dict[str, tuple[str, float]] = field(default_factory=dict)
     #: parameters after one step from W0 with gradient G (worked out by hand below) ...
     one_step: list[float] = field(default_factory=list)
@@ -254,6 +254,91 @@ CASES = [
         lambda p, h: _MuonFloat64(p, h),
         {"mean": ("mean", 1.0), "mean_square": ("mean_square", 1.0)},
     ),
+    # pytorch_optimizer's (4.1.0): every switch set, the oracle keeps -g as previous_grad
+    Case(
+        "adan",
+        {
+            "lr": 0.01,
+            "beta1": 0.9,
+            "beta2": 0.85,
+            "beta3": 0.99,
+            "weight_decay": 0.05,
+            "weight_decouple": False,
+            "eps": 1e-8,
+        },
+        lambda p, h: _pytorch_optimizer("Adan", p, h, max_grad_norm=0.0, use_gc=False),
+        {
+            "mean": ("exp_avg", 1.0),
+            "mean_diff": ("exp_avg_diff", 1.0),
+            "mean_square": ("exp_avg_sq", 1.0),
+            "previous_grad": ("previous_grad", -1.0),
+        },
+    ),
+    Case(
+        "ademamix",
+        {
+            "lr": 0.01,
+            "beta1": 0.9,
+            "beta2": 0.99,
+            "beta3": 0.999,
+            "weight_decay": 0.05,
+            "weight_decouple": True,
+            "fixed_decay": False,
+            "alpha": 3.0,
+            "t_alpha_beta3": 30.0,
+            "eps": 1e-8,
+        },
+        lambda p, h: _pytorch_optimizer("AdEMAMix", p, h),
+        {
+            "mean": ("exp_avg", 1.0),
+            "mean_square": ("exp_avg_sq", 1.0),
+            "slow_mean": ("exp_avg_slow", 1.0),
+        },
+    ),
+    Case(
+        "adabelief",
+        {
+            "lr": 0.01,
+            "beta1": 0.9,
+            "beta2": 0.99,
+            "weight_decay": 0.05,
+            "weight_decouple": True,
+            "fixed_decay": False,
+            "rectify": True,
+            "n_sma_threshold": 5.0,
+            "degenerated_to_sgd": True,
+            "eps": 1e-12,
+        },
+        lambda p, h: _pytorch_optimizer("AdaBelief", p, h, ams_bound=False),
+        {"mean": ("exp_avg", 1.0), "belief": ("exp_avg_var", 1.0)},
+    ),
+    # no refresh of the bases within 50 steps: its float32 QR decomposition rounds as
+    # each library's LAPACK does (test_matrix_optimizers.py compares the refresh)
+    Case(
+        "soap",
+        {
+            "lr": 0.01,
+            "beta1": 0.9,
+            "beta2": 0.95,
+            "shampoo_beta": 0.9,
+            "weight_decay": 0.02,
+            "precondition_frequency": 100,
+            "max_precondition_dim": 10000,
+            "precondition_1d": False,
+            "correct_bias": True,
+            "normalize_gradient": False,
+            "eps": 1e-8,
+        },
+        lambda p, h: _SOAPState(p, h),
+        {
+            "mean": ("exp_avg", 1.0),
+            "mean_square": ("exp_avg_sq", 1.0),
+            "left": ("GG0", 1.0),
+            "right": ("GG1", 1.0),
+            "left_basis": ("Q0", "columns"),
+            "right_basis": ("Q1", "columns"),
+        },
+    ),
 ]
 IDS = [c.name for c in CASES]
 
@@ -341,6 +426,76 @@ def test_fifty_steps_match_the_oracle_with_random_hyperparameters(case, seed, nu
     _match_the_oracle(case, hyper, numpy_backend)
 
 
+def _draw_every_hyperparameter(name, seed):
+    """Every hyper-parameter of pytorch_optimizer's four drawn at random (seeded),
+    switches included; SOAP without a refresh of its bases (see the row) and without
+    factors of vectors (a vector's g g^T has a repeated eigenvalue: its eigenbasis is
+    each library's own choice)."""
+    rng = np.random.default_rng([25, seed])
+    log = lambda lo, hi: float(math.exp(rng.uniform(math.log(lo), math.log(hi))))  # noqa: E731
+    uniform = lambda lo, hi: float(rng.uniform(lo, hi))  # noqa: E731
+    flips = iter(range(8))  # the j-th switch: over seeds 0-3, both values and all pairs
+    switch = lambda: bool(((seed >> (next(flips) % 2)) ^ (seed > 3)) & 1)  # noqa: E731
+    decay = {"lr": log(1e-3, 0.1), "weight_decay": uniform(0.0, 0.1) * switch()}
+    if name == "adan":
+        betas = {"beta1": uniform(0.5, 0.99), "beta2": uniform(0.5, 0.99)}
+        return {
+            **decay,
+            **betas,
+            "beta3": uniform(0.9, 0.999),
+            "weight_decouple": switch(),
+            "eps": log(1e-10, 1e-6),
+        }
+    if name == "ademamix":
+        return {
+            **decay,
+            "beta1": uniform(0.5, 0.95),
+            "beta2": uniform(0.9, 0.999),
+            "beta3": uniform(0.99, 0.9999),
+            "weight_decouple": switch(),
+            "fixed_decay": switch(),
+            "alpha": uniform(0.0, 8.0),
+            "t_alpha_beta3": uniform(5.0, 80.0) if switch() else 0.0,
+            "eps": log(1e-10, 1e-6),
+        }
+    if name == "adabelief":
+        return {
+            **decay,
+            "beta1": uniform(0.5, 0.95),
+            "beta2": uniform(0.9, 0.999),
+            "weight_decouple": switch(),
+            "fixed_decay": switch(),
+            "rectify": switch(),
+            "n_sma_threshold": float(rng.integers(3, 9)),
+            "degenerated_to_sgd": switch(),
+            "eps": log(1e-16, 1e-8),
+        }
+    return {
+        **decay,
+        "beta1": uniform(0.5, 0.99),
+        "beta2": uniform(0.8, 0.999),
+        "shampoo_beta": uniform(0.5, 0.99),
+        "precondition_frequency": int(rng.integers(50, 100)),
+        "max_precondition_dim": int(rng.choice([3, 4, 10000])),
+        "precondition_1d": False,
+        "correct_bias": switch(),
+        "normalize_gradient": switch(),
+        "eps": log(1e-10, 1e-6),
+    }
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("name", ["adan", "ademamix", "adabelief", "soap"])
+def test_every_hyperparameter_at_random_matches_pytorch_optimizer(name, seed, backend):
+    """pytorch_optimizer's four with every hyper-parameter and switch drawn: 50 steps,
+    parameters and every state entry at 1e-12; each switch both ways on NumPy, two
+    draws on the other backends."""
+    if seed > 1 and not backend.name.startswith("numpy"):
+        pytest.skip("two draws per backend beyond NumPy")
+    (case,) = [c for c in CASES if c.name == name]
+    _match_the_oracle(case, _draw_every_hyperparameter(name, seed), backend)
+
+
 def _match_the_oracle(case, hyper, backend):
     torch = _torch()
     params, curvature, centre, noise = _trajectory_inputs()
@@ -380,6 +535,12 @@ def _match_the_oracle(case, hyper, backend):
         for mine, p in zip(entries[field_name], tparams):
             assert_on(backend, mine, f64)
             if topt.state[p].get(key) is None:  # kept for some arrays only (Adafactor's)
+                continue
+            if factor == "columns":  # an eigenbasis: each column up to its sign (either
+                # is one, the steps do not depend on it, and LAPACKs choose differently)
+                theirs = topt.state[p][key].numpy()
+                theirs = theirs * np.sign(np.sum(theirs * to_numpy(mine), axis=-2))
+                assert_close(mine, theirs, rtol=1e-12, atol=1e-14)
                 continue
             scale = hyper["lr"] if factor == "lr" else factor  # our velocity is lr * torch's
             theirs = scale * topt.state[p][key].numpy()  # a scalar for NAdam's mu_product
@@ -488,10 +649,19 @@ def _oracle_defaults(name):
         "prodigy": lambda: pytest.importorskip("prodigyopt").Prodigy,
         "adafactor": lambda: _torch().optim.Adafactor,
         "muon": lambda: _torch().optim.Muon,
+        "adan": lambda: pytest.importorskip("pytorch_optimizer").Adan,
+        "ademamix": lambda: pytest.importorskip("pytorch_optimizer").AdEMAMix,
+        "adabelief": lambda: pytest.importorskip("pytorch_optimizer").AdaBelief,
+        "soap": lambda: pytest.importorskip("pytorch_optimizer").SOAP,
     }[name]()
     found = {k: v.default for k, v in inspect.signature(oracle).parameters.items()}
-    if "betas" in found:
-        found["beta1"], found["beta2"] = found.pop("betas")
+    if "betas" in found:  # two or three (pytorch_optimizer's Adan and AdEMAMix)
+        for i, beta in enumerate(found.pop("betas")):
+            found[f"beta{i + 1}"] = beta
+    if "t_alpha_beta3" in found and found["t_alpha_beta3"] is None:  # AdEMAMix's: none
+        found["t_alpha_beta3"] = 0.0
+    if "shampoo_beta" in found and found["shampoo_beta"] is None:  # SOAP's None: beta2
+        found["shampoo_beta"] = found["beta2"]
     if "ns_coefficients" in found:  # Muon's (a, b, c); its AdamW's rate is ours alone
         found["ns_a"], found["ns_b"], found["ns_c"] = found.pop("ns_coefficients")
         found["adamw_lr"] = 1e-3
@@ -535,6 +705,19 @@ BAD_VALUES = {
     "ns_c": [math.nan],
     "ns_steps": [0, 2.5, 100, math.nan],
     "adamw_lr": [-0.1, math.nan],
+    "weight_decouple": [2, "yes", None],
+    "fixed_decay": [0.5, "no"],
+    "alpha": [-1.0, math.nan],
+    "t_alpha_beta3": [-5.0, math.nan, "long"],
+    "rectify": [2, "yes"],
+    "n_sma_threshold": [math.nan, "five"],
+    "degenerated_to_sgd": [-1.0, None],
+    "shampoo_beta": [-0.1, 1.0, math.nan],
+    "precondition_frequency": [0, 2.5, math.nan],
+    "max_precondition_dim": [0, 1.5, math.inf],
+    "precondition_1d": [2, "yes"],
+    "correct_bias": [0.5, None],
+    "normalize_gradient": [3, "no"],
 }
 
 
@@ -610,6 +793,46 @@ class _GroupOracle:
                 if isinstance(v, torch.Tensor):
                     entries[k] = v.reshape(p.shape) if v.numel() == p.numel() else v
             out[p] = entries
+        return out
+
+
+def _pytorch_optimizer(name, params, h, **fixed):
+    """pytorch_optimizer's class ``name`` (the oracle of adan, ademamix, adabelief and
+    soap) with our hyper-parameters (``betas`` joined) and every other switch set:
+    ``fixed``, not maximizing; AdaBelief's n_sma_threshold an int, AdEMAMix's
+    t_alpha_beta3 None for our 0."""
+    module = pytest.importorskip("pytorch_optimizer", reason="pytorch-optimizer is not installed")
+    keys = {k: v for k, v in h.items() if not k.startswith("beta")}
+    if "n_sma_threshold" in keys:
+        keys["n_sma_threshold"] = int(keys["n_sma_threshold"])
+    if keys.get("t_alpha_beta3") == 0.0:  # our 0 is its None: no warm-up
+        keys["t_alpha_beta3"] = None
+    betas = tuple(h[k] for k in ("beta1", "beta2", "beta3") if k in h)
+    return getattr(module, name)(params, betas=betas, maximize=False, **keys, **fixed)
+
+
+class _SOAPState:
+    """pytorch_optimizer.SOAP with its per-array lists (``GG``, ``Q``) as the table reads
+    them: ``GG0``, ``GG1``, ``Q0``, ``Q1`` where the array keeps that factor."""
+
+    def __init__(self, params, h):
+        self.optimizer = _pytorch_optimizer(
+            "SOAP", params, h, merge_dims=False, data_format="channels_first"
+        )
+
+    def step(self):
+        self.optimizer.step()
+
+    @property
+    def state(self):
+        out = {}
+        for p, entries in self.optimizer.state.items():
+            mine = {k: entries[k] for k in ("exp_avg", "exp_avg_sq")}
+            for key in ("GG", "Q"):
+                for i, a in enumerate(entries[key]):
+                    if len(a):
+                        mine[f"{key}{i}"] = a
+            out[p] = mine
         return out
 
 

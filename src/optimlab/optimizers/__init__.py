@@ -17,21 +17,28 @@ from __future__ import annotations
 import inspect
 
 from ..errors import ConfigError
+from .adabelief import AdaBelief
 from .adafactor import Adafactor
+from .adan import Adan
 from .adaptive import Adamax, AdamW, AMSGrad, NAdam, NAdamW, RAdam
+from .ademamix import AdEMAMix
 from .base import OPTIONS, Optimizer, State, describe, member_hyperparameters, parameter_names
 from .muon import Muon
 from .prodigy import Prodigy
 from .rules import SGD, AdaDelta, AdaGrad, Adam, Momentum, Nesterov, RMSprop
 from .schedule_free import AdamWScheduleFree, SGDScheduleFree
 from .sign import Lion
+from .soap import SOAP
 
 __all__ = [
     "OPTIMIZERS",
     "OPTIONS",
     "REPORT",
     "SGD",
+    "SOAP",
     "AMSGrad",
+    "AdEMAMix",
+    "AdaBelief",
     "AdaDelta",
     "AdaGrad",
     "Adafactor",
@@ -39,6 +46,7 @@ __all__ = [
     "AdamW",
     "AdamWScheduleFree",
     "Adamax",
+    "Adan",
     "Lion",
     "Momentum",
     "Muon",
@@ -64,6 +72,7 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
         *(SGD, Momentum, Nesterov, AdaGrad, RMSprop, AdaDelta, Adam),
         *(AdamW, AMSGrad, NAdam, NAdamW, RAdam, Adamax, Lion),
         *(AdamWScheduleFree, SGDScheduleFree, Prodigy, Adafactor, Muon),
+        *(Adan, AdEMAMix, AdaBelief, SOAP),
     )
 }
 #: The report's seven optimizers: what ``compare`` trains by default.
