@@ -32,7 +32,13 @@ from optimlab import (
 from optimlab.backend import to_numpy
 from optimlab.train import checkpoint
 
-NAMES = ["sf_sgd", "sf_adamw", "prodigy"]
+#: The elementwise rules that take every array at once (their own ``apply``: global sums,
+#: running scalars advanced per step): from the registry, as their classes declare it.
+NAMES = [
+    name
+    for name, cls in optimizers.OPTIMIZERS.items()
+    if cls.elementwise and cls.apply is not optimizers.Optimizer.apply
+]
 SHAPES = [(4, 3), (3,), (5,)]
 STEPS = 60
 #: per-group values of each oracle that are running scalars of ours
