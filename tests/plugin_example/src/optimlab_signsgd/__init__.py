@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 # At import time only optimlab.optimizers (and its modules) and optimlab.errors:
 # plugins load while optimlab itself is importing.
-from optimlab.optimizers.base import Optimizer, rate
+from optimlab.optimizers.base import Hyperparameter, Optimizer, rate
 
 __all__ = ["SignSGD"]
 
 
 class SignSGD(Optimizer):
-    """Steps of length ``lr`` along the sign of each gradient coordinate.
-
-    Parameters
-    ----------
-    lr
-        Step size, ``>= 0`` (default 0.01).
-    **options
-        The options every optimizer takes (``schedule``, ``clip_norm``, ``decay_biases``).
-    """
+    """Steps of length ``lr`` along the sign of each gradient coordinate."""
 
     name = "signsgd"  # the registry name: the entry point's name
     slots = ()  # no accumulators (a momentum would be ("velocity",))
-
-    def __init__(self, lr: float = 0.01, **options: Any) -> None:
-        super().__init__(**options)
-        self.lr = rate("lr", lr)  # a ConfigError naming lr unless lr >= 0
+    # Each hyper-parameter once: default, check (a ConfigError naming lr unless lr >= 0),
+    # one line of doc, and the range the benchmark tunes it over. The constructor
+    # SignSGD(lr=0.01, **options), its flag --lr and its search space follow.
+    lr = Hyperparameter(0.01, rate, "step size", search=(1e-4, 1.0))
 
     @staticmethod
     def update(xp, w, g, *, t, lr):
