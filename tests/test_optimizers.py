@@ -380,9 +380,8 @@ def test_one_step_by_hand(case, backend):
         assert_close(getattr(state, name)[0], np.array(expected), rtol=1e-9)
 
 
-def _trajectory_inputs(seed=0, steps=50):
+def _trajectory_inputs(seed=0, steps=50, shapes=((4, 3), (3,), (5,))):
     rng = np.random.default_rng(seed)
-    shapes = [(4, 3), (3,), (5,)]
     params = [rng.normal(size=s) for s in shapes]
     curvature = [rng.uniform(0.5, 2.0, size=s) for s in shapes]
     centre = [rng.normal(size=s) for s in shapes]
@@ -496,9 +495,9 @@ def test_every_hyperparameter_at_random_matches_pytorch_optimizer(name, seed, ba
     _match_the_oracle(case, _draw_every_hyperparameter(name, seed), backend)
 
 
-def _match_the_oracle(case, hyper, backend):
+def _match_the_oracle(case, hyper, backend, **inputs):
     torch = _torch()
-    params, curvature, centre, noise = _trajectory_inputs()
+    params, curvature, centre, noise = _trajectory_inputs(**inputs)
 
     # The oracle: g = curvature * (w - centre) + noise, a noisy quadratic.
     # Scalar state (NAdam's mu_product) takes torch's default dtype: float64 here too.
