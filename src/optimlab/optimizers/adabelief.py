@@ -8,8 +8,9 @@ from typing import Any
 from .adafactor import in_dtype
 from .ademamix import as_array, decay
 from .base import Optimizer, assign
-from .hyperparameters import Hyperparameter, epsilon, flag, fraction, number, rate
+from .hyperparameters import Hyperparameter, epsilon, flag, number, rate
 from .muon import lerp
+from .rules import BETA1, BETA2
 
 __all__ = ["AdaBelief"]
 
@@ -47,14 +48,8 @@ class AdaBelief(Optimizer):
     name = "adabelief"
     slots = ("mean", "belief")
     lr = Hyperparameter(1e-3, rate, "learning rate", search=(1e-4, 1e-1))
-    beta1 = Hyperparameter(0.9, fraction, "decay of the mean", search=(0.8, 0.99), scale="log1m")
-    beta2 = Hyperparameter(
-        0.999,
-        fraction,
-        "decay of the belief (the squared deviation)",
-        search=(0.99, 0.9999),
-        scale="log1m",
-    )
+    beta1 = BETA1.but(doc="decay of the mean")
+    beta2 = BETA2.but(doc="decay of the belief (the squared deviation)")
     weight_decay = Hyperparameter(0.0, rate, "weight decay (see weight_decouple)")
     weight_decouple = Hyperparameter(
         True, flag, "decay as w *= 1 - lr wd before the step; False: L2, g + wd w"

@@ -11,6 +11,7 @@ from .adafactor import in_dtype
 from .base import Optimizer, assign
 from .hyperparameters import Hyperparameter, epsilon, flag, fraction, rate
 from .muon import lerp
+from .rules import BETA1, BETA2
 
 __all__ = ["AdEMAMix"]
 
@@ -45,12 +46,8 @@ class AdEMAMix(Optimizer):
     name = "ademamix"
     slots = ("mean", "mean_square", "slow_mean")
     lr = Hyperparameter(1e-3, rate, "learning rate", search=(1e-4, 1e-1))
-    beta1 = Hyperparameter(
-        0.9, fraction, "decay of the fast mean", search=(0.8, 0.99), scale="log1m"
-    )
-    beta2 = Hyperparameter(
-        0.999, fraction, "decay of the second moment", search=(0.99, 0.9999), scale="log1m"
-    )
+    beta1 = BETA1.but(doc="decay of the fast mean")
+    beta2 = BETA2
     beta3 = Hyperparameter(
         0.9999, fraction, "decay of the slow mean", search=(0.999, 0.99999), scale="log1m"
     )

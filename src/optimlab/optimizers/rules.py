@@ -63,6 +63,10 @@ def adam_corrections(
     return {"step": lr / (1.0 - beta1**t), "root": 1.0 / (1.0 - beta2**t) ** 0.5}, scalars
 
 
+#: The learning rate the report gives momentum, Nesterov and AdaGrad.
+REPORT_RATE = learning_rate(0.1, 1e-3, 1e0, "learning rate (the report's)")
+
+
 class SGD(Optimizer):
     """Plain gradient descent: ``w -= lr * g``."""
 
@@ -88,7 +92,7 @@ class Momentum(Optimizer):
 
     name = "momentum"
     slots = ("velocity",)
-    lr = learning_rate(0.1, 1e-3, 1e0, "learning rate (the report's)")
+    lr = REPORT_RATE
     momentum = MOMENTUM
     weight_decay = L2_DECAY
     pass_cost = 2.0
@@ -125,7 +129,7 @@ class Nesterov(Optimizer):
 
     name = "nesterov"
     slots = ("velocity",)
-    lr = learning_rate(0.1, 1e-3, 1e0, "learning rate (the report's)")
+    lr = REPORT_RATE
     momentum = MOMENTUM.but(doc="m, the momentum of the look-ahead")
     weight_decay = L2_DECAY
     pass_cost = 2.9
@@ -156,7 +160,7 @@ class AdaGrad(Optimizer):
 
     name = "adagrad"
     slots = ("sum_squares",)
-    lr = learning_rate(0.1, 1e-3, 1e0, "learning rate (the report's)")
+    lr = REPORT_RATE
     eps = EPS
     weight_decay = L2_DECAY
     pass_cost = 1.4
