@@ -175,6 +175,16 @@ def test_a_switch_is_a_flag_and_an_integer_an_integer_on_the_command_line():
         assert info.value.code == 2
 
 
+def test_set_takes_a_switch_as_true_or_false():
+    from optimlab.cli.experiment_commands import apply_sets
+
+    hyper, options = {"muon": {}, "prodigy": {}}, {"muon": {}, "prodigy": {}}
+    apply_sets(["muon.nesterov=false", "prodigy.decouple=1", "muon.lr=0.5"], hyper, options, "x")
+    assert hyper == {"muon": {"nesterov": False, "lr": 0.5}, "prodigy": {"decouple": True}}
+    with pytest.raises(ConfigError, match="nesterov is true or false, not 'maybe'"):
+        apply_sets(["muon.nesterov=maybe"], hyper, options, "x")
+
+
 def test_a_native_kernel_is_looked_up_on_the_class(monkeypatch):
     """A plugin brings its fast path as a Kernel on its class; the backend compiles it
     (here a stand-in library that recognises NumPy)."""

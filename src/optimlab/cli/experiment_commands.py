@@ -98,8 +98,11 @@ def apply_sets(
             raise ConfigError(
                 f"--set {item}: {name} is not among the optimizers {verb} ({', '.join(hyper)})"
             )
+        declared = optimizers.OPTIMIZERS[name].declared.get(param)
         if param in optimizers.OPTIONS:
             options[name][param] = _option(item, param, value)
+        elif declared is not None and declared.type is bool:  # a switch: true/false, 1/0
+            hyper[name][param] = _switch(item, param, value)
         else:
             hyper[name][param] = _number(item, value)
 
@@ -190,6 +193,13 @@ def _number(item: str, value: str) -> float:
         return float(value)
     except ValueError:
         raise ConfigError(f"--set {item}: {value!r} is not a number") from None
+
+
+def _switch(item: str, param: str, value: str) -> bool:
+    words = {"true": True, "1": True, "1.0": True, "false": False, "0": False, "0.0": False}
+    if value.lower() not in words:
+        raise ConfigError(f"--set {item}: {param} is true or false, not {value!r}")
+    return words[value.lower()]
 
 
 def _option(item: str, param: str, value: str) -> Any:
