@@ -147,6 +147,44 @@ def test_impossible_set_options_are_refused_before_the_directory_exists(
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        "cosine:total=1e308",
+        "step:step_size=1e308",
+        "multistep:milestones=1e308",
+        "exponential:gamma=1e308",
+        "warmup_cosine:warmup=1e300",
+    ],
+)
+def test_huge_schedule_values_are_refused_before_anything_runs(
+    data_dir, tmp_path, capsys, schedule
+):
+    """Issue 26: accepted before, then an OverflowError at the first step (a traceback)."""
+    out = tmp_path / "run"
+    argv = ["compare", *_setting(data_dir), "--optimizers", "adam", "--jobs", "1"]
+    try:
+        code = main([*argv, "--out", str(out), "--schedule", schedule, "--epochs", "40"])
+    except SystemExit as exit_:  # argparse's own errors
+        code = exit_.code
+    sentence = assert_refused(code, capsys, r"schedule")
+    assert not out.exists()
+    assert not any(len(word) > 30 for word in sentence.split()), sentence  # no 300 digits
+
+
+def test_compare_checks_a_schedule_against_the_real_data_before_the_directory(
+    tmp_path, capsys
+):
+    """Issue 26: quadratic_deep's 1,000 samples make 8 steps per epoch; checked against
+    MNIST's 60,000, this warm-up fitted, and the pass failed in a directory made for it."""
+    out = tmp_path / "run"
+    argv = ["compare", "--problem", "quadratic_deep", "--optimizers", "sgd", "--epochs", "1"]
+    argv += ["--jobs", "1", "--quiet", "--out", str(out)]
+    code = main([*argv, "--schedule", "warmup_cosine:warmup=0.99"])
+    assert_refused(code, capsys, r"warmup \(8 steps\) must end before total \(the run's 8 steps\)")
+    assert not out.exists()
+
+
 def test_an_infinite_hyperparameter_and_a_switch_survive_strict_json(data_dir, tmp_path, capsys):
     """Prodigy's growth_rate=inf and decouple=True: written as strict JSON, read back."""
     out = tmp_path / "run"

@@ -504,9 +504,30 @@ def test_parse_counts_epochs(text, steps_per_epoch, total_steps, expected):
         (
             "warmup_cosine:warmup=20",
             "--schedule 'warmup_cosine:warmup=20': "
-            "total_steps must exceed warmup_steps (2000), not 1000",
+            "warmup (2000 steps) must end before total (the run's 1000 steps)",
         ),
-        ("wsd:warmup=1", "--schedule 'wsd:warmup=1': schedule wsd needs decay_steps"),
+        (
+            "wsd:warmup=1,decay=5,total=5",
+            "--schedule 'wsd:warmup=1,decay=5,total=5': "
+            "warmup + decay (600 steps) must fit in total (500 steps)",
+        ),
+        ("wsd:warmup=1", "--schedule 'wsd:warmup=1': schedule wsd needs decay"),
+        ("warmup_cosine", "--schedule 'warmup_cosine': schedule warmup_cosine needs warmup"),
+        # huge durations: one sentence without a 300-digit count (issue 26)
+        ("cosine:total=1e308", "--schedule: total=1e308 epochs is more than 2**53 steps"),
+        ("step:step_size=1e308", "--schedule: step_size=1e308 epochs is more than 2**53"),
+        ("multistep:milestones=1/1e308", "--schedule: milestones=1e308 epochs is more than"),
+        ("warmup_cosine:warmup=1e300", "--schedule: warmup=1e300 epochs is more than 2**53"),
+        (
+            "exponential:gamma=1e308",
+            "--schedule 'exponential:gamma=1e308': the multiplier gamma**t passes the "
+            "largest float at step 2 of the run's 1000",
+        ),
+        (
+            "exponential:gamma=2.1",
+            "--schedule 'exponential:gamma=2.1': the multiplier gamma**t passes the largest "
+            "float at step 957 of the run's 1000",
+        ),
         ("multistep", "--schedule 'multistep': schedule multistep needs milestones"),
         (
             "step:step_size=0",
@@ -524,6 +545,34 @@ def test_parse_refuses_bad_text(text, message):
         parse(text, steps_per_epoch=100, total_steps=1000)
     assert str(error.value).startswith(message)
     assert "\n" not in str(error.value)
+
+
+def test_parse_without_the_run_checks_the_form_only():
+    """Before the data is known (``total_steps=None``) no placeholder length is invented:
+    a long warm-up is fine, and a message never names a length the user did not give."""
+    s = parse("warmup_cosine:warmup=2e9", steps_per_epoch=1, total_steps=None)
+    assert s.warmup_steps == 2 * 10**9 and s.total_steps > s.warmup_steps
+    assert parse("exponential:gamma=2", steps_per_epoch=1, total_steps=None).gamma == 2
+    with pytest.raises(ConfigError, match=r"warmup \(5 steps\) must end before total \(3 steps\)"):
+        parse("warmup_cosine:warmup=5,total=3", steps_per_epoch=1, total_steps=None)
+
+
+def test_huge_values_are_refused_or_infinite_never_overflow():
+    """A duration past 2**53 steps is one ConfigError in the library too, never a
+    300-digit number; an exponential multiplier past a float's range is infinity (the
+    run diverges), as on arrays, not an OverflowError."""
+    for make in (
+        lambda: Step(10**400),
+        lambda: Cosine(total_steps=2**60),
+        lambda: MultiStep([1, 10**400]),
+        lambda: WarmupCosine(warmup_steps=10**400, total_steps=10**401),
+    ):
+        with pytest.raises(ConfigError, match=r"must be at most 2\*\*53 steps") as error:
+            make()
+        assert len(str(error.value)) < 120, error.value
+    assert Exponential(1e308)(2) == math.inf
+    with np.errstate(over="ignore"):
+        assert float(Exponential(1e308)(np.asarray(2.0))) == math.inf
 
 
 def test_parse_names_its_option():

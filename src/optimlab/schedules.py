@@ -55,6 +55,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+import sys
 from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -107,7 +108,10 @@ class _Scalar:
 
     @staticmethod
     def power(base: float, exponent: float) -> float:
-        return base**exponent
+        try:
+            return base**exponent
+        except OverflowError:  # as an array's power: infinity, not an exception
+            return math.inf
 
     @staticmethod
     def count_reached(t: int, thresholds: Sequence[int]) -> int:
@@ -169,13 +173,21 @@ def _default_float(xp: Any, device: Any) -> Any:
 # -- validation: one sentence naming the argument -----------------------------------------
 
 
+#: The most steps a duration may count: 2**53, below which a float64 step count is exact
+#: (a larger one would overflow an array's arithmetic, and no run takes that many steps).
+MAX_STEPS = 2**53
+
+
 def _integer(name: str, value: Any, minimum: int = 1) -> int:
-    """``value`` as a Python int ``>= minimum``."""
+    """``value`` as a Python int ``>= minimum`` and at most :data:`MAX_STEPS`."""
     what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ConfigError(f"{name} must be {what}, not {value!r}")
+    if value > MAX_STEPS:
+        shown = f"{float(value):.3g}" if value < 10**300 else "more than 1e300"
+        raise ConfigError(f"{name} must be at most 2**53 steps, not {shown}")
     return int(value)
 
 
@@ -677,7 +689,11 @@ _STEP_NAMES = {v: k for k, v in _DURATIONS.items()}
 
 
 def parse(
-    text: str, *, steps_per_epoch: int, total_steps: int, option: str = "--schedule"
+    text: str,
+    *,
+    steps_per_epoch: int,
+    total_steps: int | None,
+    option: str = "--schedule",
 ) -> Schedule:
     """The schedule of a command line's ``NAME[:key=value,...]``, durations in epochs.
 
@@ -699,7 +715,9 @@ def parse(
     text
         The option's value.
     steps_per_epoch, total_steps
-        The run's updates per epoch and in all.
+        The run's updates per epoch and in all. ``total_steps=None`` (the run's length
+        not known yet) checks the text's form only: a default ``total`` is then long
+        enough for the given durations, and the multiplier is not checked over the run.
     option
         The option's name, which starts every error message.
 
@@ -709,7 +727,7 @@ def parse(
         Text that does not name a schedule with valid arguments (one sentence).
     """
     spe = _integer("steps_per_epoch", steps_per_epoch)
-    run = _integer("total_steps", total_steps)
+    run = None if total_steps is None else _integer("total_steps", total_steps)
     if not isinstance(text, str):
         raise ConfigError(f"{option} takes NAME[:key=value,...], not {text!r}")
     name, colon, rest = text.strip().partition(":")
@@ -744,12 +762,59 @@ def parse(
             kwargs[argument] = value
         else:
             kwargs[argument] = _float(option, key, value)
+    where = f"{option} {text!r}"
+    missing = [
+        _STEP_NAMES.get(k, k)
+        for k, v in parameters.items()
+        if v is inspect.Parameter.empty and k not in kwargs and k != "total_steps"
+    ]
+    if missing:
+        raise ConfigError(f"{where}: schedule {name} needs {', '.join(missing)}")
     if "total_steps" in parameters and "total_steps" not in kwargs:
-        kwargs["total_steps"] = run
+        given = kwargs.get("warmup_steps", 0) + kwargs.get("decay_steps", 0)
+        kwargs["total_steps"] = run if run is not None else given + 1
+        total = f"the run's {run} steps" if run is not None else None
+    else:
+        total = f"{kwargs.get('total_steps')} steps"
+    _check_durations(where, kwargs, total)
     try:
-        return get(name, **kwargs)
+        schedule = get(name, **kwargs)
     except ConfigError as error:
-        raise ConfigError(f"{option} {text!r}: {error}") from None
+        raise ConfigError(f"{where}: {error}") from None
+    if run is not None:
+        _check_range(where, schedule, run)
+    return schedule
+
+
+def _check_durations(where: str, kwargs: dict[str, Any], total: str | None) -> None:
+    """The warm-up and decay fit in the schedule's length, said in the command line's
+    names (``total`` describes that length; None: the run's, not known yet)."""
+    if total is None or "total_steps" not in kwargs:
+        return
+    warmup, decay = kwargs.get("warmup_steps", 0), kwargs.get("decay_steps", 0)
+    if "decay_steps" in kwargs and warmup + decay > kwargs["total_steps"]:
+        raise ConfigError(
+            f"{where}: warmup + decay ({warmup + decay} steps) must fit in total ({total})"
+        )
+    if "warmup_steps" in kwargs and "decay_steps" not in kwargs and warmup >= kwargs[
+        "total_steps"
+    ]:
+        raise ConfigError(f"{where}: warmup ({warmup} steps) must end before total ({total})")
+
+
+def _check_range(where: str, schedule: Schedule, run: int) -> None:
+    """A multiplier that passes a float's range within the run's ``run`` steps (an
+    exponential ``gamma > 1``) is refused now, not met as an overflow in training."""
+    gamma = getattr(schedule, "gamma", None)
+    if not isinstance(schedule, Exponential) or gamma is None or gamma <= 1:
+        return
+    limit = math.log(sys.float_info.max) / math.log(gamma)  # gamma**t is finite for t <= it
+    if run - 1 > limit:
+        first = math.floor(limit) + 1
+        raise ConfigError(
+            f"{where}: the multiplier gamma**t passes the largest float at step {first} "
+            f"of the run's {run}: take a gamma closer to 1"
+        )
 
 
 def _float(option: str, key: str, value: str) -> float:
@@ -767,5 +832,10 @@ def _steps(option: str, key: str, epochs: str, steps_per_epoch: int) -> int:
     number = _float(option, key, epochs.strip())
     if number < 0:
         raise ConfigError(f"{option}: {key} must be a non-negative number of epochs, not {epochs}")
+    if number * steps_per_epoch > MAX_STEPS:
+        raise ConfigError(
+            f"{option}: {key}={epochs.strip()} epochs is more than 2**53 steps, "
+            "more than any run takes"
+        )
     steps = math.floor(number * steps_per_epoch + 0.5)
     return max(steps, 1) if number > 0 else 0

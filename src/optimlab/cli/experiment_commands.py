@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import warnings
 from pathlib import Path
@@ -45,7 +44,7 @@ def compare_command(args: argparse.Namespace) -> int:
     options = {name: optimizer_options(args) for name in args.optimizers}
     apply_sets(args.set, overrides, options, "compared")
     hyper = {
-        name: make_optimizer(name, o, options[name], *_steps(args)).hyperparameters
+        name: make_optimizer(name, o, options[name], 1, None).hyperparameters
         for name, o in overrides.items()
     }
     setting = compare_setting(
@@ -65,7 +64,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     }
     options = optimizer_options(args)
     for lr in args.lr:  # validate every combination before any training
-        make_optimizer(args.optimizer, {**fixed, "lr": lr}, options, *_steps(args))
+        make_optimizer(args.optimizer, {**fixed, "lr": lr}, options, 1, None)
     hyper = optimizers.get(args.optimizer, **fixed).hyperparameters
     setting = sweep_setting(
         args.optimizer,
@@ -210,17 +209,10 @@ def _option(item: str, param: str, value: str) -> Any:
         return value.lower() == "true"
     if param == "clip_norm":
         return _number(item, value)
-    schedules.parse(value, steps_per_epoch=1, total_steps=10**9, option=f"--set {item}")
+    schedules.parse(value, steps_per_epoch=1, total_steps=None, option=f"--set {item}")
     return value
 
 
 def _shown(options: dict[str, Any]) -> dict[str, Any]:
     """The options that are not their defaults (``decay_biases=true`` is the default)."""
     return {k: v for k, v in options.items() if v != optimizers.OPTIONS[k]}
-
-
-def _steps(args: argparse.Namespace) -> tuple[int, int]:
-    """Steps per epoch and in all, to check a schedule's durations before training (the
-    packaged MNIST's 60,000 samples unless --limit-train says fewer)."""
-    per_epoch = math.ceil(min(args.limit_train or 60_000, 60_000) / args.batch_size)
-    return per_epoch, per_epoch * args.epochs

@@ -37,7 +37,7 @@ def train_command(args: argparse.Namespace) -> int:
     if "lr" not in hyper and problem.learning_rate(args.optimizer) is not None:
         hyper["lr"] = problem.learning_rate(args.optimizer)
     options = optimizer_options(args)
-    optimizer = make_optimizer(args.optimizer, hyper, options, 1, 10**9)  # checked now
+    optimizer = make_optimizer(args.optimizer, hyper, options, 1, None)  # checked now
     if problem.function is not None and args.save is not None:
         raise ConfigError(f"--save writes networks: {problem.name} trains a point, not one")
     _check_files(args)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
 
-from .. import datasets
+from .. import datasets, schedules
 from .._checks import positive_int
 from ..backend import Backend, resolve
 from ..errors import ConfigError
@@ -114,6 +115,7 @@ def check_fits(
 
     The hyper-parameters are the caller's to check (the command line builds every
     optimizer first); one that cannot be built fails its pass alone, as on a worker.
+    A schedule's durations are checked here against the real training set's steps.
     """
     members = max(len(trials) for trials in setting.passes)
     check_memory(setting.layers, members, setting.dtype, setting.device)
@@ -122,6 +124,9 @@ def check_fits(
     check_data(model, test, "the test set")
     if setting.validation is not None:
         split_validation(train, setting.validation)
+    per_epoch = math.ceil((train.n - (setting.validation or 0)) / setting.batch_size)
+    for text in {t.options["schedule"] for t in setting.trials if "schedule" in t.options}:
+        schedules.parse(text, steps_per_epoch=per_epoch, total_steps=per_epoch * setting.epochs)
 
 
 class _Stop(Exception):

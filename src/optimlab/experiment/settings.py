@@ -89,10 +89,11 @@ def make_optimizer(
     hyperparameters: dict[str, float],
     options: dict[str, Any],
     steps_per_epoch: int = 1,
-    total_steps: int = 1,
+    total_steps: int | None = 1,
 ) -> optimizers.Optimizer:
     """The optimizer ``name`` with its hyper-parameters and the command line's options
-    (a schedule as ``NAME[:key=value,...]`` with durations in epochs)."""
+    (a schedule as ``NAME[:key=value,...]`` with durations in epochs; ``total_steps=None``
+    before the data is known: the schedule's form only, see :func:`schedules.parse`)."""
     options = dict(options)
     if "schedule" in options:
         options["schedule"] = schedules.parse(
