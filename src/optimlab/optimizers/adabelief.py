@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
+import array_api_compat
+
+from ..backend.implementations import Kernel
 from .adafactor import in_dtype
-from .ademamix import as_array, decay
+from .adan import cuda_lerp, exactly
+from .ademamix import as_array, decay, decay_factors
 from .base import Optimizer, assign
 from .hyperparameters import Hyperparameter, epsilon, flag, number, rate
 from .muon import lerp
@@ -62,52 +66,57 @@ class AdaBelief(Optimizer):
     )
     eps = Hyperparameter(1e-16, epsilon, "added to the belief and to the denominator")
     pass_cost = 5.0
+    native: ClassVar[dict[str, Kernel]] = {
+        "cupy": Kernel(
+            ("beta1", "beta2", "eps", "root", "adaptive", "plain", "shrink", "l2"),
+            ("w", "M", "V"),
+            "w *= shrink; T q = g + l2 * w;"
+            f"M = {cuda_lerp('M', 'q', '1 - beta1')};"
+            "T r = q - M;"
+            "V = V * beta2 + (1 - beta2) * r * r; V += eps;"
+            "T den = sqrt(V) / root + eps;"
+            "w -= adaptive * (M / den); w -= plain * M;",
+        )
+    }
+
+    @staticmethod
+    def per_step(t, scalars, *, lr, beta1, beta2, rectify, n_sma_threshold, **hyper):
+        """The step sizes (:func:`step_sizes`) and the weight decay's factors
+        (:func:`~.ademamix.decay_factors`)."""
+        sizes = step_sizes(
+            t, lr, beta1, beta2, rectify, n_sma_threshold, hyper["degenerated_to_sgd"]
+        )
+        return {
+            **dict(zip(("root", "adaptive", "plain"), sizes)),
+            **decay_factors(
+                lr, hyper["weight_decay"], hyper["weight_decouple"], hyper["fixed_decay"]
+            ),
+        }, scalars
 
     @staticmethod
     def update(
-        xp,
-        w,
-        g,
-        M,
-        V,
-        *,
-        t,
-        lr,
-        beta1,
-        beta2,
-        weight_decay,
-        weight_decouple,
-        fixed_decay,
-        rectify,
-        n_sma_threshold,
-        degenerated_to_sgd,
-        eps,
-    ):
-        root, adaptive, plain = (
-            in_dtype(xp, v, w)
-            for v in step_sizes(
-                xp, t, lr, beta1, beta2, rectify, n_sma_threshold, degenerated_to_sgd
-            )
-        )
-        w, g = decay(xp, w, g, lr, weight_decay, weight_decouple, fixed_decay)
+        xp, w, g, M, V, *, t, lr, beta1, beta2, weight_decay, weight_decouple, fixed_decay,
+        rectify, n_sma_threshold, degenerated_to_sgd, eps, root, adaptive, plain, shrink, l2,
+    ):  # fmt: skip
+        w, g = decay(xp, w, g, shrink, l2)
         M = assign(M, lerp(xp, M, g, 1.0 - beta1))
-        r = g - M
+        r = g - M  # the gradient's deviation from its mean
         V *= beta2
         V += (1.0 - beta2) * r * r
         V += eps
         den = xp.sqrt(V)
-        if not _is(root, 1.0):
-            den /= root
+        if not exactly(root, 1.0):  # (rectify divides by 1)
+            den /= in_dtype(xp, root, w)
         den += eps
-        if not _is(adaptive, 0.0):
-            w -= adaptive * (M / den)
-        if not _is(plain, 0.0):  # rectify's early steps: SGD with momentum
-            w -= plain * M
+        if not exactly(adaptive, 0.0):
+            w -= in_dtype(xp, adaptive, w) * (M / den)
+        if not exactly(plain, 0.0):  # rectify's early steps: SGD with momentum
+            w -= in_dtype(xp, plain, w) * M
         return w, (M, V)
 
 
 def step_sizes(
-    xp: Any, t: Any, lr: Any, beta1: Any, beta2: Any, rectify: Any, threshold: Any, sgd: Any
+    t: Any, lr: Any, beta1: Any, beta2: Any, rectify: Any, threshold: Any, sgd: Any
 ) -> tuple[Any, Any, Any]:
     """``(root, adaptive, plain)`` of step ``t``: the update is
     ``w -= adaptive * M / (sqrt(V) / root + eps) + plain * M``, computed as the oracle
@@ -134,6 +143,7 @@ def step_sizes(
         return 1.0, 0.0, (lr * 1.0 / c1 if sgd else 0.0)
     # device values (a captured graph's count, members' values): chosen on the device
     like = next(v for v in values if hasattr(v, "dtype"))
+    xp = array_api_compat.array_namespace(like)
     t, lr, beta2, rectify, threshold, sgd = (
         as_array(xp, v, like) for v in (t, lr, beta2, rectify, threshold, sgd)
     )
@@ -148,8 +158,3 @@ def step_sizes(
     adaptive = xp.where(on, xp.where(ok, lr * r / c1, 0.0), lr / c1)
     plain = xp.where(on & ~ok & (sgd != 0), lr * 1.0 / c1, 0.0)
     return root, adaptive, plain
-
-
-def _is(value: Any, constant: float) -> bool:
-    """``value`` is the Python number ``constant`` (an array is not: it may differ)."""
-    return isinstance(value, (int, float)) and value == constant

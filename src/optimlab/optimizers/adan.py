@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+from ..backend.implementations import Kernel
 from .adafactor import in_dtype
 from .base import Optimizer, assign
 from .hyperparameters import Hyperparameter, epsilon, flag, fraction, rate
 from .muon import lerp
 
 __all__ = ["Adan"]
+
+
+def cuda_lerp(start: str, end: str, weight: str) -> str:
+    """``start + weight (end - start)`` in CUDA C, rounded as :func:`~.muon.lerp` (and
+    ``torch.lerp``) round it: from the nearer end."""
+    return (
+        f"(({weight}) < 0.5 ? {start} + ({weight}) * ({end} - {start})"
+        f" : {end} - ({end} - {start}) * (1 - ({weight})))"
+    )
 
 
 class Adan(Optimizer):
@@ -58,12 +70,45 @@ class Adan(Optimizer):
     )
     eps = Hyperparameter(1e-8, epsilon, "added to the denominator")
     pass_cost = 5.5
+    native: ClassVar[dict[str, Kernel]] = {
+        "cupy": Kernel(
+            ("beta1", "beta2", "beta3", "eps", "keep", "step1", "step2", "root", "shrink", "grow"),
+            ("w", "M", "D", "N", "P"),
+            "T d = (g - P) * keep;"
+            f"M = {cuda_lerp('M', 'g', '1 - beta1')};"
+            f"D = {cuda_lerp('D', 'd', '1 - beta2')};"
+            "d = d * beta2 + g;"
+            "N = N * beta3 + (1 - beta3) * d * d;"
+            "T den = sqrt(N) / root + eps;"
+            "w *= shrink; w -= step1 * (M / den); w -= step2 * (D / den); w /= grow;"
+            "P = g;",
+        )
+    }
+
+    @staticmethod
+    def per_step(t, scalars, *, lr, beta1, beta2, beta3, weight_decay, weight_decouple, **_):
+        """The bias corrections and the decay's factors: ``w *= shrink`` before the step
+        (decoupled) or ``w /= grow`` after it; ``keep`` is 0 on the first step, else 1."""
+        decay = lr * weight_decay
+        if isinstance(weight_decouple, bool):  # (a Python bool meets no array)
+            weight_decouple = float(weight_decouple)
+        return {
+            "keep": (1.0 if t > 1 else 0.0) if isinstance(t, int) else t > 1,
+            "step1": lr / (1.0 - beta1**t),
+            "step2": lr * beta2 / (1.0 - beta2**t),
+            "root": (1.0 - beta3**t) ** 0.5,
+            "shrink": 1.0 - decay * weight_decouple,
+            "grow": 1.0 + decay * (1 - weight_decouple),
+        }, scalars
 
     @staticmethod
     def update(
-        xp, w, g, M, D, N, P, *, t, lr, beta1, beta2, beta3, weight_decay, weight_decouple, eps
-    ):
-        d = first_step_zero(xp, g - P, t)  # the gradient's change
+        xp, w, g, M, D, N, P, *, t, lr, beta1, beta2, beta3, weight_decay, weight_decouple, eps,
+        keep, step1, step2, root, shrink, grow,
+    ):  # fmt: skip
+        d = g - P  # the gradient's change: 0 on the first step
+        if not exactly(keep, 1.0):
+            d = d * (0.0 if exactly(keep, 0.0) else xp.astype(keep, d.dtype))
         M = assign(M, lerp(xp, M, g, 1.0 - beta1))
         D = assign(D, lerp(xp, D, d, 1.0 - beta2))
         d *= beta2
@@ -71,23 +116,20 @@ class Adan(Optimizer):
         N *= beta3
         N += (1.0 - beta3) * d * d
         den = xp.sqrt(N)
-        den /= in_dtype(xp, (1.0 - beta3**t) ** 0.5, w)
+        den /= in_dtype(xp, root, w)
         den += eps
-        decay = lr * weight_decay
-        if weight_decouple is True or not isinstance(weight_decouple, bool):
-            w *= 1.0 - decay * weight_decouple
-        w -= in_dtype(xp, lr / (1.0 - beta1**t), w) * (M / den)
-        w -= in_dtype(xp, lr * beta2 / (1.0 - beta2**t), w) * (D / den)
-        if weight_decouple is False or not isinstance(weight_decouple, bool):
-            w /= 1.0 + decay * (1 - weight_decouple)
+        if not exactly(shrink, 1.0):  # weight_decouple
+            w *= in_dtype(xp, shrink, w)
+        w -= in_dtype(xp, step1, w) * (M / den)
+        w -= in_dtype(xp, step2, w) * (D / den)
+        if not exactly(grow, 1.0):  # the paper's proximal decay
+            w /= in_dtype(xp, grow, w)
         P = assign(P, g)
         if P is g:  # an immutable library's: the slot may not be the caller's gradient
             P = xp.asarray(g, copy=True)
         return w, (M, D, N, P)
 
 
-def first_step_zero(xp, d, t):
-    """``d`` where ``t > 1``; 0 on the first step (``t`` a Python int or a device count)."""
-    if isinstance(t, int):
-        return d if t > 1 else d * 0.0
-    return d * xp.astype(t > 1, d.dtype)
+def exactly(value, constant: float) -> bool:
+    """``value`` is the Python number ``constant`` (an array is not: it may differ)."""
+    return isinstance(value, (int, float)) and value == constant

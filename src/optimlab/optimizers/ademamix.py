@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import array_api_compat
 
+from ..backend.implementations import Kernel
 from .adafactor import in_dtype
+from .adan import cuda_lerp, exactly
 from .base import Optimizer, assign
 from .hyperparameters import Hyperparameter, epsilon, flag, fraction, rate
 from .muon import lerp
@@ -64,44 +66,55 @@ class AdEMAMix(Optimizer):
     )
     eps = Hyperparameter(1e-8, epsilon, "added to the denominator")
     pass_cost = 5.5
+    native: ClassVar[dict[str, Kernel]] = {
+        "cupy": Kernel(
+            ("lr", "beta1", "beta2", "eps", "beta3_t", "alpha_t", "c1", "root", "shrink", "l2"),
+            ("w", "M", "N", "S"),
+            "w *= shrink; T q = g + l2 * w;"
+            f"M = {cuda_lerp('M', 'q', '1 - beta1')};"
+            "N = N * beta2 + (1 - beta2) * q * q;"
+            f"S = {cuda_lerp('S', 'q', '1 - beta3_t')};"
+            "T den = sqrt(N) / root + eps;"
+            "T u = M / c1 + alpha_t * S;"
+            "w -= lr * (u / den);",
+        )
+    }
+
+    @staticmethod
+    def per_step(t, scalars, *, lr, beta1, beta2, beta3, alpha, t_alpha_beta3, **hyper):
+        """The warm-up's ``alpha_t`` and ``beta3_t``, the bias corrections ``c1`` and
+        ``root = sqrt(c2)``, and the weight decay's factors (:func:`decay_factors`)."""
+        alpha_t, beta3_t = warmup(t, beta1, beta3, alpha, t_alpha_beta3)
+        return {
+            "alpha_t": alpha_t,
+            "beta3_t": beta3_t,
+            "c1": 1.0 - beta1**t,
+            "root": (1.0 - beta2**t) ** 0.5,
+            **decay_factors(
+                lr, hyper["weight_decay"], hyper["weight_decouple"], hyper["fixed_decay"]
+            ),
+        }, scalars
 
     @staticmethod
     def update(
-        xp,
-        w,
-        g,
-        M,
-        N,
-        S,
-        *,
-        t,
-        lr,
-        beta1,
-        beta2,
-        beta3,
-        weight_decay,
-        weight_decouple,
-        fixed_decay,
-        alpha,
-        t_alpha_beta3,
-        eps,
-    ):
-        alpha_t, beta3_t = warmup(xp, t, beta1, beta3, alpha, t_alpha_beta3)
-        w, g = decay(xp, w, g, lr, weight_decay, weight_decouple, fixed_decay)
+        xp, w, g, M, N, S, *, t, lr, beta1, beta2, beta3, weight_decay, weight_decouple,
+        fixed_decay, alpha, t_alpha_beta3, eps, alpha_t, beta3_t, c1, root, shrink, l2,
+    ):  # fmt: skip
+        w, g = decay(xp, w, g, shrink, l2)
         M = assign(M, lerp(xp, M, g, 1.0 - beta1))
         N *= beta2
         N += (1.0 - beta2) * g * g
-        S = assign(S, lerp(xp, S, g, in_dtype(xp, 1.0 - beta3_t, w)))
+        S = assign(S, lerp(xp, S, g, in_dtype(xp, 1.0 - beta3_t, w)))  # the slow mean
         den = xp.sqrt(N)
-        den /= in_dtype(xp, (1.0 - beta2**t) ** 0.5, w)
+        den /= in_dtype(xp, root, w)
         den += eps
-        u = M / in_dtype(xp, 1.0 - beta1**t, w)
+        u = M / in_dtype(xp, c1, w)
         u += in_dtype(xp, alpha_t, w) * S
         w -= lr * (u / den)
         return w, (M, N, S)
 
 
-def warmup(xp: Any, t: Any, beta1: Any, beta3: Any, alpha: Any, T: Any) -> tuple[Any, Any]:
+def warmup(t: Any, beta1: Any, beta3: Any, alpha: Any, T: Any) -> tuple[Any, Any]:
     """``(alpha_t, beta3_t)`` of step ``t``: ``(alpha, beta3)`` without a warm-up (``T`` 0)."""
     values = (t, beta1, beta3, alpha, T)
     if all(isinstance(v, (int, float)) for v in values):  # as the oracle computes them
@@ -116,6 +129,7 @@ def warmup(xp: Any, t: Any, beta1: Any, beta3: Any, alpha: Any, T: Any) -> tuple
     # a device count or members' values: chosen on the device (members without a warm-up
     # divide by 1 instead of 0, and keep alpha and beta3)
     like = next(v for v in values if hasattr(v, "dtype"))
+    xp = array_api_compat.array_namespace(like)
     t, beta1, beta3, alpha, T = (as_array(xp, v, like) for v in values)
     on = T > 0
     T = xp.where(on, T, 1.0)
@@ -126,20 +140,28 @@ def warmup(xp: Any, t: Any, beta1: Any, beta3: Any, alpha: Any, T: Any) -> tuple
     return xp.where(on, alpha_t, alpha), xp.where(on, beta3_t, beta3)
 
 
-def decay(xp: Any, w: Any, g: Any, lr: Any, weight_decay: Any, decouple: Any, fixed: Any):
-    """pytorch_optimizer's weight decay: ``w *= 1 - weight_decay * (1 if fixed else lr)``
-    where ``decouple``, else ``g + weight_decay * w`` (a new array); returns ``(w, g)``."""
-    if isinstance(weight_decay, float) and weight_decay == 0.0:
-        return w, g
+def decay_factors(lr: Any, weight_decay: Any, decouple: Any, fixed: Any) -> dict[str, Any]:
+    """pytorch_optimizer's weight decay as two factors of the step: ``w *= shrink``
+    (decoupled: ``1 - weight_decay * (1 if fixed else lr)``) and ``g + l2 * w`` (L2:
+    ``l2 = weight_decay``); the one not chosen is 1, or 0. Members that differ in a
+    switch (0 or 1 each) get both, each a no-op where it is off."""
     if isinstance(decouple, bool) and isinstance(fixed, bool):
-        if decouple:
-            w *= 1.0 - weight_decay * (1.0 if fixed else lr)
-            return w, g
-        return w, g + weight_decay * w
-    # members that differ in a switch (0 or 1 per member): both forms, each a no-op where off
+        if not decouple:
+            return {"shrink": 1.0, "l2": weight_decay}
+        return {"shrink": 1.0 - weight_decay * (1.0 if fixed else lr), "l2": 0.0}
+    decouple, fixed = (float(v) if isinstance(v, bool) else v for v in (decouple, fixed))
     scale = fixed + (1 - fixed) * lr
-    w *= 1.0 - weight_decay * scale * decouple
-    return w, g + (weight_decay * (1 - decouple)) * w
+    return {"shrink": 1.0 - weight_decay * scale * decouple, "l2": weight_decay * (1 - decouple)}
+
+
+def decay(xp: Any, w: Any, g: Any, shrink: Any, l2: Any) -> tuple[Any, Any]:
+    """``w *= shrink`` (in place) and ``g + l2 * w`` (a new array), skipped where they
+    change nothing; returns ``(w, g)``."""
+    if not exactly(shrink, 1.0):
+        w *= in_dtype(xp, shrink, w)
+    if not exactly(l2, 0.0):
+        g = g + l2 * w
+    return w, g
 
 
 def as_array(xp: Any, value: Any, like: Any) -> Any:
