@@ -362,6 +362,25 @@ def test_a_failing_pass_in_a_worker_process_is_reported_and_the_others_go_on(tmp
     assert not (tmp_path / "run" / "accuracy.png").exists()  # drawn once every pass is done
 
 
+def test_a_failing_pass_in_this_process_is_recorded_and_the_others_go_on(tmp_path):
+    """Issue 26: with jobs=1 a pass that raised ended the experiment with its traceback,
+    where worker processes record it and go on: the same now, wherever it runs."""
+    setting = _setting(epochs=1)
+    setting.passes[0] = [Trial("momentum", {"momentum": 1.5}, 3)]  # raises when built
+    failed = []
+
+    class Failures(Reporter):
+        def pass_failed(self, index, trials, error):
+            failed.append((index, str(error)))
+
+    results = run_experiment(setting, tmp_path / "run", jobs=1, reporter=Failures())
+    assert [p.complete for p in results.passes] == [False, True]
+    assert [index for index, _ in failed] == [0] and "momentum must be in [0, 1)" in failed[0][1]
+    assert results.passes[0].error.startswith("ConfigError: momentum must be in [0, 1)")
+    saved = load_results(tmp_path / "run" / "results.json")
+    assert saved.passes[0].error == results.passes[0].error and saved.passes[1].complete
+
+
 def test_worker_processes_start_the_longest_passes_first(tmp_path):
     from optimlab.experiment.directory import prepare
     from optimlab.experiment.executors import Processes, estimated_cost

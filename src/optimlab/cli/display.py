@@ -160,10 +160,15 @@ def print_table(rows: list[Summary], results: Results) -> None:
     print("-" * len(head))
     for row in rows:
         cells = _cells(row, seeds > 1, accuracy)
+        if not row.epochs:  # its pass failed before an epoch was complete: no figures
+            cells = f"{'no epoch complete: its pass failed':>{len(cells)}}"
         print(f"{row.label:<{width}} {cells} {row.seconds:8.1f}{_note(row)}")
     if results.kind == "sweep":
         for name in dict.fromkeys(row.optimizer for row in rows):
             best_row = next(row for row in rows if row.optimizer == name)
+            if not best_row.epochs:
+                print(f"best learning rate for {name}: none, no rate has a complete epoch")
+                continue
             if best_row.diverged:
                 print(f"best learning rate for {name}: none, every rate diverged")
                 continue

@@ -20,7 +20,7 @@ import sys
 from typing import Any
 
 from .. import optimizers, problems, surfaces
-from ..errors import ConfigError
+from ..errors import ConfigError, OptimlabError
 from ..experiment.settings import make_optimizer
 from ..trajectories import (
     STEPS_PER_EPOCH,
@@ -42,7 +42,19 @@ def trajectories_command(args: argparse.Namespace) -> int:
     # the directory is checked before the runs (a bad --out fails at once), and again
     # holding its lock when the files are written
     prepare_output(args.out, gif=args.gif, overwrite=args.overwrite)
-    runs = run_trajectories(surface, chosen, args.steps, noise=noise, seed=args.seed)
+    runs = []
+    for optimizer in chosen:  # each path with the same noise (the seed's), as in one call
+        try:
+            runs += run_trajectories(surface, [optimizer], args.steps, noise=noise, seed=args.seed)
+        except OptimlabError:
+            raise
+        except Exception as error:  # the optimizer's step itself: as a failed pass is told
+            print(
+                f"optimlab trajectories: {optimizer.name} failed: {type(error).__name__}: "
+                f"{error}; nothing was written",
+                file=sys.stderr,
+            )
+            return 1
     setting = {"steps": args.steps, "noise": noise, "seed": args.seed}
     paths = write_trajectories(
         runs, surface, args.out, gif=args.gif, overwrite=args.overwrite, setting=setting

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 from .. import datasets, schedules
@@ -68,8 +69,9 @@ def run_experiment(
     Returns
     -------
     Results
-        What ``results.json`` holds. With worker processes or Dask, a pass that raised
-        is recorded with its error and the others go on; ``results.complete`` tells.
+        What ``results.json`` holds. A pass that raised (here, in a worker process or
+        on Dask) is recorded with its error and the others go on; ``results.complete``
+        tells.
     """
     reporter = reporter or Reporter()
     if jobs is not None:
@@ -99,7 +101,7 @@ def run_experiment(
         ]
         journal = _Journal(out, setting, results, reporter, stop_after)
         try:
-            executors.choose(jobs, scheduler, len(tasks)).run(tasks, journal, (train, test))
+            _run(executors.choose(jobs, scheduler, len(tasks)), tasks, journal, (train, test))
         except _Stop:
             return results
         if results.complete:
@@ -131,6 +133,50 @@ def check_fits(
 
 class _Stop(Exception):
     """Raised by ``stop_after`` to end the experiment after a saved epoch."""
+
+
+def _run(
+    executor: executors.Executor,
+    tasks: list[PassTask],
+    journal: _Journal,
+    data: tuple[datasets.Dataset, datasets.Dataset],
+) -> None:
+    """Run ``tasks`` on ``executor``. In this process (:class:`executors.Serial`) a pass
+    that raises fails alone, as it does in a worker process: its error is recorded and
+    reported, and the next pass runs; an error of the journal itself (a full disk, a
+    stop, an interruption) ends the experiment."""
+    if not isinstance(executor, executors.Serial):
+        executor.run(tasks, journal, data)
+        return
+    for task in tasks:
+        guard = _Guard(journal)
+        try:
+            executor.run([task], guard, data)
+        except Exception as error:
+            if error is not guard.raised:
+                journal.pass_failed(task.index, error)
+                continue
+            raise
+
+
+class _Guard:
+    """A listener that passes every call on to ``listener`` and remembers what it raised."""
+
+    def __init__(self, listener: Any) -> None:
+        self.listener = listener
+        self.raised: BaseException | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.listener, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(*args, **kwargs)
+            except BaseException as error:
+                self.raised = error
+                raise
+
+        return call
 
 
 def _open(
