@@ -465,7 +465,7 @@ def _draw_every_hyperparameter(name, seed):
             "weight_decouple": switch(),
             "fixed_decay": switch(),
             "rectify": switch(),
-            "n_sma_threshold": float(rng.integers(3, 9)),
+            "n_sma_threshold": float(rng.integers(4, 9)),
             "degenerated_to_sgd": switch(),
             "eps": log(1e-16, 1e-8),
         }
@@ -493,6 +493,53 @@ def test_every_hyperparameter_at_random_matches_pytorch_optimizer(name, seed, ba
         pytest.skip("two draws per backend beyond NumPy")
     (case,) = [c for c in CASES if c.name == name]
     _match_the_oracle(case, _draw_every_hyperparameter(name, seed), backend)
+
+
+ELEMENTWISE_FOUR = ["adan", "ademamix", "adabelief"]
+
+
+def _stepped(name, hyper, backend, members=None, device_count=False, steps=20):
+    """Our parameters and slots after ``steps`` of the table's noisy quadratic: one
+    network (``hyper`` a dict), or a stack of one member per dict of ``members`` (the
+    same start, gradients and noise); ``device_count``: the count a float64 array."""
+    params, curvature, centre, noise = _trajectory_inputs(steps=steps)
+    f64 = backend.xp.float64
+    k = len(members) if members else None
+    put = lambda arrays: [  # noqa: E731
+        backend.asarray(a if k is None else np.stack([a] * k), dtype=f64) for a in arrays
+    ]
+    ours, a_, c_ = put(params), put(curvature), put(centre)
+    if members:
+        chosen = [optimizers.get(name, **h) for h in members]
+        opt = chosen[0]
+        shared = optimizers.member_hyperparameters(chosen, ours[0])
+        state = opt.init(ours, hyperparameters=shared, members=True)
+    else:
+        opt = optimizers.get(name, **hyper)
+        state = opt.init(ours)
+    for step_noise in noise:
+        if device_count:  # a captured graph's count
+            state = state._replace(count=backend.asarray(float(state.count), dtype=f64))
+        grads = [a * (p - c) + n for p, a, c, n in zip(ours, a_, c_, put(step_noise))]
+        ours, state = opt.step(ours, grads, state)
+    return [*ours, *(a for name in sorted(state.slots) for a in state.slots[name])]
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE_FOUR)
+def test_members_differing_in_every_switch_step_as_each_alone(name, backend):
+    """Two members whose every hyper-parameter differs (each switch one way per member,
+    so the rule chooses on the device) equal the two runs alone; and a device count
+    (a captured CUDA graph's) steps as Python's count."""
+    members = [_draw_every_hyperparameter(name, seed) for seed in (0, 3)]
+    together = _stepped(name, None, backend, members=members)
+    for k, hyper in enumerate(members):
+        for mine, alone in zip(together, _stepped(name, hyper, backend)):
+            assert_close(mine[k, ...], to_numpy(alone), rtol=1e-13, atol=1e-15)
+    hyper = members[1]
+    for mine, python in zip(
+        _stepped(name, hyper, backend, device_count=True), _stepped(name, hyper, backend)
+    ):
+        assert_close(mine, to_numpy(python), rtol=1e-13, atol=1e-15)
 
 
 def _match_the_oracle(case, hyper, backend, **inputs):
@@ -709,7 +756,7 @@ BAD_VALUES = {
     "alpha": [-1.0, math.nan],
     "t_alpha_beta3": [-5.0, math.nan, "long"],
     "rectify": [2, "yes"],
-    "n_sma_threshold": [math.nan, "five"],
+    "n_sma_threshold": [3.0, math.nan, "five"],
     "degenerated_to_sgd": [-1.0, None],
     "shampoo_beta": [-0.1, 1.0, math.nan],
     "precondition_frequency": [0, 2.5, math.nan],

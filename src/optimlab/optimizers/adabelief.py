@@ -12,7 +12,7 @@ from .adafactor import in_dtype
 from .adan import cuda_lerp, exactly
 from .ademamix import as_array, decay, decay_factors
 from .base import Optimizer, assign
-from .hyperparameters import Hyperparameter, epsilon, flag, number, rate
+from .hyperparameters import Hyperparameter, at_least, epsilon, flag, rate
 from .muon import lerp
 from .rules import BETA1, BETA2
 
@@ -60,7 +60,9 @@ class AdaBelief(Optimizer):
     )
     fixed_decay = Hyperparameter(False, flag, "decoupled decay w *= 1 - wd, without lr")
     rectify = Hyperparameter(False, flag, "RAdam's rectification of the early steps")
-    n_sma_threshold = Hyperparameter(5, number, "rectification's threshold of rho_t")
+    n_sma_threshold = Hyperparameter(
+        5, at_least(4), "rectification's threshold of rho_t (>= 4: r_t's square root)"
+    )
     degenerated_to_sgd = Hyperparameter(
         True, flag, "below the threshold, step as SGD with momentum (else not at all)"
     )
