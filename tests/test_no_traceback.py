@@ -56,3 +56,41 @@ def test_a_raising_step_in_trajectories_is_one_sentence_and_writes_nothing(
         "optimlab trajectories: boom failed: ValueError: boom went the step; nothing was written"
     ]
     assert not out.exists()
+
+
+def test_train_uses_compares_divergence_rule(capsys):
+    """Issue 26: train reported a loss of hundreds (2.65e+29 with larger rates) as a
+    normal result, exit 0, where compare calls the same run diverged."""
+    code = main(["train", "--limit-train", "100", "--epochs", "1", "--lr", "100", "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 1, captured
+    assert _lines(captured.err) == [
+        next(line for line in _lines(captured.err) if "diverged at epoch 1" in line)
+    ]
+    assert "is over 10 times the loss of knowing nothing" in captured.err
+
+
+BENCHMARK = ["benchmark", "--grid", "1", "--limit-train", "40", "--validation", "10"]
+BENCHMARK += ["--epochs", "2", "--seeds", "1", "--batch-size", "10", "--quiet"]
+
+
+def test_a_benchmark_whose_every_run_diverged_fails_and_reaches_no_target(
+    tmp_path, capsys, recwarn
+):
+    """Issue 26: it exited 0 and showed "epochs to target 1" (a diverged run's accuracy
+    is finite), with matplotlib's UserWarning about an empty legend."""
+    argv = [*BENCHMARK, "--optimizers", "sgd,adam", "--out", str(tmp_path / "b")]
+    code = main([*argv, "--schedule", "exponential:gamma=1e50"])  # nan at the second step
+    captured = capsys.readouterr()
+    assert code == 1, captured.err
+    assert "every final run diverged" in captured.err and "Traceback" not in captured.err
+    rows = [line for line in captured.out.splitlines() if "diverged)" in line]
+    assert len(rows) == 2 and all(" never " in row for row in rows), captured.out
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)], recwarn.list
+
+
+def test_a_benchmark_takes_a_schedule(tmp_path, capsys):
+    """--schedule was refused by benchmark ("schedule must be an optimlab.schedules.
+    Schedule, not 'cosine'"): its check built the optimizers from the option's text."""
+    argv = [*BENCHMARK, "--optimizers", "sgd", "--out", str(tmp_path / "b")]
+    assert main([*argv, "--schedule", "cosine"]) == 0, capsys.readouterr().err

@@ -63,10 +63,14 @@ def test_divergence_exits_1_says_why_and_saves_no_model(data_dir, tmp_path, caps
     assert not saved.exists()
 
 
-def test_a_large_but_finite_loss_is_not_divergence(data_dir, capsys):
-    """The counterpart: lr 1e6 saturates the sigmoids, the loss stays finite, exit 0."""
-    assert main(_train(data_dir, "--lr", "1e6", "--epochs", "1", "--quiet")) == 0
-    assert capsys.readouterr().err == ""
+def test_a_large_but_finite_loss_is_divergence_as_compare_says(data_dir, capsys):
+    """lr 1e6 saturates the sigmoids: the loss stays finite but is far over ten times that
+    of knowing nothing, which compare calls diverged; train says the same, exit 1 (issue
+    26: it printed the loss as a normal result, exit 0)."""
+    assert main(_train(data_dir, "--lr", "1e6", "--epochs", "1", "--quiet")) == 1
+    err = capsys.readouterr().err
+    assert "sgd: diverged at epoch 1: the training loss" in err
+    assert "is over 10 times the loss of knowing nothing" in err
 
 
 # ----------------------------------------------------------------------- Ctrl-C

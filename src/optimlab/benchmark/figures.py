@@ -38,6 +38,8 @@ def _save(fig: Any, path: Path) -> Path:
 
 def _legend(ax: Any, n: int) -> None:
     # many optimizers: the legend beside the axes, never over the curves
+    if not ax.get_legend_handles_labels()[1]:  # nothing drawn (every run diverged)
+        return
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), ncols=1 if n <= 20 else 2)
 
 

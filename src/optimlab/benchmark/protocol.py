@@ -25,7 +25,7 @@ from ..experiment import Reporter, Results, Setting, cluster, directory, run_exp
 from ..experiment.data import setting_data
 from ..experiment.resume import require_same_setting
 from ..experiment.runner import check_fits
-from ..experiment.settings import check_memory
+from ..experiment.settings import check_memory, make_optimizer
 from . import report, selection
 from .plan import Benchmark, Outcome
 
@@ -180,7 +180,7 @@ def _check(benchmark: Benchmark, scheduler: str | None) -> None:
         train, test = setting_data(setting, backend)
         check_fits(setting, backend, train, test)
     for name in benchmark.optimizers:
-        optimizers.get(name, **benchmark.options.get(name, {}))
+        make_optimizer(name, {}, benchmark.options.get(name, {}), 1, None)  # a schedule's text
     if scheduler is not None:
         cluster.check(scheduler)
 

@@ -84,7 +84,8 @@ def target(outcome: Outcome, problem: str) -> float:
     figure = "validation_accuracy" if accuracy else "validation_loss"
     means = [
         np.mean(
-            [getattr(t.epochs[-1], figure) for t in final.trials_of(i) if t.epochs] or [math.nan]
+            [getattr(t.epochs[-1], figure) for t in final.trials_of(i) if _counts(t)]
+            or [math.nan]
         )
         for i in range(len(final.passes))
     ]
@@ -135,7 +136,10 @@ def _row(outcome: Outcome, problem: str, index: int) -> Row:
         for t in tuning.trials_of(index)
     ]
     selected = outcome.selected[problem][name]
-    reach = [selection.epochs_to_target(r.epochs, goal, loss=not accuracy) for r in runs]
+    reach = [
+        selection.epochs_to_target(r.epochs, goal, loss=not accuracy) if _counts(r) else math.inf
+        for r in runs
+    ]
     return Row(
         problem,
         name,
@@ -150,6 +154,12 @@ def _row(outcome: Outcome, problem: str, index: int) -> Row:
         sum(r.diverged for r in runs),
         _at_edge(selected, tuning.trials_of(index)),
     )
+
+
+def _counts(trial: Any) -> bool:
+    """Whether a final run's figures count: it has an epoch and did not diverge (a
+    diverged run's accuracy may be finite, but it reached no target)."""
+    return bool(trial.epochs) and not trial.diverged
 
 
 def _at_edge(selected: dict[str, float], trials: list[Any]) -> bool:

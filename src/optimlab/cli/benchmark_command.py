@@ -105,8 +105,16 @@ def benchmark_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    print(format_table(rows(outcome)))
+    table = rows(outcome)
+    print(format_table(table))
     print(f"report, results and figures in {Path(args.out)} (report.md)")
+    if all(row.diverged and row.diverged == args.seeds for row in table):
+        print(
+            "optimlab benchmark: every final run diverged (see the table); "
+            "try smaller learning rates",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -19,6 +19,7 @@ from ..errors import ConfigError, OptimlabError
 from ..experiment.data import data_files, load_data, setting_data
 from ..experiment.models import make_model
 from ..experiment.resume import require_same_data, require_same_setting
+from ..experiment.results import diverged_at
 from ..experiment.settings import Setting, check_memory, make_optimizer
 from ..nn import MLP, Point
 from ..train import EpochRecord, History, Trainer, evaluate
@@ -74,8 +75,14 @@ def train_command(args: argparse.Namespace) -> int:
     history = _train(args, trainer, test, histories, info, Bar(args.quiet, header))
     if history is None:
         return 130
-    if history.diverged:
-        print(f"optimlab train: {history.status}", file=sys.stderr)
+    # compare's rule (experiment.results.diverged_at): a loss that is not finite, or
+    # finite but over ten times that of knowing nothing
+    why = history.status if history.diverged else diverged_at(common, history)
+    if why is not None:
+        print(
+            f"optimlab train: {why if history.diverged else f'{optimizer.name}: {why}'}",
+            file=sys.stderr,
+        )
         if args.save is not None:
             print(f"optimlab train: the model was not saved to {args.save}", file=sys.stderr)
         return 1
