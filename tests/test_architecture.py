@@ -95,3 +95,33 @@ def test_no_class_over_200_lines_and_no_function_over_100():
         if lines > limit.get(type(node), MAX_FUNCTION)
     ]
     assert too_long == []
+
+
+def _mapped() -> set[Path]:
+    """The modules that docs/architecture.md's tree names. A folder line (``  nn/``) maps
+    the package (its ``__init__.py``) and opens it: a file name on a deeper line belongs to
+    it; a file name on a line at the folders' indent belongs to the root."""
+    text = (ROOT.parents[1] / "docs" / "architecture.md").read_text(encoding="utf-8")
+    lines = text.split("```")[1].splitlines()
+    assert lines[1] == "src/optimlab/", "the map's tree starts at src/optimlab/"
+    mapped, package = set(), Path()
+    for line in lines[2:]:
+        indent, words = len(line) - len(line.lstrip()), line.split()
+        if indent == 2:  # a folder, or a module of the root
+            package = Path(words[0]) if words and words[0].endswith("/") else Path()
+            if package != Path():
+                mapped.add(package / "__init__.py")
+        for word in words:
+            name = word.strip("(),;:`")
+            if name.endswith(".py") and "/" not in name:
+                mapped.add(package / name)
+    return mapped
+
+
+def test_every_module_is_on_the_map():
+    """docs/architecture.md maps every module, and only modules that exist: a new one
+    without its line (or a line left after its module went) fails here."""
+    on_disk = {p.relative_to(ROOT) for p in ROOT.rglob("*.py")}
+    mapped = _mapped()
+    assert sorted(map(str, on_disk - mapped)) == [], "docs/architecture.md does not map these"
+    assert sorted(map(str, mapped - on_disk)) == [], "docs/architecture.md maps no such module"
