@@ -19,7 +19,14 @@ import pytest
 from helpers import EagerGraph, assert_close, assert_on
 from optimlab import MLP, ConfigError, Dataset, Trainer, load_mnist, optimizers, schedules
 from optimlab.backend import to_numpy
-from test_optimizers import CASES, _match_the_oracle, _torch, _trajectory_inputs
+from test_optimizers import (
+    CASES,
+    _match_the_oracle,
+    _oracle_trajectory,
+    _stepped,
+    _torch,
+    _trajectory_inputs,
+)
 
 #: The shape-aware rules (not elementwise): from the registry, as their classes declare it.
 NAMES = [name for name, cls in optimizers.OPTIMIZERS.items() if not cls.elementwise]
@@ -406,25 +413,8 @@ def test_soap_is_within_the_float32_rounding_of_the_oracles_own_qr(numpy_backend
     (case,) = [c for c in CASES if c.name == "soap"]
     with pytest.raises(AssertionError):  # float32 is visible at 1e-12
         _match_the_oracle(case, hyper, numpy_backend, shapes=REFRESH_SHAPES)
-    params, curvature, centre, noise = _trajectory_inputs(shapes=REFRESH_SHAPES)
-    torch = _torch()
-    default = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        tparams = [torch.tensor(p, requires_grad=True) for p in params]
-        oracle = case.torch_optim(tparams, hyper)
-        for step_noise in noise:
-            for p, a, c, n in zip(tparams, curvature, centre, step_noise):
-                p.grad = torch.tensor(a) * (p.detach() - torch.tensor(c)) + torch.tensor(n)
-            oracle.step()
-    finally:
-        torch.set_default_dtype(default)
-    opt = optimizers.get("soap", **hyper)
-    ours = [p.copy() for p in params]
-    state = opt.init(ours)
-    for step_noise in noise:
-        grads = [a * (p - c) + n for p, a, c, n in zip(ours, curvature, centre, step_noise)]
-        ours, state = opt.step(ours, grads, state)
+    tparams, _ = _oracle_trajectory(case, hyper, shapes=REFRESH_SHAPES)
+    ours, _ = _stepped("soap", hyper, numpy_backend, shapes=REFRESH_SHAPES)
     for mine, theirs in zip(ours, tparams):
         assert_close(mine, theirs.detach().numpy(), rtol=1e-5, atol=1e-6)
 

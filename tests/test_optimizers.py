@@ -498,11 +498,11 @@ def test_every_hyperparameter_at_random_matches_pytorch_optimizer(name, seed, ba
 ELEMENTWISE_FOUR = ["adan", "ademamix", "adabelief"]
 
 
-def _stepped(name, hyper, backend, members=None, device_count=False, steps=20):
-    """Our parameters and slots after ``steps`` of the table's noisy quadratic: one
-    network (``hyper`` a dict), or a stack of one member per dict of ``members`` (the
-    same start, gradients and noise); ``device_count``: the count a float64 array."""
-    params, curvature, centre, noise = _trajectory_inputs(steps=steps)
+def _stepped(name, hyper, backend, members=None, device_count=False, **inputs):
+    """Our parameters and state after the noisy quadratic of :func:`_trajectory_inputs`:
+    one network (``hyper`` a dict), or a stack of one member per dict of ``members``
+    (the same start, gradients and noise); ``device_count``: the count a float64 array."""
+    params, curvature, centre, noise = _trajectory_inputs(**inputs)
     f64 = backend.xp.float64
     k = len(members) if members else None
     put = lambda arrays: [  # noqa: E731
@@ -522,6 +522,11 @@ def _stepped(name, hyper, backend, members=None, device_count=False, steps=20):
             state = state._replace(count=backend.asarray(float(state.count), dtype=f64))
         grads = [a * (p - c) + n for p, a, c, n in zip(ours, a_, c_, put(step_noise))]
         ours, state = opt.step(ours, grads, state)
+    return ours, state
+
+
+def _arrays(stepped):
+    ours, state = stepped
     return [*ours, *(a for name in sorted(state.slots) for a in state.slots[name])]
 
 
@@ -531,23 +536,22 @@ def test_members_differing_in_every_switch_step_as_each_alone(name, backend):
     so the rule chooses on the device) equal the two runs alone; and a device count
     (a captured CUDA graph's) steps as Python's count."""
     members = [_draw_every_hyperparameter(name, seed) for seed in (0, 3)]
-    together = _stepped(name, None, backend, members=members)
+    together = _arrays(_stepped(name, None, backend, members=members, steps=20))
     for k, hyper in enumerate(members):
-        for mine, alone in zip(together, _stepped(name, hyper, backend)):
+        for mine, alone in zip(together, _arrays(_stepped(name, hyper, backend, steps=20))):
             assert_close(mine[k, ...], to_numpy(alone), rtol=1e-13, atol=1e-15)
     hyper = members[1]
-    for mine, python in zip(
-        _stepped(name, hyper, backend, device_count=True), _stepped(name, hyper, backend)
-    ):
+    device = _stepped(name, hyper, backend, device_count=True, steps=20)
+    for mine, python in zip(_arrays(device), _arrays(_stepped(name, hyper, backend, steps=20))):
         assert_close(mine, to_numpy(python), rtol=1e-13, atol=1e-15)
 
 
-def _match_the_oracle(case, hyper, backend, **inputs):
+def _oracle_trajectory(case, hyper, **inputs):
+    """The oracle's parameters (torch tensors) and optimizer after the noisy quadratic
+    ``g = curvature * (w - centre) + noise`` of :func:`_trajectory_inputs`, in float64
+    (scalar state such as NAdam's mu_product takes torch's default dtype: float64 too)."""
     torch = _torch()
     params, curvature, centre, noise = _trajectory_inputs(**inputs)
-
-    # The oracle: g = curvature * (w - centre) + noise, a noisy quadratic.
-    # Scalar state (NAdam's mu_product) takes torch's default dtype: float64 here too.
     default = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     try:
@@ -560,17 +564,14 @@ def _match_the_oracle(case, hyper, backend, **inputs):
             topt.step()
     finally:
         torch.set_default_dtype(default)
+    return tparams, topt
 
+
+def _match_the_oracle(case, hyper, backend, **inputs):
+    tparams, topt = _oracle_trajectory(case, hyper, **inputs)
+    ours, state = _stepped(case.name, hyper, backend, **inputs)
     f64 = backend.xp.float64
-    put = lambda arrays: [backend.asarray(a, dtype=f64) for a in arrays]  # noqa: E731
-    ours, a_, c_ = put(params), put(curvature), put(centre)
-    opt = optimizers.get(case.name, **hyper)
-    state = opt.init(ours)
-    for step_noise in noise:
-        grads = [a * (p - c) + n for p, a, c, n in zip(ours, a_, c_, put(step_noise))]
-        ours, state = opt.step(ours, grads, state)
-
-    assert state.count == len(noise)
+    assert state.count == inputs.get("steps", 50)
     for mine, theirs in zip(ours, tparams):
         assert_on(backend, mine, f64)
         assert_close(mine, theirs.detach().numpy(), rtol=1e-12, atol=1e-14)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import array_api_compat
 
 from ..errors import ConfigError
 from .adafactor import in_dtype
-from .base import Optimizer, State, assign
+from .base import Optimizer, assign
 from .hyperparameters import Hyperparameter, epsilon, flag, fraction, integer, rate
 from .muon import lerp
 
@@ -67,7 +67,8 @@ class SOAP(Optimizer):
     Not supported from the oracle: ``merge_dims`` and ``data_format`` (for
     convolution kernels: SOAP here takes vectors and matrices), ``maximize``. The
     members of a stack share ``precondition_frequency``, ``max_precondition_dim``
-    and ``precondition_1d``, and each member is computed alone (see
+    and ``precondition_1d`` (a stack whose members differ in them is refused at its
+    first step), and each member is computed alone (see
     :func:`member_by_member`). Under a device step count (a captured CUDA graph) the
     first step's eigendecomposition and the refresh are computed at every step and
     chosen on the device: the same numbers, slowly.
@@ -105,24 +106,6 @@ class SOAP(Optimizer):
     # machine): the 784 x 784 factor's products and its QR every 10 steps
     pass_cost = 1000.0
 
-    def init(
-        self,
-        params: Sequence[Any],
-        *,
-        hyperparameters: Mapping[str, Any] | None = None,
-        members: bool = False,
-        biases: Any = None,
-    ) -> State:
-        """The initial state (see :meth:`Optimizer.init`): factors and bases of zeros
-        (step 1 starts them); a member stack whose members differ in the shape of
-        their preconditioners (``precondition_frequency``, ``max_precondition_dim``,
-        ``precondition_1d``) is refused."""
-        state = super().init(
-            params, hyperparameters=hyperparameters, members=members, biases=biases
-        )
-        _shared(state.hyperparameters)
-        return state
-
     def init_slot(self, name: str, p: Any, lead: int) -> Any:
         # the factors and bases of the axes that keep one: (d, d); else one zero (1, 1)
         if name in ("mean", "mean_square"):
@@ -153,7 +136,7 @@ def soap(
     device = not isinstance(t, int)
     first = t == 1  # step 1 only starts the preconditioner
     if device or not first:  # Adam in the eigenbasis
-        s = t - 1
+        s = xp.maximum(t - 1, xp.ones_like(t)) if device else t - 1  # (unused at step 1)
         M_new = lerp(xp, M, g, 1.0 - beta1)
         V_new = lerp(xp, V, basis.rotate(g) ** 2, 1.0 - beta2)
         N = basis.back(basis.rotate(M_new) / (xp.sqrt(V_new) + eps))
