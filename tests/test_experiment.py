@@ -362,11 +362,22 @@ def test_a_failing_pass_in_a_worker_process_is_reported_and_the_others_go_on(tmp
     assert not (tmp_path / "run" / "accuracy.png").exists()  # drawn once every pass is done
 
 
-def test_a_failing_pass_in_this_process_is_recorded_and_the_others_go_on(tmp_path):
-    """Issue 26: with jobs=1 a pass that raised ended the experiment with its traceback,
-    where worker processes record it and go on: the same now, wherever it runs."""
+def test_a_failing_pass_in_this_process_is_recorded_and_the_others_go_on(
+    tmp_path, monkeypatch
+):
+    """Issue 26: with jobs=1 a pass whose optimizer raised ended the experiment with its
+    traceback, where worker processes record it and go on: the same now, wherever it runs."""
+    from optimlab import optimizers
+
+    class Broken(optimizers.SGD):
+        name = "broken"
+
+        def step(self, params, grads, state, **kwargs):
+            raise ValueError("a plugin's bug")
+
+    monkeypatch.setitem(optimizers.OPTIMIZERS, "broken", Broken)
     setting = _setting(epochs=1)
-    setting.passes[0] = [Trial("momentum", {"momentum": 1.5}, 3)]  # raises when built
+    setting.passes[0] = [Trial("broken", {"lr": 0.1}, 3)]
     failed = []
 
     class Failures(Reporter):
@@ -375,8 +386,8 @@ def test_a_failing_pass_in_this_process_is_recorded_and_the_others_go_on(tmp_pat
 
     results = run_experiment(setting, tmp_path / "run", jobs=1, reporter=Failures())
     assert [p.complete for p in results.passes] == [False, True]
-    assert [index for index, _ in failed] == [0] and "momentum must be in [0, 1)" in failed[0][1]
-    assert results.passes[0].error.startswith("ConfigError: momentum must be in [0, 1)")
+    assert failed == [(0, "a plugin's bug")]
+    assert results.passes[0].error == "ValueError: a plugin's bug"
     saved = load_results(tmp_path / "run" / "results.json")
     assert saved.passes[0].error == results.passes[0].error and saved.passes[1].complete
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from .. import datasets, schedules
 from .._checks import positive_int
 from ..backend import Backend, resolve
-from ..errors import ConfigError
+from ..errors import ConfigError, OptimlabError
 from ..nn import MLP
 from ..train import History
 from ..train.evaluation import check_data
@@ -142,9 +142,11 @@ def _run(
     data: tuple[datasets.Dataset, datasets.Dataset],
 ) -> None:
     """Run ``tasks`` on ``executor``. In this process (:class:`executors.Serial`) a pass
-    that raises fails alone, as it does in a worker process: its error is recorded and
-    reported, and the next pass runs; an error of the journal itself (a full disk, a
-    stop, an interruption) ends the experiment."""
+    that raises (a plugin's step, say) fails alone, as it does in a worker process: its
+    error is recorded and reported, and the next pass runs. An error of the journal
+    itself (a stop, an interruption), the user's input refused by a pass (an
+    :class:`OptimlabError`, such as another run's checkpoint), a file the system refuses
+    to write (a full disk) and a lack of memory end the experiment."""
     if not isinstance(executor, executors.Serial):
         executor.run(tasks, journal, data)
         return
@@ -152,6 +154,8 @@ def _run(
         guard = _Guard(journal)
         try:
             executor.run([task], guard, data)
+        except (OptimlabError, OSError, MemoryError):
+            raise  # the input, the disk, the memory: said in one sentence by the caller
         except Exception as error:
             if error is not guard.raised:
                 journal.pass_failed(task.index, error)
@@ -195,7 +199,12 @@ def _open(
         require_same_setting(
             results.setting.to_dict(), setting.to_dict(), f"the experiment in {out}", remedy
         )
-        require_same_data(results.data.files, files, f"the experiment in {out}", remedy)
+        require_same_data(
+            results.data.files,
+            files,
+            f"the experiment in {out}",
+            "pass --overwrite to start it again on this data, or restore the files it used",
+        )
         return results
     data = DataInfo(train.name or "idx", train.n - (setting.validation or 0), test.n, files)
     results = Results.start(setting, data, Environment.collect(backend))
