@@ -94,3 +94,60 @@ def test_a_benchmark_takes_a_schedule(tmp_path, capsys):
     Schedule, not 'cosine'"): its check built the optimizers from the option's text."""
     argv = [*BENCHMARK, "--optimizers", "sgd", "--out", str(tmp_path / "b")]
     assert main([*argv, "--schedule", "cosine"]) == 0, capsys.readouterr().err
+
+
+# -- messages that misled (issue 26) ---------------------------------------------------
+
+
+def _refusal(argv, capsys) -> str:
+    try:
+        code = main(argv)
+    except SystemExit as exit_:  # argparse's own errors
+        code = exit_.code
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+def test_an_empty_problem_list_is_not_told_to_name_optimizers(tmp_path, capsys):
+    err = _refusal(["benchmark", "--problems", ",", "--out", str(tmp_path / "b")], capsys)
+    assert "such as report,mnist_mlp" in err and "sgd" not in err, err
+
+
+def test_a_single_training_sample_is_not_told_to_hold_out_1_to_0(tmp_path, capsys):
+    argv = ["benchmark", "--limit-train", "1", "--optimizers", "sgd"]
+    err = _refusal([*argv, "--out", str(tmp_path / "b")], capsys)
+    assert "from 1 to 0" not in err and "needs at least 2 training samples" in err, err
+    assert not (tmp_path / "b").exists()
+
+
+COMPARE = ["compare", "--limit-train", "20", "--epochs", "1", "--layers", "784,3,10"]
+COMPARE += ["--jobs", "1", "--quiet"]
+
+
+def test_a_refused_resume_shows_the_field_that_differs(tmp_path, capsys):
+    """Both values were cut to the same 120-character prefix of ``passes``."""
+    argv = [*COMPARE, "--optimizers", "sgd,adam,momentum,nesterov,adagrad,rmsprop"]
+    argv += ["--out", str(tmp_path / "r")]
+    assert main(argv) == 0
+    capsys.readouterr()
+    err = _refusal([*argv, "--set", "rmsprop.lr=0.5", "--resume"], capsys)
+    assert "passes[5][0].hyperparameters.lr = 0.001, and this command has" in err, err
+    assert "passes[5][0].hyperparameters.lr = 0.5" in err and "..." not in err, err
+
+
+def test_a_resume_refused_for_changed_data_does_not_advise_the_same_command(
+    tmp_path, capsys
+):
+    from helpers import write_mnist_subset
+
+    data = tmp_path / "data"
+    data.mkdir()
+    write_mnist_subset(data, n_train=40, n_test=20)
+    argv = [*COMPARE, "--optimizers", "sgd", "--data-dir", str(data), "--out", str(tmp_path / "r")]
+    assert main(argv) == 0
+    capsys.readouterr()
+    write_mnist_subset(data, n_train=30, n_test=20)
+    err = _refusal([*argv, "--resume"], capsys)
+    assert "has changed" in err and "run the same command" not in err, err
+    assert "--overwrite" in err

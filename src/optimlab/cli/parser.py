@@ -99,11 +99,11 @@ def _numbers(text: str) -> list[float]:
     return _unique(numbers, text)
 
 
-def _names(text: str) -> list[str]:
+def _names(text: str, example: str = "sgd,adam") -> list[str]:
     names = [part.strip().lower() for part in text.split(",") if part.strip()]
     if not names:
         raise argparse.ArgumentTypeError(
-            f"expected comma-separated names such as sgd,adam, not {text!r}"
+            f"expected comma-separated names such as {example}, not {text!r}"
         )
     return _unique(names, text)
 
@@ -347,7 +347,7 @@ def _add_benchmark(commands: Any) -> None:
     )
     parser.add_argument(
         "--problems",
-        type=_names,
+        type=lambda text: _names(text, "report,mnist_mlp"),
         default=list(PROBLEMS),
         help=f"comma-separated, from {', '.join(problems.PROBLEMS)} (report); with several, "
         "a performance profile across them",

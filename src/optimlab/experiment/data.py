@@ -145,6 +145,11 @@ def split_validation(train: datasets.Dataset, n: int) -> tuple[datasets.Dataset,
     ConfigError
         ``n`` leaves no sample to train on, or holds out none.
     """
+    if train.n < 2:
+        raise ConfigError(
+            f"a validation split needs at least 2 training samples (one held out, one to "
+            f"train on), and there is {train.n}"
+        )
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n < train.n:
         raise ConfigError(
             f"the validation split must hold out from 1 to {train.n - 1} of the "

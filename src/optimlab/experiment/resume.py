@@ -45,12 +45,32 @@ def require_same_setting(
     if stored is None:
         raise ConfigError(f"{source} does not record its setting: {remedy}")
     old, new = canonical(dict(stored)), canonical(dict(current))
-    for name in [*old, *(k for k in new if k not in old)]:
-        if old.get(name) != new.get(name):
-            raise ConfigError(
-                f"{source} was written with {name} = {_shown(old.get(name))}, and this "
-                f"command has {name} = {_shown(new.get(name))}: {remedy}"
-            )
+    found = _difference(old, new, "")
+    if found is not None:
+        name, before, now = found
+        raise ConfigError(
+            f"{source} was written with {name} = {_shown(before)}, and this "
+            f"command has {name} = {_shown(now)}: {remedy}"
+        )
+
+
+def _difference(old: Any, new: Any, path: str) -> tuple[str, Any, Any] | None:
+    """The first field that differs between ``old`` and ``new``, down to the innermost
+    one (``passes[3][0].hyperparameters.lr``), and its two values; None if equal. A long
+    value is shortened for the message, so the field shown is the one that differs."""
+    if old == new:
+        return None
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in [*old, *(k for k in new if k not in old)]:
+            found = _difference(old.get(key), new.get(key), f"{path}.{key}" if path else key)
+            if found is not None:
+                return found
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for k, (a, b) in enumerate(zip(old, new)):
+            found = _difference(a, b, f"{path}[{k}]")
+            if found is not None:
+                return found
+    return path, old, new
 
 
 def require_same_data(
