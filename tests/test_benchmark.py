@@ -185,9 +185,9 @@ def test_the_profile_figure(tmp_path):
     )
 
 
-def test_tuneability_and_the_performance_profile():
-    assert selection.tuneability([0.95, 0.948, 0.94, math.nan]) == 0.5
-    assert math.isnan(selection.tuneability([math.nan]))
+def test_plateau_and_the_performance_profile():
+    assert selection.plateau([0.95, 0.948, 0.94, math.nan]) == 0.5
+    assert math.isnan(selection.plateau([math.nan]))
     times = {"a": {"x": 2.0, "y": 4.0, "z": math.inf}, "b": {"x": 4.5, "y": 3.0, "z": 6.0}}
     taus = np.linspace(1, 4, 301)
     rho = selection.profile(times, taus)
@@ -302,6 +302,56 @@ def test_the_report_files(finished):
             if t.optimizer == row.optimizer
         ]
         assert row.edge == (row.selected["lr"] in (lrs[0], lrs[-1]))
+
+
+def test_the_table_statistics_in_results_json_are_scipy_s_of_its_runs(finished):
+    """Every row's statistics, recomputed with scipy from the runs and trials stored in
+    the same results.json (two rows: Holm over one comparison leaves Welch's p)."""
+    from itertools import combinations
+
+    from scipy import stats
+
+    out, _ = finished
+    d = json.loads((out / "results.json").read_text())
+    table = d["table"]
+    assert [r["rank"] for r in table] == [1, 2]
+
+    def finals(row, figure):
+        return [
+            run["epochs"][-1][figure]
+            for run in d["runs"]
+            if run["optimizer"] == row["optimizer"] and run["status"] == "completed"
+        ]
+
+    best = finals(table[0], "test_accuracy")
+    for row in table:
+        acc, loss = finals(row, "test_accuracy"), finals(row, "test_loss")
+        assert row["studies"] == 1 and len(acc) == 2
+        assert row["accuracy_mean"] == pytest.approx(np.mean(acc))
+        assert row["accuracy_std"] == pytest.approx(np.std(acc, ddof=1))
+        assert row["loss_std"] == pytest.approx(np.std(loss, ddof=1))
+        lo, hi = row["accuracy_ci95"]
+        assert min(acc) <= lo <= np.mean(acc) <= hi <= max(acc)
+        lo, hi = row["loss_ci95"]
+        assert min(loss) <= lo <= np.mean(loss) <= hi <= max(loss)
+        assert len(row["rank_ci95"]) == 2 and 1 <= row["rank_ci95"][0] <= row["rank_ci95"][1] <= 2
+        tuned = [
+            t["validation_accuracy"][-1]
+            for t in d["trials"]
+            if t["optimizer"] == row["optimizer"]
+        ]
+        assert len(row["expected_best_validation"]) == len(tuned) == 3
+        for k, got in enumerate(row["expected_best_validation"], start=1):
+            assert got == pytest.approx(np.mean([max(c) for c in combinations(tuned, k)]))
+        if row["rank"] == 1:
+            assert row["p_vs_best"] is None and row["tied_with_best"] is True
+        else:
+            p = stats.ttest_ind(acc, best, equal_var=False).pvalue
+            assert row["p_vs_best"] == pytest.approx(p)
+            assert row["tied_with_best"] == (p >= 0.05)
+        assert "tuneability" not in row and 0 < row["plateau"] <= 1
+    text = (out / "report.md").read_text()
+    assert "vs best" in text and "rank 95%" in text and "2000 resamples" in text
 
 
 def test_the_default_target_is_the_best_final_validation_accuracy_less_half_a_point(finished):

@@ -245,7 +245,7 @@ def test_a_finished_loss_only_experiment_draws_no_misclassified_digits(loss_only
 # sgd and adam, three tuning trials each (seed 0) and two final seeds, three epochs.
 # Final validation loss of the tuning trials (None: diverged after two epochs):
 TUNED = {"sgd": [1.0, 1.2, None], "adam": [0.5, 0.52, 0.9]}
-# tuneability: sgd 1/3 (1.2 > 1.0 + 10%), adam 2/3 (0.9 > 0.5 + 10% of 0.5 = 0.55)
+# plateau: sgd 1/3 (1.2 > 1.0 + 10%), adam 2/3 (0.9 > 0.5 + 10% of 0.5 = 0.55)
 # The final runs' validation loss per seed and epoch:
 FINAL_VALIDATION = {
     "sgd": [[3.0, 1.5, 1.05], [3.0, 1.3, 1.08]],  # final mean 1.065; <= 1.1 at epoch 3
@@ -294,13 +294,13 @@ def _benchmark_outcome(problem_names, accuracy=NAN, **changes):
     return outcome
 
 
-def test_loss_tuneability_counts_trials_within_ten_percent_of_the_best_loss():
+def test_loss_plateau_counts_trials_within_ten_percent_of_the_best_loss():
     from optimlab.benchmark import selection
 
-    assert selection.loss_tuneability([1.0, 1.05, 1.09, 1.2, NAN]) == pytest.approx(0.6)
+    assert selection.loss_plateau([1.0, 1.05, 1.09, 1.2, NAN]) == pytest.approx(0.6)
     # a negative best: within 10% of |-2| = 0.2 above it
-    assert selection.loss_tuneability([-2.0, -1.9, -1.7]) == pytest.approx(2 / 3)
-    assert math.isnan(selection.loss_tuneability([NAN, math.inf]))
+    assert selection.loss_plateau([-2.0, -1.9, -1.7]) == pytest.approx(2 / 3)
+    assert math.isnan(selection.loss_plateau([NAN, math.inf]))
 
 
 def test_the_loss_target_and_the_epochs_to_reach_it():
@@ -325,9 +325,28 @@ def test_a_loss_only_benchmark_ranks_targets_and_tunes_by_loss(loss_only):
     assert (table["adam"].rank, table["sgd"].rank) == (1, 2)  # by test loss
     assert table["adam"].loss_mean == pytest.approx(0.5)
     assert (table["sgd"].epochs_to_target, table["adam"].epochs_to_target) == (3.0, 2.0)
-    assert table["sgd"].tuneability == pytest.approx(1 / 3)
-    assert table["adam"].tuneability == pytest.approx(2 / 3)
+    assert table["sgd"].plateau == pytest.approx(1 / 3)
+    assert table["adam"].plateau == pytest.approx(2 / 3)
     assert all(math.isnan(r.accuracy_mean) for r in table.values())
+
+
+def test_a_diverged_final_seed_is_left_out_of_the_mean_and_flagged(loss_only):
+    """sgd's second seed diverges: its row's mean and std are the first seed's alone, the
+    row says so and ranks last, and with one seed left it is not tested against the best."""
+    from optimlab.benchmark import report
+
+    outcome = _benchmark_outcome((loss_only,))
+    for trial in outcome.final[loss_only].trials:
+        if trial.optimizer == "sgd":
+            trial.epochs = _records(FINAL_VALIDATION["sgd"][trial.seed - 1], 0.3 * trial.seed, NAN)
+            if trial.seed == 2:
+                trial.status = "diverged at epoch 3: x"
+    table = {r.optimizer: r for r in report.rows(outcome)}
+    sgd = table["sgd"]
+    assert sgd.loss_mean == pytest.approx(0.3) and math.isnan(sgd.loss_std)
+    assert sgd.diverged == 1 and sgd.rank == 2 and sgd.rank_ci95 == (2.0, 2.0)
+    assert sgd.p_vs_best is None and sgd.tied_with_best is None
+    assert "sgd (1 diverged)" in report.format_table(list(table.values()))
 
 
 def test_a_loss_only_benchmark_report_has_no_accuracy(loss_only, tmp_path):
@@ -339,14 +358,15 @@ def test_a_loss_only_benchmark_report_has_no_accuracy(loss_only, tmp_path):
     assert names == ["loss.png", "report.md", "results.csv", "results.json", "sensitivity.png"]
     text = (tmp_path / "report.md").read_text()
     assert "accuracy.png" not in text and "test accuracy" not in text
-    assert "| rank | optimizer | selected | test loss | epochs to target | tuneability |" in text
+    assert "| rank | optimizer | selected | test loss | vs best | rank 95% | epochs to target | plateau |" in text
     assert f"{loss_only}: validation loss at most 1.1" in text
     header = (tmp_path / "results.csv").read_text().splitlines()[0].split(",")
     assert "test_accuracy" not in header and "validation_accuracy" not in header
     assert "test_loss" in header and "validation_loss" in header
     printed = report.format_table(table)
     assert "accuracy" not in printed and printed.splitlines()[0].split() == [
-        *("rank", "optimizer", "selected", "test", "loss", "epochs", "to", "target", "tuneability")
+        *("rank", "optimizer", "selected", "test", "loss", "vs", "best", "rank", "95%"),
+        *("epochs", "to", "target", "plateau"),
     ]
 
 

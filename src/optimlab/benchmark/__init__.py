@@ -5,7 +5,9 @@ One concept per module:
 
 * :mod:`.spaces` — each optimizer's search space, and the grid or quasi-random trials;
 * :mod:`.selection` — choosing a setting from validation figures only, epochs to a
-  target, tuneability, the performance profile;
+  target, the plateau, the performance profile;
+* :mod:`.statistics` — sample std, bootstrap intervals, Welch's test against the best
+  (Holm-adjusted), the expected best after k trials;
 * :mod:`.plan` — :class:`Benchmark`, what is asked, and :class:`Outcome`, what came out;
 * :mod:`.protocol` — :func:`run_benchmark`: tuning on a validation split, selection,
   final runs with fresh seeds (each an experiment, resumable and runnable on worker

@@ -1,17 +1,21 @@
 """A finished benchmark's table and files: results.json and .csv, figures, report.md.
 
 Per optimizer and problem: the selected hyper-parameters; test accuracy and loss of
-the final runs (mean ± std over seeds); epochs to the target (median over seeds of
-the first epoch whose *validation* accuracy reaches it); tuneability (the share of
-the tuning trials within 0.5 points of the optimizer's best validation accuracy);
-the rank by mean test accuracy (a run that diverged ranks last); and, with several
-problems, the performance-profile score.
+the final runs (mean ± sample std over seeds, and the mean's 95% bootstrap interval);
+epochs to the target (median over seeds of the first epoch whose *validation*
+accuracy reaches it); the plateau (the share of the tuning trials within 0.5 points
+of the optimizer's best validation accuracy); the expected best validation accuracy
+after k tuning trials (``expected_best_validation``); the rank by mean test accuracy
+(a run that diverged ranks last, a diverged seed is left out of the mean and
+counted), its 95% bootstrap interval, and Welch's test against the best row,
+Holm-adjusted (:mod:`.statistics`); and, with several problems, the
+performance-profile score.
 
 A loss-only problem (a noisy function: no accuracy, see
 :func:`optimlab.experiment.summary.has_accuracy`) goes by the loss instead: its rank
 by mean test loss, its target the best optimizer's mean final validation loss plus
 10% of its absolute value (reached by a validation loss at most that), its
-tuneability the share of trials within 10% of the best final validation loss; its
+plateau the share of trials within 10% of the best final validation loss; its
 accuracy is "—" in the tables, left out of them when no problem has one, and it
 gets no ``accuracy.png``.
 """
@@ -31,7 +35,7 @@ import numpy as np
 from .._files import atomic_write
 from ..experiment.settings import hyperparameters_json
 from ..experiment.summary import has_accuracy
-from . import figures, selection, spaces
+from . import figures, selection, spaces, statistics
 from .plan import Outcome
 
 __all__ = ["FILES", "TAUS", "Row", "format_table", "markdown_table", "rows", "target", "write"]
@@ -63,13 +67,30 @@ class Row:
     loss_mean: float
     loss_std: float
     epochs_to_target: float
-    tuneability: float
+    #: The share of the tuning trials within 0.5 points (a loss: 10%) of the best.
+    plateau: float
     diverged: int
     #: The selected learning rate is the smallest or the largest of the trials': the
     #: best one may lie outside the search range.
     edge: bool = False
     rank: int = 0
     score: float | None = None
+    #: The studies whose final runs the figures pool.
+    studies: int = 1
+    #: 95% hierarchical-bootstrap intervals of the mean test figures (:mod:`.statistics`).
+    accuracy_ci95: tuple[float, float] = (math.nan, math.nan)
+    loss_ci95: tuple[float, float] = (math.nan, math.nan)
+    rank_ci95: tuple[float, float] = (math.nan, math.nan)
+    #: Welch's p against the best row, Holm-adjusted; None for the best (and untestable).
+    p_vs_best: float | None = None
+    #: ``p_vs_best >= 0.05`` (True for the best; None where untestable).
+    tied_with_best: bool | None = None
+    #: For k = 1 … the trials: the expected best final validation accuracy (a loss-only
+    #: problem: lowest validation loss) of k of them drawn without replacement.
+    expected_best_validation: tuple[float, ...] = ()
+    #: The final test figures the statistics read (accuracy, or the loss of a
+    #: loss-only problem), diverged seeds left out; not written.
+    samples: tuple[float, ...] = ()
 
 
 def target(outcome: Outcome, problem: str) -> float:
@@ -103,12 +124,31 @@ def rows(outcome: Outcome) -> list[Row]:
     for problem in benchmark.problems:
         found = [_row(outcome, problem, index) for index in range(len(benchmark.optimizers))]
         order = sorted(found, key=_rank if has_accuracy(problem) else _rank_by_loss)
-        table += [_with(r, rank=k + 1) for k, r in enumerate(order)]
+        table += _compared([_with(r, rank=k + 1) for k, r in enumerate(order)], problem)
         times[problem] = {r.optimizer: r.epochs_to_target for r in found}
     if len(benchmark.problems) > 1:
         rho = selection.profile(times, TAUS)
         table = [_with(r, score=selection.profile_score(rho[r.optimizer], TAUS)) for r in table]
     return table
+
+
+def _compared(order: list[Row], problem: str) -> list[Row]:
+    """One problem's ranked rows with the rank's interval and the test against the
+    best (the first); see :mod:`.statistics`."""
+    sign = -1.0 if has_accuracy(problem) else 1.0  # accuracy: the highest ranks first
+    ranks = statistics.bootstrap_rank_ci(
+        [[r.samples] for r in order], lambda m: sign * m, [r.diverged > 0 for r in order]
+    )
+    p = statistics.p_vs_best([r.samples for r in order], 0)
+    return [
+        _with(
+            r,
+            rank_ci95=ranks[i],
+            p_vs_best=p[i],
+            tied_with_best=True if i == 0 else None if p[i] is None else p[i] >= statistics.ALPHA,
+        )
+        for i, r in enumerate(order)
+    ]
 
 
 def _rank(row: Row) -> tuple[bool, float]:
@@ -135,6 +175,7 @@ def _row(outcome: Outcome, problem: str, index: int) -> Row:
         getattr(t.epochs[-1], figure) if t.epochs and not t.diverged else math.nan
         for t in tuning.trials_of(index)
     ]
+    samples = acc if accuracy else loss
     selected = outcome.selected[problem][name]
     reach = [
         selection.epochs_to_target(r.epochs, goal, loss=not accuracy) if _counts(r) else math.inf
@@ -146,14 +187,32 @@ def _row(outcome: Outcome, problem: str, index: int) -> Row:
         selected,
         ", ".join(f"{d.name}={selected[d.name]:.3g}" for d in _tuned(benchmark, name)),
         _mean(acc),
-        _std(acc),
+        statistics.sample_std(acc),
         _mean(loss),
-        _std(loss),
+        statistics.sample_std(loss),
         float(np.median(reach)),
-        selection.tuneability(tuned) if accuracy else selection.loss_tuneability(tuned),
+        selection.plateau(tuned) if accuracy else selection.loss_plateau(tuned),
         sum(r.diverged for r in runs),
         _at_edge(selected, tuning.trials_of(index)),
+        accuracy_ci95=statistics.bootstrap_ci([acc]),
+        loss_ci95=statistics.bootstrap_ci([loss]),
+        expected_best_validation=tuple(_expected_best([tuned], accuracy)),
+        samples=tuple(samples),
     )
+
+
+def _expected_best(studies: list[list[float]], accuracy: bool) -> list[float]:
+    """:func:`statistics.expected_best` of each study's final validation figures: a
+    trial without one (diverged) counts as accuracy 0, or as the study's worst finite
+    loss; none where a study has no finite figure."""
+    scored = []
+    for figures in studies:
+        finite = [v for v in figures if math.isfinite(v)]
+        if not finite:
+            return []
+        worst = 0.0 if accuracy else max(finite)
+        scored.append([v if math.isfinite(v) else worst for v in figures])
+    return statistics.expected_best(scored, lowest=not accuracy)
 
 
 def _counts(trial: Any) -> bool:
@@ -180,14 +239,25 @@ def _mean(values: list[float]) -> float:
     return float(np.mean(values)) if values else math.nan
 
 
-def _std(values: list[float]) -> float:
-    return float(np.std(values)) if values else math.nan
-
-
-def _pm(mean: float, std: float, scale: float, digits: int) -> str:
+def _pm(mean: float, std: float, scale: float, digits: int, ci: tuple[float, float]) -> str:
+    """``mean ± std [lo, hi]`` (the mean's 95% interval); the std and the interval left
+    out below two seeds."""
     if not math.isfinite(mean):
         return "—"
-    return f"{scale * mean:.{digits}f} ± {scale * std:.{digits}f}"
+    text = f"{scale * mean:.{digits}f}"
+    if math.isfinite(std):
+        lo, hi = ci
+        text += f" ± {scale * std:.{digits}f} [{scale * lo:.{digits}f}, {scale * hi:.{digits}f}]"
+    return text
+
+
+def _versus(row: Row) -> str:
+    """The test against the best: "best", "tied (p=…)", "p=…", or "—" (untestable)."""
+    if row.rank == 1:
+        return "best"
+    if row.p_vs_best is None:
+        return "—"
+    return f"tied (p={row.p_vs_best:.2g})" if row.tied_with_best else f"p={row.p_vs_best:.2g}"
 
 
 def _cells(row: Row, several: bool, accuracy: bool = True) -> list[str]:
@@ -198,13 +268,15 @@ def _cells(row: Row, several: bool, accuracy: bool = True) -> list[str]:
         str(row.rank),
         row.optimizer,
         row.tuned + (" (edge)" if row.edge else ""),
-        *([_pm(row.accuracy_mean, row.accuracy_std, 100.0, 2)] if accuracy else []),
-        _pm(row.loss_mean, row.loss_std, 1.0, 4),
+        *([_pm(row.accuracy_mean, row.accuracy_std, 100.0, 2, row.accuracy_ci95)] * accuracy),
+        _pm(row.loss_mean, row.loss_std, 1.0, 4, row.loss_ci95),
+        _versus(row),
+        "–".join(f"{r:g}" for r in row.rank_ci95) if math.isfinite(row.rank_ci95[0]) else "—",
         "never" if not math.isfinite(row.epochs_to_target) else f"{row.epochs_to_target:g}",
-        "—" if not math.isfinite(row.tuneability) else f"{100 * row.tuneability:.0f}%",
+        "—" if not math.isfinite(row.plateau) else f"{100 * row.plateau:.0f}%",
     ]
     if row.diverged:
-        cells[2] += f" ({row.diverged} diverged)"
+        cells[1 + several] += f" ({row.diverged} diverged)"  # the optimizer's cell
     if row.score is not None:
         cells.append(f"{row.score:.3f}")
     return cells
@@ -218,8 +290,10 @@ def _header(several: bool, scores: bool, accuracy: bool = True) -> list[str]:
         "selected",
         *(["test accuracy (%)"] if accuracy else []),
         "test loss",
+        "vs best",
+        "rank 95%",
         "epochs to target",
-        "tuneability",
+        "plateau",
         *(["profile score"] if scores else []),
     ]
 
@@ -273,7 +347,7 @@ def _problem_json(outcome: Outcome, problem: str, table: list[Row]) -> dict[str,
         "tuning_seconds": tuning.wall_seconds,
         "table": [
             {
-                **{k: _finite(v) if isinstance(v, float) else v for k, v in r.__dict__.items()},
+                **{k: _json(v) for k, v in r.__dict__.items() if k != "samples"},
                 "selected": hyperparameters_json(r.selected),
             }
             for r in table
@@ -284,6 +358,15 @@ def _problem_json(outcome: Outcome, problem: str, table: list[Row]) -> dict[str,
 
 def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
+
+
+def _json(value: Any) -> Any:
+    """A row's field for results.json: a non-finite float as null, a tuple as a list."""
+    if isinstance(value, float):
+        return _finite(value)
+    if isinstance(value, tuple):
+        return [_json(v) for v in value]
+    return value
 
 
 def write(out: Path, outcome: Outcome) -> list[Row]:
@@ -389,7 +472,9 @@ def _markdown(outcome: Outcome, table: list[Row]) -> str:
         f"- **Budget per optimizer:** {budget}, seed 0, {s.epochs} epochs each.",
         f"- **Selection** (validation set only): {select}.",
         f"- **Final runs:** the selected setting with seeds 1–{benchmark.seeds}; test figures "
-        f"after the last epoch, mean ± std over seeds.",
+        f"after the last epoch, mean ± sample std over seeds [the mean's 95% bootstrap "
+        f"interval, {statistics.RESAMPLES} resamples]; a diverged seed is left out of the "
+        "mean and counted beside the optimizer.",
         f"- **Target** for the epochs column: {goals}.",
         f"- **Training time:** {seconds:.0f} s summed over passes; optimlab "
         f"{env.versions.get('optimlab', '?')}, revision {env.git_revision or 'unknown'}, "
@@ -438,23 +523,28 @@ def _described(problem: str, results: Any, validation: int) -> str:
 
 
 def _legend(problems: tuple[str, ...]) -> str:
-    """What the table's tuneability, rank and (edge) mean, for these problems."""
+    """What the table's plateau, rank, tests and (edge) mean, for these problems."""
     loss_only = [p for p in problems if not has_accuracy(p)]
     text = []
     if len(loss_only) < len(problems):
         text.append(
-            "Tuneability: the share of an optimizer's tuning trials within 0.5 points of its "
+            "Plateau: the share of an optimizer's tuning trials within 0.5 points of its "
             "best validation accuracy. Rank: by mean test accuracy; a setting with a diverged "
             "seed ranks last."
         )
     if loss_only:
         which = f"For {', '.join(loss_only)} (no accuracy): t" if len(text) else "T"
         text.append(
-            f"{which}uneability: the share of an optimizer's tuning trials whose final "
+            f"{which}he plateau: the share of an optimizer's tuning trials whose final "
             "validation loss is within 10% (of its absolute value) of its best one's. Rank: "
             "by mean test loss; a setting with a diverged seed ranks last. Target: the best "
             "optimizer's mean final validation loss plus 10% of its absolute value."
         )
+    text.append(
+        "Vs best: Welch's t-test of the final test figures against the best row's, "
+        "Holm-adjusted over the rows; tied: p >= 0.05 (— : fewer than two seeds, or no "
+        "spread). Rank 95%: the rank's bootstrap interval."
+    )
     text.append(
         "(edge): the selected learning rate is the smallest or the largest tried, so the "
         "best one may lie outside the search range."

@@ -2,8 +2,11 @@
 
 Everything here reads validation figures only (``EpochRecord.validation_*``): the
 test set never influences a choice. A loss-only problem (a noisy function, every
-accuracy nan) is selected by validation loss, and its tuneability and target are
+accuracy nan) is selected by validation loss, and its plateau and target are
 those of the loss (:data:`LOSS_TOLERANCE`).
+
+The plateau (:func:`plateau`) is not Sivaprasad et al.'s tuneability, which is the
+expected best after k trials (:func:`optimlab.benchmark.statistics.expected_best`).
 """
 
 from __future__ import annotations
@@ -23,21 +26,21 @@ __all__ = [
     "TOLERANCE",
     "check_loss_only",
     "epochs_to_target",
+    "loss_plateau",
     "loss_target",
-    "loss_tuneability",
+    "plateau",
     "profile",
     "profile_score",
     "select",
-    "tuneability",
 ]
 
 #: The selection criteria (``--select``), read at the last epoch.
 SELECT = ("val_loss", "val_accuracy")
-#: Points of accuracy within which a trial counts as good as the best (tuneability;
+#: Points of accuracy within which a trial counts as good as the best (plateau;
 #: the default target is the best optimizer's final validation accuracy less this).
 TOLERANCE = 0.005
 #: For a loss-only problem: the share of the best final validation loss's absolute
-#: value within which a trial counts as good as the best (tuneability), and by which
+#: value within which a trial counts as good as the best (plateau), and by which
 #: the default target exceeds the best optimizer's final validation loss.
 LOSS_TOLERANCE = 0.10
 
@@ -118,7 +121,7 @@ def select(
     return min(range(len(trials)), key=key)
 
 
-def tuneability(final_accuracies: Sequence[float]) -> float:
+def plateau(final_accuracies: Sequence[float]) -> float:
     """The share of an optimizer's trials whose final validation accuracy is within
     :data:`TOLERANCE` of its best trial's (a trial without one counts as missing it);
     ``nan`` with no finite accuracy at all."""
@@ -128,7 +131,7 @@ def tuneability(final_accuracies: Sequence[float]) -> float:
     return float(np.mean(values >= values.max() - TOLERANCE))
 
 
-def loss_tuneability(final_losses: Sequence[float]) -> float:
+def loss_plateau(final_losses: Sequence[float]) -> float:
     """For a loss-only problem: the share of an optimizer's trials whose final validation
     loss is within :data:`LOSS_TOLERANCE` of the absolute value of its best trial's
     above it (a trial without one counts as missing it); ``nan`` with no finite loss."""
