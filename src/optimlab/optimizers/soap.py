@@ -62,7 +62,8 @@ class SOAP(Optimizer):
     before it (a member stack's batched products, another library's BLAS) moves them
     by 1e-7. So the steps equal the oracle's to its rounding (1e-12 over 50 float64
     steps) until the first refresh, and after it with the oracle's QR run in float64;
-    with its float32 QR they differ by about 1e-6.
+    with its float32 QR they differ by float32's rounding (up to 4e-7 on parameters of
+    order one in ``tests/test_matrix_optimizers.py``).
 
     Not supported from the oracle: ``merge_dims`` and ``data_format`` (for
     convolution kernels: SOAP here takes vectors and matrices), ``maximize``. The
