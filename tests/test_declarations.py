@@ -360,3 +360,12 @@ def test_the_library_still_loads_a_plugin_whose_name_clashes_only_on_the_command
 def test_numbers_of_numpy_types_are_accepted_and_kept_as_python_floats():
     opt = optimizers.get("sgd", lr=np.float32(0.5))
     assert type(opt.lr) is float and opt.lr == 0.5
+
+
+def test_the_default_benchmark_leaves_out_only_the_rules_declared_too_slow_for_it():
+    chosen = build_parser().parse_args(["benchmark", "--out", "x"]).optimizers
+    slow = [n for n, cls in optimizers.OPTIMIZERS.items() if not cls.default_benchmark]
+    assert "soap" in slow  # 113 ms a step on the report's network: hours of default benchmark
+    assert chosen == [n for n in optimizers.OPTIMIZERS if n not in slow]
+    every = build_parser().parse_args(["benchmark", "--out", "x", "--optimizers", "all"])
+    assert every.optimizers == list(optimizers.OPTIMIZERS)

@@ -299,8 +299,9 @@ def _add_benchmark(commands: Any) -> None:
     parser.add_argument(
         "--optimizers",
         type=lambda text: list(optimizers.OPTIMIZERS) if text.strip() == "all" else _names(text),
-        default=list(optimizers.OPTIMIZERS),
-        help="comma-separated names, or all (default: every registered optimizer)",
+        default=[n for n, cls in optimizers.OPTIMIZERS.items() if cls.default_benchmark],
+        help="comma-separated names, or all (default: every registered optimizer but those "
+        "whose step is too slow for it on the CPU, as soap's)",
     )
     parser.add_argument(
         "--search", choices=SEARCHES, default="grid", help="grid (learning rate only) or random"

@@ -156,6 +156,10 @@ class Declared:
     #: ``"adaptive"`` for a normalised step; None: the rule sets its own step size and
     #: keeps its default ``lr`` (Prodigy).
     rate_family: ClassVar[str | None] = "adaptive"
+    #: In ``optimlab benchmark``'s default set of optimizers. False for a rule whose step
+    #: costs hundreds of another's on the report's network (SOAP's 784 x 784 factor), which
+    #: would make the default run take hours; ``--optimizers all`` still includes it.
+    default_benchmark: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

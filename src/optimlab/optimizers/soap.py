@@ -106,6 +106,7 @@ class SOAP(Optimizer):
     # 113 ms a step on the report's network against Adam's 0.17 ms (NumPy, a shared 2-core
     # machine): the 784 x 784 factor's products and its QR every 10 steps
     pass_cost = 1000.0
+    default_benchmark = False  # the default benchmark would take hours: --optimizers all
 
     def init_slot(self, name: str, p: Any, lead: int) -> Any:
         # the factors and bases of the axes that keep one: (d, d); else one zero (1, 1)
