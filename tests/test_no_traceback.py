@@ -151,3 +151,56 @@ def test_a_resume_refused_for_changed_data_does_not_advise_the_same_command(
     err = _refusal([*argv, "--resume"], capsys)
     assert "has changed" in err and "run the same command" not in err, err
     assert "--overwrite" in err
+
+
+# -- accepted without sense (issue 26) ---------------------------------------------------
+
+SMALL = ["--limit-train", "40", "--epochs", "1", "--quiet"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["benchmark", "--problems", "quadratic_deep", "--layers", "100", "--optimizers", "sgd"],
+            r"layers does not apply to quadratic_deep: it trains a point, not a network",
+        ),
+        (
+            ["benchmark", "--problems", "quadratic_deep", "--activation", "relu"],
+            r"activation does not apply to quadratic_deep",
+        ),
+        (
+            ["benchmark", "--problems", "quadratic_deep", "--validation", "10"],
+            r"--validation does not apply to quadratic_deep",
+        ),
+        (
+            ["benchmark", "--grid", "2", "--search-seed", "3", "--optimizers", "sgd"],
+            r"--search-seed seeds --search random; a grid search draws nothing",
+        ),
+        (
+            ["compare", "--optimizers", "adam", "--set", "adam.lr=1", "--set", "adam.lr=2"],
+            r"--set adam.lr is given twice \(adam.lr=1, adam.lr=2\)",
+        ),
+        (
+            ["trajectories", "--optimizers", "sgd", "--set", "sgd.lr=1", "--set", "SGD.lr=2"],
+            r"--set sgd.lr is given twice",
+        ),
+        (
+            ["compare", "--optimizers", "adam", "--layers", "784,30,1000"],
+            r"output layer has 1000 units but the data has 10 classes",
+        ),
+        (
+            ["train", "--layers", "784,30,1000"],
+            r"output layer has 1000 units but the data has 10 classes",
+        ),
+    ],
+)
+def test_options_without_sense_are_refused_before_the_directory(tmp_path, capsys, argv, message):
+    import re
+
+    out = tmp_path / "out"
+    where = [] if argv[0] == "train" else ["--out", str(out)]
+    extra = [] if argv[0] == "trajectories" else SMALL
+    err = _refusal([*argv, *extra, *where], capsys)
+    assert re.search(message, err), err
+    assert not out.exists()

@@ -81,7 +81,13 @@ class Benchmark:
         if not self.problems:
             raise ConfigError("a benchmark needs at least one problem")
         for problem in self.problems:
-            problems.get(problem)  # an unknown name
+            if problems.get(problem).function is not None:  # a point: no network to shape
+                given = [n for n in ("layers", "activation", "output") if n in self.setting]
+                if given:
+                    raise ConfigError(
+                        f"{given[0]} does not apply to {problem}: it trains a point, "
+                        "not a network"
+                    )
         if len(set(self.problems)) != len(self.problems):
             raise ConfigError("each problem may be named once in a benchmark")
 

@@ -8,6 +8,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from .. import problems
 from ..backend import resolve
 from ..benchmark import Benchmark, format_table, rows, run_benchmark, selection
 from ..benchmark.protocol import saved_epochs
@@ -17,7 +18,7 @@ from ..experiment.executors import usable_cores
 from ..experiment.summary import has_accuracy
 from ..train import EpochRecord
 from .display import ExperimentDisplay, mean_std
-from .parser import BUDGET, EPOCHS, optimizer_options, setting_options
+from .parser import BUDGET, EPOCHS, VALIDATION, optimizer_options, setting_options
 
 __all__ = ["benchmark_command"]
 
@@ -29,17 +30,24 @@ def _benchmark(
         raise ConfigError("--trials is the budget of --search random; a grid takes --grid N")
     if args.search == "random" and args.grid is not None:
         raise ConfigError("--grid is the budget of --search grid; a random search takes --trials N")
+    if args.search == "grid" and args.search_seed is not None:
+        raise ConfigError("--search-seed seeds --search random; a grid search draws nothing")
+    if args.validation is not None and not any(problems.get(p).has_accuracy for p in args.problems):
+        raise ConfigError(
+            f"--validation does not apply to {args.problems[0]}: a loss-only problem holds "
+            "out its own validation samples"
+        )
     budget = (args.grid if args.search == "grid" else args.trials) or BUDGET
     return Benchmark(
         tuple(args.optimizers),
         search=args.search,
         budget=budget,
         seeds=args.seeds,
-        validation=args.validation,
+        validation=args.validation or VALIDATION,
         select=args.select,
         target=args.target,
         problems=tuple(args.problems),
-        search_seed=args.search_seed,
+        search_seed=args.search_seed or 0,
         options={name: dict(options) for name in args.optimizers} if options else {},
         setting=setting,
     )

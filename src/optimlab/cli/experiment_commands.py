@@ -86,8 +86,14 @@ def apply_sets(
 ) -> None:
     """Apply ``--set NAME.PARAM=VALUE`` items to each optimizer's hyper-parameters or
     options (both by name); a name not among those run (``hyper``'s) is refused."""
+    given: dict[tuple[str, str], str] = {}
     for item in items:
         name, param, value = _parse_set(item)
+        if (name, param) in given:  # the last would win silently
+            raise ConfigError(
+                f"--set {name}.{param} is given twice ({given[name, param]}, {item})"
+            )
+        given[name, param] = item
         if name not in optimizers.OPTIMIZERS:
             raise ConfigError(
                 f"--set {item}: unknown optimizer {name!r}: choose from "

@@ -20,6 +20,7 @@ from ..experiment.data import data_files, load_data, setting_data
 from ..experiment.models import make_model
 from ..experiment.resume import require_same_data, require_same_setting
 from ..experiment.results import diverged_at
+from ..experiment.runner import check_outputs
 from ..experiment.settings import Setting, check_memory, make_optimizer
 from ..nn import MLP, Point
 from ..train import EpochRecord, History, Trainer, evaluate
@@ -48,6 +49,7 @@ def train_command(args: argparse.Namespace) -> int:
     check_memory(common.layers, 1, common.dtype, common.device)
     model = make_model(common, args.seed, backend)
     train, test = setting_data(common, backend)
+    check_outputs(common, train)
     files = {} if problem.function is not None else data_files(args.data_dir)
     per_epoch = math.ceil(train.n / args.batch_size)  # a schedule's epochs, in steps
     optimizer = make_optimizer(args.optimizer, hyper, options, per_epoch, per_epoch * args.epochs)

@@ -278,6 +278,8 @@ def _add_evaluate(commands: Any) -> None:
 
 #: The default budget of ``--grid`` and ``--trials``.
 BUDGET = 8
+#: The default of ``--validation``: training samples held out by a network problem.
+VALIDATION = 10_000
 #: The default epochs of every trial and final run: the default benchmark of every
 #: registered optimizer fits in 15 minutes on two cores (docs/benchmark.md).
 EPOCHS = 3
@@ -319,7 +321,10 @@ def _add_benchmark(commands: Any) -> None:
         help=f"trials per optimizer with --search random ({BUDGET})",
     )
     parser.add_argument(
-        "--search-seed", type=int, default=0, metavar="S", help="seed of the random search (0)"
+        "--search-seed",
+        type=int,
+        metavar="S",
+        help="seed of the random search (0); a grid takes none",
     )
     parser.add_argument(
         "--seeds",
@@ -330,9 +335,9 @@ def _add_benchmark(commands: Any) -> None:
     parser.add_argument(
         "--validation",
         type=_positive("validation"),
-        default=10_000,
         metavar="N",
-        help="training samples held out for tuning and selection (10000)",
+        help=f"training samples held out for tuning and selection ({VALIDATION}); a "
+        "loss-only problem holds out its own",
     )
     parser.add_argument(
         "--select",
