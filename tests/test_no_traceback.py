@@ -204,3 +204,44 @@ def test_options_without_sense_are_refused_before_the_directory(tmp_path, capsys
     err = _refusal([*argv, *extra, *where], capsys)
     assert re.search(message, err), err
     assert not out.exists()
+
+
+def test_no_raw_python_warning_reaches_the_terminal(tmp_path):
+    """Issue 26: a diverging path printed NumPy's RuntimeWarnings with optimlab's paths
+    and source lines (surfaces.py:134: RuntimeWarning: overflow encountered in square).
+    The divergence is reported by the command; the warnings say nothing more. Run as a
+    user runs it (pytest would record the warnings instead of printing them)."""
+    import os
+    import subprocess
+    import sys
+
+    argv = ["trajectories", "--optimizers", "sgd", "--set", "sgd.lr=1e10", "--steps", "5"]
+    done = subprocess.run(
+        [sys.executable, "-m", "optimlab", *argv, "--out", str(tmp_path / "t")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONWARNINGS": "default"},
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Warning" not in done.stderr and ".py:" not in done.stderr, done.stderr
+    assert _lines(done.stderr) == [
+        "optimlab trajectories: every path diverged; try smaller rates (--set NAME.lr=X)"
+    ]
+
+
+def test_a_meaningful_warning_is_one_line_naming_the_command(capsys, monkeypatch):
+    import warnings
+
+    from optimlab.cli import experiment_commands
+
+    def plot(results, out):
+        warnings.warn("the figure could not show every curve", UserWarning, stacklevel=1)
+        return []
+
+    monkeypatch.setattr(experiment_commands, "plot_results", plot)
+    monkeypatch.setattr(experiment_commands, "load_results", lambda path: None)
+    assert main(["plot", "results.json", "--out", "."]) == 0
+    assert _lines(capsys.readouterr().err) == [
+        "optimlab plot: warning: the figure could not show every curve"
+    ]

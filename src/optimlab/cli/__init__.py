@@ -20,6 +20,7 @@ import argparse
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 
 from ..errors import OptimlabError
@@ -64,7 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, note)
     try:
-        code = _command(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line(args.command)
+            code = _command(args)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -72,6 +75,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"optimlab {args.command}: stopped by SIGTERM", file=sys.stderr)
         return 143
     return code
+
+
+#: NumPy's floating-point warnings: a run or path that overflows is reported as diverged
+#: by its figures, so these say nothing more.
+_FLOATING = ("overflow encountered", "invalid value encountered", "divide by zero encountered")
+
+
+def _one_line(command: str) -> Callable[..., None]:
+    """A ``warnings.showwarning`` for the command line: a warning is one line naming the
+    command (no internal path, no source line); NumPy's floating-point ones are dropped."""
+
+    def show(message: Warning | str, category: type[Warning], *args: object, **kw: object) -> None:
+        text = str(message)
+        if issubclass(category, RuntimeWarning) and text.startswith(_FLOATING):
+            return
+        print(f"optimlab {command}: warning: {text}", file=sys.stderr)
+
+    return show
 
 
 def _command(args: argparse.Namespace) -> int:
