@@ -218,9 +218,13 @@ def test_members_with_different_options_train_as_they_would_alone(numpy_backend)
         np.testing.assert_allclose(model.params[k], single.params, rtol=1e-13, atol=1e-15)
 
 
-@pytest.mark.parametrize("name", ["adamw", "nadamw", "sf_adamw", "prodigy", "lion"])
+@pytest.mark.parametrize(
+    "name", ["adamw", "nadamw", "sf_adamw", "prodigy", "lion", "muon", "adafactor"]
+)
 def test_members_without_decay_on_biases_train_as_they_would_alone(name, numpy_backend):
-    """The bias mask over a member stack's flat vector, for plain and coupled rules."""
+    """The bias mask over a member stack's flat vector, for plain and coupled rules, and
+    for the shape-aware ones (Muon, Adafactor: issue 26 asked whether their biases, found
+    by ``ndim == 1``, ignore the member axis; a stack of K equals K single runs)."""
     data = _tiny()
     chosen = [
         optimizers.get(name, lr=lr, weight_decay=0.3, decay_biases=False) for lr in (0.01, 0.02)
