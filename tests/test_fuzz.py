@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import inspect
 import re
-import shutil
 import tempfile
 
 import pytest
@@ -176,8 +175,7 @@ COMPARE = {
 @fuzz(25)
 @given(data=st.data(), sweep=st.booleans())
 def test_compare_and_sweep_never_show_a_traceback(capsys, data, sweep):
-    out = tempfile.mkdtemp()
-    try:
+    with tempfile.TemporaryDirectory() as out:  # a fresh directory per example
         if sweep:
             lrs = data.draw(st.lists(NUMBERS, min_size=1, max_size=2))
             head = ["sweep", "--optimizer", "adam", "--lr", ",".join(lrs), "--seeds", "1"]
@@ -192,8 +190,6 @@ def test_compare_and_sweep_never_show_a_traceback(capsys, data, sweep):
         else:
             argv = [*head, *SMALL, "--jobs", "1", "--out", f"{out}/r", *options]
         _check(argv, capsys)
-    finally:
-        shutil.rmtree(out, ignore_errors=True)
 
 
 BENCHMARK = {
@@ -210,8 +206,7 @@ BENCHMARK = {
 @fuzz(15)
 @given(data=st.data(), random=st.booleans())
 def test_benchmark_never_shows_a_traceback(capsys, data, random):
-    out = tempfile.mkdtemp()
-    try:
+    with tempfile.TemporaryDirectory() as out:  # a fresh directory per example
         table = dict(BENCHMARK)
         if random:  # the random search's budget instead of the grid's
             table["--trials"] = table.pop("--grid")
@@ -220,8 +215,6 @@ def test_benchmark_never_shows_a_traceback(capsys, data, random):
         argv += ["--limit-train", "40", "--validation", "10", "--layers", "784,2,10"]
         argv += ["--quiet", "--jobs", "1", "--out", f"{out}/b", *_options(data.draw, table)]
         _check(argv, capsys)
-    finally:
-        shutil.rmtree(out, ignore_errors=True)
 
 
 TRAJECTORIES = {
@@ -238,12 +231,9 @@ TRAJECTORIES = {
 @fuzz(40)
 @given(data=st.data(), problem=st.sampled_from(["rosenbrock", "beale", "branin"]))
 def test_trajectories_never_show_a_traceback(capsys, data, problem):
-    out = tempfile.mkdtemp()
-    try:
+    with tempfile.TemporaryDirectory() as out:  # a fresh directory per example
         argv = ["trajectories", "--problem", problem, "--optimizers", "sgd", "--steps", "5"]
         _check([*argv, "--out", f"{out}/t", *_options(data.draw, TRAJECTORIES)], capsys)
-    finally:
-        shutil.rmtree(out, ignore_errors=True)
 
 
 @pytest.mark.parametrize(
