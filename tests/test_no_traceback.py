@@ -245,3 +245,24 @@ def test_a_meaningful_warning_is_one_line_naming_the_command(capsys, monkeypatch
     assert _lines(capsys.readouterr().err) == [
         "optimlab plot: warning: the figure could not show every curve"
     ]
+
+
+def test_plot_of_a_benchmarks_summary_or_tuning_says_what_to_plot(tmp_path, capsys):
+    """Issue 26: a multi-problem benchmark's results.json was 'not an optimlab results
+    file'; a tuning results.json drew an empty test-set figure."""
+    out = tmp_path / "b"
+    argv = ["benchmark", "--optimizers", "sgd", "--grid", "1", "--seeds", "1", "--epochs", "1"]
+    argv += ["--limit-train", "400", "--validation", "10", "--problems", "report,quadratic_deep"]
+    assert main([*argv, "--quiet", "--jobs", "1", "--out", str(out)]) in (
+        0,
+        1,  # every run of a problem may diverge: the files are written all the same
+    )
+    capsys.readouterr()
+    err = _refusal(["plot", str(out / "results.json"), "--out", str(tmp_path)], capsys)
+    assert "is a benchmark's summary, not curves: plot its final runs" in err, err
+    assert str(out / "report" / "final" / "results.json") in err
+    tuning = out / "report" / "tuning" / "results.json"
+    err = _refusal(["plot", str(tuning), "--out", str(tmp_path)], capsys)
+    assert "evaluated on the validation split only" in err, err
+    final = out / "report" / "final" / "results.json"
+    assert main(["plot", str(final), "--out", str(tmp_path)]) == 0

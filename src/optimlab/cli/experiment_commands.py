@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import warnings
 from pathlib import Path
@@ -114,13 +115,36 @@ def apply_sets(
 
 def plot_command(args: argparse.Namespace) -> int:
     """Draw a results file's figures again."""
+    _refuse_benchmark_summary(Path(args.results))
     results = load_results(args.results)
+    if results.setting.evaluate == "validation":  # a benchmark's tuning: no test figures
+        final = Path(args.results).parent.parent / "final" / "results.json"
+        raise ConfigError(
+            f"{args.results} holds a benchmark's tuning trials, evaluated on the validation "
+            f"split only, so it has no test curves to draw: plot the final runs, {final}"
+        )
     out = Path(args.out) if args.out else Path(args.results).parent
     if not out.is_dir():
         raise ConfigError(f"cannot draw into {out}: it is not a directory")
     for path in plot_results(results, out):
         print(f"drew {path}")
     return 0
+
+
+def _refuse_benchmark_summary(path: Path) -> None:
+    """A benchmark's own results.json (format ``optimlab.benchmark-results``) holds the
+    table, not curves: name the per-problem files ``plot`` draws instead."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            found = json.load(f)
+    except (OSError, ValueError):
+        return  # load_results says what is wrong with it
+    if isinstance(found, dict) and found.get("format") == "optimlab.benchmark-results":
+        finals = sorted(str(p) for p in path.parent.glob("*/final/results.json"))
+        raise ConfigError(
+            f"{path} is a benchmark's summary, not curves: plot its final runs"
+            + (f", {' or '.join(finals)}" if finals else " (report/final/results.json)")
+        )
 
 
 def _experiment(args: argparse.Namespace, setting: Setting) -> int:
