@@ -266,3 +266,22 @@ def test_plot_of_a_benchmarks_summary_or_tuning_says_what_to_plot(tmp_path, caps
     assert "evaluated on the validation split only" in err, err
     final = out / "report" / "final" / "results.json"
     assert main(["plot", str(final), "--out", str(tmp_path)]) == 0
+
+
+def test_a_results_file_of_a_missing_plugin_is_not_called_damaged(tmp_path, capsys):
+    """Issue 26: a results file naming an optimizer whose plugin is not installed was
+    'a damaged optimlab results file'; it says which optimizer is missing."""
+    import json
+
+    out = tmp_path / "r"
+    assert main([*COMPARE, "--optimizers", "sgd", "--out", str(out)]) == 0
+    capsys.readouterr()
+    d = json.loads((out / "results.json").read_text())
+    for run in d["runs"]:
+        run["optimizer"] = "signsgd"
+    for trials in d["setting"]["passes"]:
+        for trial in trials:
+            trial["optimizer"] = "signsgd"
+    (out / "results.json").write_text(json.dumps(d))
+    err = _refusal(["plot", str(out / "results.json")], capsys)
+    assert "damaged" not in err and "the optimizer 'signsgd', which is not registered" in err

@@ -270,8 +270,17 @@ def load_results(path: str | os.PathLike[str]) -> Results:
         )
     try:
         results = Results.from_dict(d)
+        missing = [t.optimizer for t in results.trials if t.optimizer not in optimizers.OPTIMIZERS]
+        if missing and isinstance(missing[0], str):  # a name: not damage, a missing plugin
+            raise DataError(
+                f"{path} was written with the optimizer {missing[0]!r}, which is not "
+                "registered here: install the package that provides it (an optimlab "
+                "plugin; a PluginWarning says if one failed to load)"
+            )
         _validate(results)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+        if isinstance(error, DataError):
+            raise
         raise DataError(f"{path} is a damaged optimlab results file: {error}") from None
     return results
 
