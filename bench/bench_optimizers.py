@@ -9,8 +9,8 @@ For each optimizer x device x batch size x dtype it measures, side by side:
   them);
 * **torch**, PyTorch eager with the optimizer's peer (:data:`PEERS`: the matching
   ``torch.optim`` optimizer, or ``lion_pytorch.Lion``, ``schedulefree``'s,
-  ``prodigyopt.Prodigy``; Muon as ``torch.optim.Muon`` on the matrices and
-  ``torch.optim.AdamW`` on the biases), with optimlab's default hyper-parameters,
+  ``prodigyopt.Prodigy``, ``pytorch_optimizer``'s Adan, AdEMAMix, AdaBelief and SOAP;
+  Muon as ``torch.optim.Muon`` on the matrices and ``torch.optim.AdamW`` on the biases), with optimlab's default hyper-parameters,
   where torch and the peer's package are importable (on the CPU with
   ``torch.set_num_threads(--threads)``).
 
@@ -81,6 +81,10 @@ PEERS: dict[str, tuple[str, str, dict[str, Any], dict[str, str]]] = {
     "sf_sgd": ("schedulefree", "SGDScheduleFree", {}, {}),
     "prodigy": ("prodigyopt", "Prodigy", {}, {}),
     "muon": ("torch.optim", "Muon", {}, {}),
+    "adan": ("pytorch_optimizer", "Adan", {"max_grad_norm": 0.0}, {}),
+    "ademamix": ("pytorch_optimizer", "AdEMAMix", {}, {}),
+    "adabelief": ("pytorch_optimizer", "AdaBelief", {"ams_bound": False}, {}),
+    "soap": ("pytorch_optimizer", "SOAP", {"merge_dims": False}, {}),
 }
 
 
@@ -397,7 +401,10 @@ def _construct(cls, params, hyper: dict, fixed: dict, renames: dict):
     kwargs, notes = dict(fixed), []
     hyper = dict(hyper)
     if "beta1" in hyper and "beta2" in hyper and "betas" in signature:
-        kwargs["betas"] = (hyper.pop("beta1"), hyper.pop("beta2"))
+        names = ("beta1", "beta2") if "beta3" in signature else ("beta1", "beta2", "beta3")
+        kwargs["betas"] = tuple(hyper.pop(k) for k in names if k in hyper)  # Adan's: three
+    if hyper.get("t_alpha_beta3") == 0.0:  # AdEMAMix without warm-up: pytorch_optimizer's None
+        hyper["t_alpha_beta3"] = None
     if "ns_a" in hyper and "ns_coefficients" in signature:  # torch's Muon: one tuple
         kwargs["ns_coefficients"] = (hyper.pop("ns_a"), hyper.pop("ns_b"), hyper.pop("ns_c"))
     if "eps2" in hyper and "eps2" not in signature and "eps" in signature:
