@@ -349,17 +349,22 @@ def test_worker_processes_resume_from_the_checkpoints_they_wrote(tmp_path):
         np.testing.assert_array_equal(params, expected)
 
 
+class _Failures(Reporter):
+    """A reporter that keeps each failed pass's index and error."""
+
+    def __init__(self):
+        self.failed = []
+
+    def pass_failed(self, index, trials, error):
+        self.failed.append((index, str(error)))
+
+
 def test_a_failing_pass_in_a_worker_process_is_reported_and_the_others_go_on(tmp_path):
     setting = _setting(epochs=1)
     setting.passes[0] = [Trial("momentum", {"momentum": 1.5}, 3)]  # raises in the worker
-
-    failed = []
-
-    class Failures(Reporter):
-        def pass_failed(self, index, trials, error):
-            failed.append((index, str(error)))
-
-    results = run_experiment(setting, tmp_path / "run", jobs=2, reporter=Failures())
+    reporter = _Failures()
+    results = run_experiment(setting, tmp_path / "run", jobs=2, reporter=reporter)
+    failed = reporter.failed
     assert [p.complete for p in results.passes] == [False, True]
     assert [index for index, _ in failed] == [0] and "momentum must be in [0, 1)" in failed[0][1]
     assert results.passes[0].error.startswith("ConfigError: momentum must be in [0, 1)")
@@ -382,15 +387,10 @@ def test_a_failing_pass_in_this_process_is_recorded_and_the_others_go_on(
     monkeypatch.setitem(optimizers.OPTIMIZERS, "broken", Broken)
     setting = _setting(epochs=1)
     setting.passes[0] = [Trial("broken", {"lr": 0.1}, 3)]
-    failed = []
-
-    class Failures(Reporter):
-        def pass_failed(self, index, trials, error):
-            failed.append((index, str(error)))
-
-    results = run_experiment(setting, tmp_path / "run", jobs=1, reporter=Failures())
+    reporter = _Failures()
+    results = run_experiment(setting, tmp_path / "run", jobs=1, reporter=reporter)
     assert [p.complete for p in results.passes] == [False, True]
-    assert failed == [(0, "a plugin's bug")]
+    assert reporter.failed == [(0, "a plugin's bug")]
     assert results.passes[0].error == "ValueError: a plugin's bug"
     saved = load_results(tmp_path / "run" / "results.json")
     assert saved.passes[0].error == results.passes[0].error and saved.passes[1].complete
