@@ -95,8 +95,8 @@ def main(argv: list[str] | None = None) -> int:
                     row["params_equal"] = same
                 rows.append(row)
                 _print(row)
-    if args.json:
-        Path(args.json).write_text(json.dumps({"machine": _machine(), "rows": rows}, indent=1))
+            if args.json:  # after every optimizer: a long run stopped early keeps its rows
+                Path(args.json).write_text(json.dumps({"machine": _machine(), "rows": rows}))
     return 0
 
 
