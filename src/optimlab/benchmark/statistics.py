@@ -23,7 +23,6 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from scipy import stats
 
 __all__ = [
     "ALPHA",
@@ -118,6 +117,8 @@ def p_vs_best(samples: Sequence[Sequence[float]], best: int) -> list[float | Non
     """Per row, the Holm-adjusted p-value of Welch's t-test of its ``samples`` against
     row ``best``'s; None for the best, and for a row the test cannot tell (fewer than
     two values on either side, or no spread on both), which the adjustment leaves out."""
+    from scipy import stats  # here: importing it takes a second, which every command paid
+
     raw: dict[int, float] = {}
     for i, values in enumerate(samples):
         if i == best or len(values) < 2 or len(samples[best]) < 2:
