@@ -266,6 +266,18 @@ def test_load_plugins_registers_validates_and_stays_idempotent():
         optimizers.PLUGINS.pop(Good.name, None)
 
 
+def test_a_plugin_that_exits_at_its_import_is_skipped_and_the_command_goes_on(
+    tmp_path, monkeypatch
+):
+    (tmp_path / "exits_at_import.py").write_text("import sys\nsys.exit(3)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.warns(optimizers.PluginWarning) as caught:
+        assert optimizers.load_plugins([_entry("exiter", "exits_at_import:Opt")]) == {}
+    (message,) = [str(w.message) for w in caught]
+    assert "'exiter'" in message and "SystemExit: 3" in message, message
+    assert message.endswith("; it is skipped") and "exiter" not in optimizers.OPTIMIZERS
+
+
 def test_the_docs_show_the_example_package_as_it_is():
     docs = (Path(__file__).parents[1] / "docs" / "plugins.md").read_text()
     for path in ("pyproject.toml", "src/optimlab_signsgd/__init__.py"):

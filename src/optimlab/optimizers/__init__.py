@@ -168,7 +168,7 @@ def load_plugins(entry_points=None) -> dict[str, type[Optimizer]]:
     for entry in entry_points:
         try:
             cls = _plugin(entry)
-        except Exception as error:
+        except (Exception, SystemExit) as error:  # sys.exit() at its import: not every command's
             _skipped(entry, _reason(error))
             continue
         if cls is not None:
