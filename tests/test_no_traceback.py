@@ -7,6 +7,8 @@ the table, not as a row of nan.
 
 from __future__ import annotations
 
+import types
+
 import pytest
 
 from optimlab import optimizers
@@ -240,7 +242,8 @@ def test_a_meaningful_warning_is_one_line_naming_the_command(capsys, monkeypatch
         return []
 
     monkeypatch.setattr(experiment_commands, "plot_results", plot)
-    monkeypatch.setattr(experiment_commands, "load_results", lambda path: None)
+    results = types.SimpleNamespace(setting=types.SimpleNamespace(evaluate="test"))
+    monkeypatch.setattr(experiment_commands, "load_results", lambda path: results)
     assert main(["plot", "results.json", "--out", "."]) == 0
     assert _lines(capsys.readouterr().err) == [
         "optimlab plot: warning: the figure could not show every curve"
