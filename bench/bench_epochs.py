@@ -34,9 +34,6 @@ import sys
 import time
 from pathlib import Path
 
-FLUSH_EVERY = 64
-
-
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -122,14 +119,15 @@ class _LoopRun:
     def __init__(self, np, optimlab, train, name, dtype, flush):
         from numpy_loop import NumpyLoop
 
-        self.np, self.flush = np, flush
+        from optimlab.optimizers import subnormals
+
+        self.np, self.flush, self.subnormals = np, flush, subnormals
         params = optimlab.MLP((784, 30, 10), dtype=dtype, seed=0).params
         hyper = optimlab.optimizers.get(name).hyperparameters
         self.loop = NumpyLoop(np.asarray(params), (784, 30, 10), 10, name, hyper)
         self.x = np.asarray(train.images, dtype=dtype)
         self.y = np.eye(10, dtype=dtype)[np.asarray(train.labels)]
         self.rng = np.random.default_rng(0)
-        self.tiny = np.finfo(dtype).smallest_normal
 
     def epoch(self) -> float:
         np, loop = self.np, self.loop
@@ -137,9 +135,8 @@ class _LoopRun:
         order = self.rng.permutation(len(self.x))
         for s in range(0, len(order), 10):
             loop.step(self.x, self.y, order[s : s + 10])
-            if self.flush and loop.t % FLUSH_EVERY == 0:
-                for a in loop.slots:
-                    a *= np.abs(a) >= self.tiny
+            if self.flush and loop.t % self.subnormals.FLUSH_EVERY == 0:  # optimlab's flush
+                self.subnormals.flush(np, {"slots": loop.slots})
         return time.perf_counter() - start
 
     def accumulators(self) -> list:
