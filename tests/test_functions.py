@@ -3,19 +3,27 @@ points through the library and every training command."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import json
 
 import numpy as np
 import pytest
 
 from helpers import assert_refused
-from optimlab import Trainer, fit, fit_members, functions, optimizers, problems
+from optimlab import Trainer, fit, fit_members, optimizers, problems
 from optimlab.backend import to_numpy
 from optimlab.cli import main
-from optimlab.experiment.data import function_data
+from optimlab.problems import functions
 from optimlab.nn import Point
 
-FUNCTION_PROBLEMS = [name for name, p in problems.PROBLEMS.items() if p.function is not None]
+FUNCTION_PROBLEMS = [name for name, p in problems.PROBLEMS.items() if not p.trains_network]
+
+
+def function_data(f, backend, dtype, noise=None):
+    """The function problem's data sets, as an experiment's setting loads them."""
+    setting = SimpleNamespace(dtype=dtype, noise=noise, limit_train=None)
+    return problems.get(f.name).load_data(setting, backend)
 
 
 def test_the_registry_has_deepobs_functions():

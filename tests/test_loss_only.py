@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import dataclasses
 import math
 
 import pytest
@@ -24,18 +25,7 @@ from optimlab.experiment.summary import has_accuracy
 from optimlab.train import EpochRecord
 
 NAN = math.nan
-QUADRATIC = problems.Problem(
-    "quadratic_deep",
-    "a noisy quadratic",
-    "a test",
-    (100,),
-    "none",
-    "none",
-    batch_size=128,
-    epochs=3,
-    dataset="quadratic",
-    function="quadratic_deep",
-)
+QUADRATIC = dataclasses.replace(problems.get("quadratic_deep"), epochs=3)
 
 
 @pytest.fixture
@@ -190,7 +180,7 @@ def _sweep(problem: str) -> Results:
 
 def test_plot_results_draws_loss_and_sensitivity_and_no_accuracy(loss_only, tmp_path):
     from helpers import Drawn
-    from optimlab.plotting import plot_results
+    from optimlab.figures import plot_results
 
     drawn = Drawn()
     with drawn.recording():
@@ -209,7 +199,7 @@ def test_plot_results_draws_loss_and_sensitivity_and_no_accuracy(loss_only, tmp_
 
 def test_the_sensitivity_of_losses_below_zero_is_on_a_linear_scale(loss_only, tmp_path):
     from helpers import Drawn
-    from optimlab.plotting import plot_sensitivity
+    from optimlab.figures import plot_sensitivity
 
     results = _sweep(loss_only)
     for trial in results.trials:  # every final loss 1 lower: one below 0
@@ -222,21 +212,22 @@ def test_the_sensitivity_of_losses_below_zero_is_on_a_linear_scale(loss_only, tm
 
 
 def test_a_network_problem_still_draws_accuracy(loss_only, tmp_path):
-    from optimlab.plotting import plot_results
+    from optimlab.figures import plot_results
 
     paths = plot_results(_compare("report", ACCURACIES), tmp_path)
     assert [p.name for p in paths] == ["accuracy.png", "loss.png"]
 
 
 def test_a_finished_loss_only_experiment_draws_no_misclassified_digits(loss_only, tmp_path):
-    """Nothing to classify: the runner stops after the curves (it would otherwise load
+    """Nothing to classify: the figures stop after the curves (they would otherwise load
     the best setting's saved network, which a function problem does not have)."""
-    from optimlab.experiment import runner
+    from optimlab.figures import draw_experiment
 
     results = _compare(loss_only)
-    runner._finish(tmp_path, results.setting, results, None, None, True)
+    paths = draw_experiment(results, tmp_path)
+    assert [p.name for p in paths] == ["loss.png"]
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert "loss.png" in names and "results.json" in names
+    assert "loss.png" in names
     assert "misclassified.png" not in names and "accuracy.png" not in names
 
 

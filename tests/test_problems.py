@@ -27,7 +27,7 @@ def test_the_registry_names_each_problem_and_refuses_others():
         "softmax",
         128,
     )
-    assert problems.get("fmnist_mlp").dataset == "fashion-mnist"
+    assert problems.get("fmnist_mlp").data == "fashion-mnist"
     with pytest.raises(ConfigError, match="unknown problem 'cifar'; choose from report, "):
         problems.get("cifar")
 

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from optimlab import ConfigError, surfaces
+from optimlab import ConfigError
+from optimlab.problems import surfaces
 from optimlab.backend import to_numpy
 
 #: Points around each function's start and minima, where the gradient is checked.

@@ -10,7 +10,8 @@ import pytest
 from matplotlib.image import imread
 from PIL import Image
 
-from optimlab import ConfigError, OptimlabError, optimizers, surfaces
+from optimlab import ConfigError, OptimlabError, optimizers
+from optimlab.problems import surfaces
 from optimlab.cli import main
 from optimlab.cli.parser import build_parser
 from optimlab.cli.trajectories_command import trajectories_command

@@ -14,7 +14,7 @@ standard, so the same code runs on any library that follows it::
 
 __version__ = "0.1.0"
 
-from . import datasets, functions, optimizers, problems, schedules, surfaces
+from . import datasets, optimizers, problems, schedules
 from .backend import Backend, resolve
 from .datasets import Dataset, load_idx_dir, load_mnist
 from .errors import ConfigError, DataError, DeviceError, ModelFileError, OptimlabError
@@ -39,12 +39,10 @@ __all__ = [
     "evaluate",
     "fit",
     "fit_members",
-    "functions",
     "load_idx_dir",
     "load_mnist",
     "optimizers",
     "problems",
     "resolve",
     "schedules",
-    "surfaces",
 ]

@@ -1,7 +1,7 @@
 """Optimizers' paths on a 2-D test function, and their pictures.
 
 :func:`run_trajectories` runs each optimizer from the surface's start point
-(:mod:`optimlab.surfaces`) for a number of steps through the optimizer protocol::
+(:mod:`optimlab.problems.surfaces`) for a number of steps through the optimizer protocol::
 
     opt = optimizers.get(name, **hyper)
     state = opt.init([p])                       # p = (u, v), one array of shape (2,)
@@ -37,8 +37,8 @@ from .backend import Backend, resolve, to_numpy
 from .errors import ConfigError
 from .experiment.directory import MANIFEST, OutputDirectory
 from .optimizers import Optimizer
-from .surfaces import BATCH_SIZE, DEFAULT_STEPS, TRAIN_SIZE, Surface, batch_noise, check_noise
-from .surfaces import get as get_surface
+from .problems.surfaces import BATCH_SIZE, DEFAULT_STEPS, TRAIN_SIZE, Surface, batch_noise, check_noise
+from .problems.surfaces import get as get_surface
 
 __all__ = [
     "DEFAULT_OPTIMIZERS",
@@ -120,7 +120,7 @@ def run_trajectories(
 
     Step ``t`` (from 0) takes the gradient at the parameters ``p_t``,
     ``g_t = grad f(p_t) + n_t`` with ``n_t`` row ``t`` of
-    :func:`~optimlab.surfaces.batch_noise` (one draw for all optimizers, so they see the
+    :func:`~optimlab.problems.surfaces.batch_noise` (one draw for all optimizers, so they see the
     same batches), and ``p_{t+1}, state = opt.step([p_t], [g_t], state)``; the path
     records ``opt.eval_params([p_t], state)`` after each step. A name in ``runs`` gets
     :func:`default_hyperparameters`. ``backend``: where to compute (default NumPy on the

@@ -81,7 +81,7 @@ class Benchmark:
         if not self.problems:
             raise ConfigError("a benchmark needs at least one problem")
         for problem in self.problems:
-            if problems.get(problem).function is not None:  # a point: no network to shape
+            if not problems.get(problem).trains_network:  # a point: no network to shape
                 given = [n for n in ("layers", "activation", "output") if n in self.setting]
                 if given:
                     raise ConfigError(
@@ -129,12 +129,13 @@ class Benchmark:
         (the epochs: every problem trains as long); a noisy function holds out its own
         validation samples (:attr:`optimlab.problems.Problem.validation`)."""
         chosen = problems.get(problem)
-        data = problems.data_directory(chosen, self.setting.get("data"))
+        data = chosen.data_directory(self.setting.get("data"))
         common = {
+            "problem": chosen,
             **chosen.setting(),
             **self.setting,
             "data": data,
-            "validation": self.validation if chosen.has_accuracy else chosen.validation,
+            "validation": self.validation if chosen.trains_network else chosen.validation,
             "evaluate": evaluate,
         }
         return Setting(kind, passes, **common)

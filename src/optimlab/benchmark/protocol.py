@@ -22,7 +22,6 @@ from .._files import atomic_write
 from ..backend import resolve
 from ..errors import ConfigError, DataError, OptimlabError
 from ..experiment import Reporter, Results, Setting, cluster, directory, run_experiment
-from ..experiment.data import setting_data
 from ..experiment.resume import require_same_setting
 from ..experiment.runner import check_fits
 from ..experiment.settings import check_memory, make_optimizer
@@ -177,7 +176,7 @@ def _check(benchmark: Benchmark, scheduler: str | None) -> None:
         for trial in setting.trials:
             trial.make()
         backend = resolve(setting.device, library=setting.library)
-        train, test = setting_data(setting, backend)
+        train, test = setting.problem.load_data(setting, backend)
         check_fits(setting, backend, train, test)
     for name in benchmark.optimizers:
         make_optimizer(name, {}, benchmark.options.get(name, {}), 1, None)  # a schedule's text

@@ -16,11 +16,9 @@ from .._files import check_writable
 from ..backend import resolve
 from ..datasets import Dataset
 from ..errors import ConfigError, OptimlabError
-from ..experiment.data import data_files, load_data, setting_data
-from ..experiment.models import make_model
+from ..experiment.data import load_data
 from ..experiment.resume import require_same_data, require_same_setting
 from ..experiment.results import diverged_at
-from ..experiment.runner import check_outputs
 from ..experiment.settings import Setting, check_memory, make_optimizer
 from ..nn import MLP, Point
 from ..train import EpochRecord, History, Trainer, evaluate
@@ -40,17 +38,17 @@ def train_command(args: argparse.Namespace) -> int:
         hyper["lr"] = problem.learning_rate(args.optimizer)
     options = optimizer_options(args)
     optimizer = make_optimizer(args.optimizer, hyper, options, 1, None)  # checked now
-    if problem.function is not None and args.save is not None:
+    if not problem.trains_network and args.save is not None:
         raise ConfigError(f"--save writes networks: {problem.name} trains a point, not one")
     _check_files(args)
     backend = resolve(args.device, library=args.backend)
     # the model and data an experiment of the same options would train
     common = Setting("train", [], **setting_options(args))
     check_memory(common.layers, 1, common.dtype, common.device)
-    model = make_model(common, args.seed, backend)
-    train, test = setting_data(common, backend)
-    check_outputs(common, train)
-    files = {} if problem.function is not None else data_files(args.data_dir)
+    model = problem.make_model(common, args.seed, backend)
+    train, test = problem.load_data(common, backend)
+    problem.check(common, train)
+    files = problem.data_files(args.data_dir)
     per_epoch = math.ceil(train.n / args.batch_size)  # a schedule's epochs, in steps
     optimizer = make_optimizer(args.optimizer, hyper, options, per_epoch, per_epoch * args.epochs)
     trainer = Trainer(model, optimizer, train, batch_size=args.batch_size, seed=args.seed)

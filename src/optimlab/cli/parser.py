@@ -13,7 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .. import __version__, _checks, optimizers, problems, schedules, surfaces, trajectories
+from .. import __version__, _checks, optimizers, problems, schedules, trajectories
+from ..problems import surfaces
 from .._checks import positive_int, seeds
 from ..benchmark.plan import PROBLEMS, SEARCHES
 from ..benchmark.selection import SELECT
@@ -506,21 +507,21 @@ def resolve_problem(args: argparse.Namespace) -> None:
     MNIST is fetched into the cache once; see :func:`optimlab.datasets.fetch`)."""
     problem = problems.get(args.problem)
     if args.noise is not None:  # None: the problem's own level
-        if problem.function is None:  # even 0: a network problem has no noise to set
+        if not problem.noisy:  # even 0: a network problem has no noise to set
             raise ConfigError(f"--noise does not apply to {problem.name}: it has no noise model")
         args.noise = _checks.noise(problem.name, args.noise, True)
-    if problem.function is not None:  # a point, not a network: no network options apply
+    if not problem.trains_network:  # a point, not a network: no network options apply
         given = [n for n in ("layers", "activation", "output") if getattr(args, n) is not None]
         if given:
             raise ConfigError(
                 f"--{given[0]} does not apply to {problem.name}: it trains a point, not a network"
             )
+    defaults = problem.setting()
     for name in _PROBLEM_FIELDS:
         if getattr(args, name, None) is None:
-            value = getattr(problem, name)
-            setattr(args, name, list(value) if name == "layers" else value)
-    args.init = problem.init
-    args.data_dir = problems.data_directory(problem, args.data_dir)
+            setattr(args, name, defaults[name])
+    args.init = defaults["init"]
+    args.data_dir = problem.data_directory(args.data_dir)
 
 
 def _add_optimizer_options(parser: argparse.ArgumentParser) -> None:

@@ -1,25 +1,19 @@
-"""The data a setting trains and tests on, loaded in one place for every command.
-
-``train``, ``evaluate``, ``compare`` and ``sweep`` and the worker processes all
-load their data set through :func:`load_data`: the packaged MNIST or an IDX
-directory, on the backend's device, in the setting's dtype, optionally cut to
-the first training samples.
+"""The data a setting trains and tests on: its problem's data sets
+(:meth:`optimlab.problems.Problem.load_data`), kept by each worker process for its next
+passes (:func:`worker_data`), and the validation split every benchmark trial shares.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import replace
-from pathlib import Path
 
 import array_api_compat
 import numpy as np
 
-from .. import datasets, functions
+from .. import datasets, problems
 from ..backend import Backend, resolve
 from ..errors import ConfigError
-from .models import function_of
 from .settings import Setting
 
 __all__ = [
@@ -37,36 +31,18 @@ SPLIT_SEED = 20190423
 
 
 def data_files(directory: str | os.PathLike[str] | None) -> dict[str, str]:
-    """The SHA-256 of each data file, by name: what a resume checks is unchanged.
-
-    For the packaged MNIST, the known digests of its uncompressed files
-    (:data:`optimlab.datasets.MNIST_SHA256`, verified whenever it is loaded); for an
-    IDX directory, the digest of each file as it lies on disk (raw or ``.gz``).
-    """
-    if directory is None:
-        return {f"mnist/{name}": digest for name, digest in datasets.MNIST_SHA256.items()}
-    found = {}
-    for name in datasets.IDX_NAMES:
-        for candidate in (Path(directory) / name, Path(directory) / f"{name}.gz"):
-            if candidate.is_file():
-                digest = hashlib.sha256()
-                with open(candidate, "rb") as f:
-                    for block in iter(lambda: f.read(1 << 20), b""):
-                        digest.update(block)
-                found[candidate.name] = digest.hexdigest()
-                break
-    return found
+    """The SHA-256 of each data file of the report's problem read from ``directory``
+    (None: the packaged MNIST); see :meth:`optimlab.problems.Problem.data_files`."""
+    return problems.get("report").data_files(None if directory is None else str(directory))
 
 
 def load_data(
     backend: Backend,
     dtype: str,
     directory: str | os.PathLike[str] | None = None,
-    limit_train: int | None = None,
 ) -> tuple[datasets.Dataset, datasets.Dataset]:
-    """The training and test sets: the packaged MNIST, or the IDX files in ``directory``.
-
-    ``limit_train`` keeps the first that many training samples only.
+    """The training and test sets of the packaged MNIST, or of the IDX files in
+    ``directory``, on ``backend`` in ``dtype``.
 
     Raises
     ------
@@ -74,45 +50,14 @@ def load_data(
         A file is missing, corrupt or of the wrong kind (named in the message).
     """
     if directory is None:
-        train, test = datasets.load_mnist(device=backend.device, xp=backend.xp, dtype=dtype)
-    else:
-        train, test = datasets.load_idx_dir(
-            directory, device=backend.device, xp=backend.xp, dtype=dtype
-        )
-    if limit_train is not None:
-        train = train.head(limit_train)
-    return train, test
+        return datasets.load_mnist(device=backend.device, xp=backend.xp, dtype=dtype)
+    return datasets.load_idx_dir(directory, device=backend.device, xp=backend.xp, dtype=dtype)
 
 
 def setting_data(setting: Setting, backend: Backend) -> tuple[datasets.Dataset, datasets.Dataset]:
-    """:func:`load_data` for an experiment's ``setting``; a noisy function's samples
-    (:func:`function_data`) for a function problem."""
-    function = function_of(setting)
-    if function is not None:
-        return function_data(function, backend, setting.dtype, setting.noise, setting.limit_train)
-    return load_data(backend, setting.dtype, setting.data, setting.limit_train)
-
-
-def function_data(
-    function: functions.Function,
-    backend: Backend,
-    dtype: str,
-    noise: float | None = None,
-    limit_train: int | None = None,
-) -> tuple[datasets.Dataset, datasets.Dataset]:
-    """A noisy function's training and test samples as data sets on ``backend``: the
-    samples as the rows of ``images``, every label 0; ``noise`` None is the function's
-    own level (:meth:`optimlab.functions.Function.samples`)."""
-    level = function.noise if noise is None else noise
-    parts = []
-    for rows, part in zip(function.samples(level), ("train", "test")):
-        labels = backend.asarray(np.zeros(rows.shape[0], dtype=np.int64))
-        images = backend.asarray(rows, dtype=backend.dtype(dtype))
-        parts.append(datasets.Dataset(images, labels, 1, f"{function.name} {part}"))
-    train, test = parts
-    if limit_train is not None:
-        train = train.head(limit_train)
-    return train, test
+    """The training and test sets ``setting`` trains on (its problem's
+    :meth:`~optimlab.problems.Problem.load_data`)."""
+    return setting.problem.load_data(setting, backend)
 
 
 def worker_data(setting: Setting) -> tuple[datasets.Dataset, datasets.Dataset]:

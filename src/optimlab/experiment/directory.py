@@ -51,7 +51,6 @@ from ..errors import ConfigError, DataError
 from ..nn import MLP
 from ..train import checkpoint as checkpoints
 from ..train.history import VALIDATION
-from .models import make_model
 from .passes import PassRecord
 from .results import Results, load_results
 from .settings import Setting
@@ -424,7 +423,7 @@ def save_model(out: Path, setting: Setting, record: PassRecord) -> Path | None:
     """Write a finished pass's trained members to ``models/<name>.npz``; None for a noisy
     function (its points are not a network: there is no model file to write)."""
     trials = setting.passes[record.index]
-    model = make_model(setting, [t.seed for t in trials], params=record.params)
+    model = setting.problem.make_model(setting, [t.seed for t in trials], params=record.params)
     if not isinstance(model, MLP):
         return None
     path = out / "models" / f"{setting.model_name(record.index)}.npz"

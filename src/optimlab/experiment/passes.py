@@ -23,8 +23,7 @@ from ..backend import resolve, to_numpy
 from ..errors import ConfigError
 from ..train import History, Trainer
 from ..train import checkpoint as checkpoints
-from .data import setting_data, split_validation
-from .models import make_model
+from .data import split_validation
 from .resume import require_same_data
 from .settings import Setting
 
@@ -87,14 +86,14 @@ def run_pass(
     from; ``after_epoch(trainer, histories, seconds)`` is called after each epoch.
     """
     backend = resolve(setting.device, library=setting.library)
-    train, test = data if data is not None else setting_data(setting, backend)
+    train, test = data if data is not None else setting.problem.load_data(setting, backend)
     validation = None
     if setting.validation is not None:
         train, validation = split_validation(train, setting.validation)
     monitor = None if setting.evaluate == "validation" else test  # tuning never sees it
     trials = setting.passes[index]
     seeds = [t.seed for t in trials]
-    model = make_model(setting, seeds, backend)
+    model = setting.problem.make_model(setting, seeds, backend)
     per_epoch = math.ceil(train.n / setting.batch_size)
     chosen = [t.make(per_epoch, per_epoch * setting.epochs) for t in trials]
     trainer = Trainer(model, chosen, train, batch_size=setting.batch_size, seed=seeds)

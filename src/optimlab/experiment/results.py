@@ -31,7 +31,6 @@ from typing import Any
 from .. import optimizers
 from ..errors import DataError
 from ..train import EpochRecord, History
-from .models import function_of
 from .provenance import Environment
 from .settings import Setting, hyperparameters_from_json, hyperparameters_json
 
@@ -52,20 +51,10 @@ _VERSION = 1
 EXPLODED = 10.0
 
 
-def chance_loss(setting: Setting) -> float:
-    """The loss per sample of a network of ``setting`` that knows nothing (see above); for a
-    noisy function, its training loss at the start point."""
-    function = function_of(setting)
-    if function is not None:
-        return function.start_loss(setting.noise)
-    outputs = setting.layers[-1]
-    return math.log(outputs) if setting.output == "softmax" else outputs * math.log(2.0)
-
-
 def diverged_at(setting: Setting, history: History) -> str | None:
     """Why ``history`` diverged ("diverged at epoch N: ..."), or None if it did not."""
-    reference = chance_loss(setting)
-    knowing = "knowing nothing" if function_of(setting) is None else "the start point"
+    reference = setting.problem.chance_loss(setting)
+    knowing = "knowing nothing" if setting.problem.trains_network else "the start point"
     for e in history.epochs:
         if not math.isfinite(e.train_loss):
             return (
@@ -290,7 +279,7 @@ def _validate(results: Results) -> None:
     setting = results.setting
     if not setting.passes or len(results.passes) != len(setting.passes):
         raise ValueError("its passes do not match its setting")
-    least = 1 if function_of(setting) is not None else 2  # a point's layers are (dim,)
+    least = 2 if setting.problem.trains_network else 1  # a point's layers are (dim,)
     if not all(isinstance(n, int) and n > 0 for n in setting.layers) or len(setting.layers) < least:
         raise ValueError(f"layers {setting.layers!r} are not positive integers")
     for trial in results.trials:

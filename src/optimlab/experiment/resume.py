@@ -78,14 +78,15 @@ def require_same_data(
 ) -> None:
     """Raise unless the data files' digests are those ``source`` was written with.
 
-    A record without digests (written before optimlab kept them) is not checked.
+    A record without digests (written before optimlab kept them) is not checked, nor
+    a problem without data files (a function draws its samples).
 
     Raises
     ------
     ConfigError
         Naming the first file that changed, appeared or is gone.
     """
-    if not stored:
+    if not stored or not current:
         return
     for name in sorted(set(stored) | set(current)):
         if stored.get(name) != current.get(name):

@@ -16,8 +16,7 @@ from ..nn import MLP
 from ..train import History
 from ..train.evaluation import check_data
 from . import directory, executors
-from .data import data_files, setting_data, split_validation
-from .models import function_of, make_model
+from .data import split_validation
 from .passes import PassRecord, PassTask
 from .provenance import Environment
 from .reporter import Reporter
@@ -82,9 +81,9 @@ def run_experiment(
     )
     out = folder.path
     backend = resolve(setting.device, library=setting.library)
-    train, test = setting_data(setting, backend)
+    train, test = setting.problem.load_data(setting, backend)
     check_fits(setting, backend, train, test)
-    files = data_files(setting.data)
+    files = setting.problem.data_files(setting.data)
     if scheduler is not None:
         from .cluster import check
 
@@ -121,8 +120,8 @@ def check_fits(
     """
     members = max(len(trials) for trials in setting.passes)
     check_memory(setting.layers, members, setting.dtype, setting.device)
-    model = make_model(setting, [setting.trials[0].seed], backend)
-    check_outputs(setting, train)
+    model = setting.problem.make_model(setting, [setting.trials[0].seed], backend)
+    setting.problem.check(setting, train)
     check_data(model, train, "the training set")
     check_data(model, test, "the test set")
     if setting.validation is not None:
@@ -130,16 +129,6 @@ def check_fits(
     per_epoch = math.ceil((train.n - (setting.validation or 0)) / setting.batch_size)
     for text in {t.options["schedule"] for t in setting.trials if "schedule" in t.options}:
         schedules.parse(text, steps_per_epoch=per_epoch, total_steps=per_epoch * setting.epochs)
-
-
-def check_outputs(setting: Setting, train: datasets.Dataset) -> None:
-    """A :class:`ConfigError` if the network has more output units than the data has
-    classes (``--layers 784,30,1000`` on MNIST): those units would learn nothing."""
-    if function_of(setting) is None and setting.layers[-1] > train.num_classes:
-        raise ConfigError(
-            f"the network's output layer has {setting.layers[-1]} units but the data has "
-            f"{train.num_classes} classes: end --layers with {train.num_classes}"
-        )
 
 
 class _Stop(Exception):

@@ -14,10 +14,10 @@ import itertools
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from .. import optimizers, schedules
+from .. import optimizers, problems, schedules
 from ..errors import ConfigError
 
 __all__ = [
@@ -139,15 +139,17 @@ class Setting:
     evaluate: str = "test"
     #: How the networks are initialized (:data:`optimlab.nn.layout.INITS`).
     init: str = "uniform"
-    #: The test problem (:mod:`optimlab.problems`): a noisy function's name trains that
-    #: function (loss only: every accuracy is nan); a network problem's fields above
-    #: say what is trained.
-    problem: str = "report"
+    #: The test problem (:mod:`optimlab.problems`), given by name or as the object and
+    #: kept as the object (resolved once, here); results files record its name. A
+    #: function problem trains a point (loss only: every accuracy is nan); a network
+    #: problem's network is the fields above.
+    problem: problems.Problem = "report"  # type: ignore[assignment]
     #: A noisy function's noise level (the standard deviation of its samples); None: the
     #: problem's own (DeepOBS's ``noise_level``).
     noise: float | None = None
 
     def __post_init__(self) -> None:
+        self.problem = problems.get(self.problem)
         if self.evaluate not in EVALUATE:
             raise ConfigError(
                 f"evaluate must be one of {', '.join(EVALUATE)}, not {self.evaluate!r}"
@@ -173,7 +175,9 @@ class Setting:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain Python values, ready for JSON (the ``setting`` of ``results.json``)."""
-        d = asdict(self)
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["problem"] = self.problem.name
+        d["layers"] = list(self.layers)
         for name, default in _ADDED.items():  # as settings were written before them
             if d[name] == default:
                 del d[name]

@@ -19,13 +19,13 @@ from .settings import Setting
 __all__ = ["Summary", "has_accuracy", "summarize"]
 
 
-def has_accuracy(source: Results | Setting | str) -> bool:
-    """Whether the problem of ``source`` (results, their setting, or a problem's name)
-    has an accuracy; True for a name optimlab does not know (results of a problem
-    registered elsewhere, or written before problems had names)."""
+def has_accuracy(source: Results | Setting | problems.Problem | str) -> bool:
+    """Whether the problem of ``source`` (results, their setting, a problem or its name)
+    has an accuracy; True for a name optimlab does not know."""
     setting = getattr(source, "setting", source)
-    name = getattr(setting, "problem", setting)
-    problem = problems.PROBLEMS.get(name) if isinstance(name, str) else None
+    problem = getattr(setting, "problem", setting)
+    if isinstance(problem, str):
+        problem = problems.PROBLEMS.get(problem)
     return True if problem is None else problem.has_accuracy
 
 

@@ -1,9 +1,9 @@
 """A noisy function's point as a trainable model: what the Trainer steps in place of a network.
 
-:class:`Point` holds ``theta`` (``([K,] dim)``, one row per member) for a
-:class:`~optimlab.functions.Function` and offers what :class:`optimlab.Trainer` uses
-of a model: :meth:`views`, :meth:`targets`, ``passes.backward`` (the gradient of a
-batch's mean loss) and :meth:`arrays`. The samples of a batch are the rows of a
+:class:`Point` holds ``theta`` (``([K,] dim)``, one row per member) for an
+:class:`Objective` (such as :class:`optimlab.problems.functions.Function`) and offers
+what :class:`optimlab.Trainer` uses of a model: :meth:`views`, :meth:`targets`,
+``passes.backward`` (the gradient of a batch's mean loss) and :meth:`arrays`. The samples of a batch are the rows of a
 :class:`~optimlab.datasets.Dataset` whose labels are all 0 (a function has no
 classes), so the Trainer's shuffles, batches, members, checkpoints and CUDA graphs
 apply unchanged.
@@ -12,16 +12,38 @@ apply unchanged.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from .. import _checks
 from ..backend import Backend, resolve
 from ..errors import ConfigError
-from ..functions import Function
 
-__all__ = ["Point"]
+__all__ = ["Objective", "Point"]
+
+
+class Objective(Protocol):
+    """What a :class:`Point` trains: a loss over samples and its gradient, written with
+    the array namespace ``xp`` it is given (so it runs on any Array API library)."""
+
+    #: Its name, for messages.
+    name: str
+    #: Dimensions of the point ``theta``.
+    dim: int
+    #: ``theta`` at the start, ``(dim,)``, on the host.
+    start: np.ndarray
+
+    def constants(self, backend: Backend, dtype: Any) -> Any:
+        """What :meth:`loss` and :meth:`gradient` need on the device (or None)."""
+
+    def loss(self, xp: Any, constants: Any, theta: Any, x: Any) -> Any:
+        """Each sample's loss, ``([K,] n)``, at ``theta`` ``([K,] dim)`` for the samples
+        ``x`` ``(n, dim)``."""
+
+    def gradient(self, xp: Any, constants: Any, theta: Any, mean: Any) -> Any:
+        """The gradient of a batch's mean loss at ``theta``, from the batch's mean
+        sample ``mean`` ``([K,] dim)`` (the loss is linear in the samples)."""
 
 
 class Point:
@@ -30,7 +52,7 @@ class Point:
     Parameters
     ----------
     function
-        The :class:`~optimlab.functions.Function`.
+        The :class:`Objective` (DeepOBS's: :class:`optimlab.problems.functions.Function`).
     seed
         As for :class:`~optimlab.MLP` (a list makes members); every member starts at the
         function's start point, so the seed only draws the shuffles.
@@ -40,7 +62,7 @@ class Point:
 
     def __init__(
         self,
-        function: Function,
+        function: Objective,
         *,
         seed: int | Sequence[int] = 0,
         device: str | Any = "cpu",

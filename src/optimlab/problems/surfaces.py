@@ -42,8 +42,8 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from . import _checks, optimizers
-from .errors import ConfigError
+from .. import _checks, optimizers
+from ..errors import ConfigError
 
 __all__ = [
     "BATCH_SIZE",

@@ -14,7 +14,7 @@ linear in ``x`` apart from terms without ``theta``). The test set is DeepOBS's.
   subgroup algorithm, all from ``RandomState(42)`` as DeepOBS draws them. The data:
   1,000 training and 1,000 test samples ``x ~ N(0, 0.6^2 I)`` (``RandomState(42)``
   and ``(43)``); ``theta`` starts at ``(1, ..., 1)``. Gradient: ``Q (theta - mean(x_B))``.
-* ``rosenbrock``, ``beale``, ``branin`` (:mod:`optimlab.surfaces`):
+* ``rosenbrock``, ``beale``, ``branin`` (:mod:`optimlab.problems.surfaces`):
   ``l(u, v; x, y) = f(u, v) + u x + v y`` over 10,000 samples ``(x, y) ~ N(0, noise^2)``;
   the test set is all zeros, so the test loss is the exact ``f``. Gradient:
   ``grad f + mean((x, y)_B)``.
@@ -34,7 +34,7 @@ import array_api_compat
 import numpy as np
 
 from . import surfaces
-from .errors import ConfigError
+from ..errors import ConfigError
 
 __all__ = ["FUNCTIONS", "Function", "deep_hessian", "get"]
 
