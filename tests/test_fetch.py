@@ -10,6 +10,7 @@ import http.server
 import re
 import socket
 import struct
+import sys
 import threading
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -17,9 +18,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import platformdirs
 import pytest
 
-from optimlab import datasets
 from optimlab.datasets import (
     DATASETS,
     MNIST_FILES,
@@ -27,6 +28,7 @@ from optimlab.datasets import (
     cache_directory,
     download,
     fetch,
+    fetching,
     load,
 )
 from optimlab.errors import ConfigError, DataError
@@ -220,19 +222,30 @@ def test_optimlab_data_is_honoured(
     assert cache_directory() != Path("")
 
 
-@pytest.mark.parametrize(
-    ("platform", "environ", "expected"),
-    [
-        ("linux", {}, "/home/u/.cache/optimlab"),
-        ("linux", {"XDG_CACHE_HOME": "/xdg"}, "/xdg/optimlab"),
-        ("linux", {"XDG_CACHE_HOME": "relative"}, "/home/u/.cache/optimlab"),
-        ("darwin", {}, "/home/u/Library/Caches/optimlab"),
-        ("win32", {"LOCALAPPDATA": "/local"}, "/local/optimlab/Cache"),
-        ("win32", {}, "/home/u/AppData/Local/optimlab/Cache"),
-    ],
-)
-def test_platform_cache_directory(platform: str, environ: dict, expected: str) -> None:
-    assert datasets._user_cache_dir(platform, environ, Path("/home/u")) == Path(expected)
+def test_the_platform_cache_directory_is_platformdirs_choice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPTIMLAB_DATA")
+    chosen = Path(platformdirs.user_cache_dir("optimlab", appauthor=False))
+    assert cache_directory() == chosen
+    monkeypatch.setenv("OPTIMLAB_DATA", "")  # empty: as if unset
+    assert cache_directory() == chosen
+    assert cache_directory(tmp_path / "argument") == tmp_path / "argument"
+    monkeypatch.setenv("OPTIMLAB_DATA", "~/from-env")
+    assert cache_directory() == Path.home() / "from-env"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the XDG rule is Linux's")
+def test_on_linux_the_cache_follows_xdg_cache_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPTIMLAB_DATA")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_directory() == tmp_path / "xdg" / "optimlab"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_directory() == tmp_path / "home" / ".cache" / "optimlab"
+    assert not (tmp_path / "home").exists()  # chosen, not created
 
 
 def _sentences(message: str) -> int:
@@ -274,7 +287,8 @@ def test_unknown_name_and_mnist_are_refused(tmp_path: Path) -> None:
 
 def test_load_mnist_by_name_uses_the_packaged_copy(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
-    monkeypatch.setattr(datasets, "load_mnist", lambda **kwargs: calls.append(kwargs) or "sets")
+    # load looks load_mnist up in the module that defines load
+    monkeypatch.setattr(fetching, "load_mnist", lambda **kwargs: calls.append(kwargs) or "sets")
     assert load("mnist", dtype="float64") == "sets"
     assert calls == [{"device": "cpu", "dtype": "float64", "xp": None}]
 
