@@ -173,12 +173,12 @@ def test_the_profile_figure(tmp_path):
     """Three optimizers on two problems: the steps of ρ(τ) where the ratios say."""
     import matplotlib.image
 
-    from optimlab.benchmark import figures
+    from optimlab.figures import plot_profile
 
     taus = report.TAUS
     rho = selection.profile({"a": {"x": 1.0, "y": 2.0}, "b": {"x": 3.0, "y": 3.0}}, taus)
     assert rho["x"][0] == 1.0 and rho["y"][0] == 0.5 and rho["y"][-1] == 1.0
-    path = figures.profile(rho, taus, tmp_path / "profile.png")
+    path = plot_profile(rho, taus, tmp_path / "profile.png")
     pixels = matplotlib.image.imread(path)
     assert (
         pixels.shape[1] > 600 and len(np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0)) > 10

@@ -13,6 +13,7 @@ from helpers import assert_refused
 from optimlab import ConfigError
 from optimlab.cli import main
 from optimlab.experiment import Reporter, load_results, run_experiment, sweep_setting
+from optimlab.figures import draw_experiment
 
 distributed = pytest.importorskip(
     "distributed", reason="Dask's distributed package is not installed (optimlab[distributed])"
@@ -62,8 +63,10 @@ def test_a_sweep_on_two_workers_gives_the_local_results(tmp_path, local_results)
     assert sorted(reporter.done) == [0, 1, 2, 3]
     assert _figures(results) == _figures(local_results)
     assert _figures(load_results(tmp_path / "dask" / "results.json")) == _figures(local_results)
-    assert (tmp_path / "dask" / "accuracy.png").exists()
-    assert (tmp_path / "dask" / "sensitivity.png").exists()
+    drawn = draw_experiment(results, tmp_path / "dask")  # from the models the workers saved
+    names = [p.name for p in drawn]
+    assert names == ["accuracy.png", "loss.png", "sensitivity.png", "misclassified.png"]
+    assert all(p.parent == tmp_path / "dask" and p.is_file() for p in drawn)
     assert sorted(p.name for p in (tmp_path / "dask" / "models").iterdir()) == [
         f"pass-{i}.npz" for i in range(4)
     ]

@@ -368,7 +368,12 @@ def test_a_failing_pass_in_a_worker_process_is_reported_and_the_others_go_on(tmp
     assert [p.complete for p in results.passes] == [False, True]
     assert [index for index, _ in failed] == [0] and "momentum must be in [0, 1)" in failed[0][1]
     assert results.passes[0].error.startswith("ConfigError: momentum must be in [0, 1)")
-    assert not (tmp_path / "run" / "accuracy.png").exists()  # drawn once every pass is done
+    from optimlab import ConfigError
+    from optimlab.figures import draw_experiment
+
+    with pytest.raises(ConfigError, match="has 1 unfinished pass"):  # a whole run's only
+        draw_experiment(results, tmp_path / "run")
+    assert not (tmp_path / "run" / "accuracy.png").exists()
 
 
 def test_a_failing_pass_in_this_process_is_recorded_and_the_others_go_on(

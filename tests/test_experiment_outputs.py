@@ -311,7 +311,7 @@ def test_a_prodigy_experiment_reads_back_labels_and_plots(tmp_path):
     the results file keeps both, reads back, resumes, names the setting and plots."""
     from optimlab import optimizers
     from optimlab.experiment import compare_setting, load_results, run_experiment
-    from optimlab.plotting import plot_results
+    from optimlab.figures import plot_results
 
     label = optimizers.describe("prodigy", optimizers.defaults("prodigy"))
     assert "beta3=None" in label and "growth_rate=inf" in label

@@ -12,8 +12,8 @@ One concept per module:
 * :mod:`.protocol` — :func:`run_benchmark`: tuning on a validation split, selection,
   final runs with fresh seeds (each an experiment, resumable and runnable on worker
   processes or Dask);
-* :mod:`.report` and :mod:`.figures` — the table, results.json/.csv, report.md and
-  the figures.
+* :mod:`.report` — the table, results.json/.csv, report.md and the figures (drawn by
+  :mod:`optimlab.figures.benchmark`).
 """
 
 from .plan import PROBLEMS, Benchmark, Outcome

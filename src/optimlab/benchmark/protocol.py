@@ -143,7 +143,6 @@ def _run_problem(
             overwrite=overwrite and not resume,  # beside files not ours, once ours are gone
             reporter=reporter,
             scheduler=scheduler,
-            figures=False,
             **common,
         )
         getattr(outcome, phase)[problem] = results

@@ -35,7 +35,8 @@ import numpy as np
 from .._files import atomic_write
 from ..experiment.settings import hyperparameters_json
 from ..experiment.summary import has_accuracy
-from . import figures, selection, spaces, statistics
+from ..figures import plot_final_curves, plot_profile, plot_tuning_sensitivity
+from . import selection, spaces, statistics
 from .plan import Outcome
 
 __all__ = ["FILES", "TAUS", "Row", "format_table", "markdown_table", "rows", "target", "write"]
@@ -392,16 +393,16 @@ def write(out: Path, outcome: Outcome) -> list[Row]:
         tuning = outcome.tuning[problem]
         # a noisy function holds out its own validation samples (Problem.validation)
         held_out = tuning.setting.validation or benchmark.validation
-        figures.sensitivity(tuning, benchmark.search, held_out, folder / "sensitivity.png")
+        plot_tuning_sensitivity(tuning, benchmark.search, held_out, folder / "sensitivity.png")
         rows_of = [r for r in table if r.problem == problem]
         for figure, name in _curves(problem):
-            figures.curves(outcome.final[problem], figure, folder / name, rows_of)
+            plot_final_curves(outcome.final[problem], figure, folder / name, rows_of)
     if len(benchmark.problems) > 1:
         times = {
             p: {r.optimizer: r.epochs_to_target for r in table if r.problem == p}
             for p in benchmark.problems
         }
-        figures.profile(selection.profile(times, TAUS), TAUS, out / "profile.png")
+        plot_profile(selection.profile(times, TAUS), TAUS, out / "profile.png")
     with atomic_write(out / "report.md", "w") as f:
         f.write(_markdown(outcome, table))
     return table

@@ -22,7 +22,7 @@ from ..experiment import (
 )
 from ..experiment.executors import usable_cores
 from ..experiment.settings import make_optimizer
-from ..plotting import plot_results
+from ..figures import draw_experiment, plot_results
 from .display import ExperimentDisplay, print_table
 from .parser import HYPERPARAMETERS, optimizer_options, setting_options
 
@@ -171,6 +171,8 @@ def _experiment(args: argparse.Namespace, setting: Setting) -> int:
                 jobs=jobs,
                 scheduler=args.scheduler,
             )
+            if results.complete:  # drawn from results.json and the models just saved
+                draw_experiment(results, args.out)
     except KeyboardInterrupt:
         display.close()
         print(f"optimlab {args.command}: interrupted; {_saved(Path(args.out))}", file=sys.stderr)

@@ -9,7 +9,8 @@ Every file is written atomically (a temporary file, then a rename):
   epoch, written by whichever process runs it, removed when the pass is done;
 * ``models/<name>.npz`` — each finished pass's trained members
   (:meth:`Setting.model_name <optimlab.experiment.Setting.model_name>`);
-* the figures (:mod:`optimlab.plotting`).
+* the figures, drawn by the commands once the results exist
+  (:func:`optimlab.figures.draw_experiment`).
 
 Two more files keep the directory safe:
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from .. import datasets, schedules
 from .._checks import positive_int
 from ..backend import Backend, resolve
 from ..errors import ConfigError, OptimlabError
-from ..nn import MLP
 from ..train import History
 from ..train.evaluation import check_data
 from . import directory, executors
@@ -23,7 +22,6 @@ from .reporter import Reporter
 from .results import DataInfo, Results, load_results
 from .resume import require_same_data, require_same_setting
 from .settings import Setting, check_memory
-from .summary import has_accuracy, summarize
 
 __all__ = ["check_fits", "run_experiment"]
 
@@ -38,9 +36,13 @@ def run_experiment(
     stop_after: Callable[[int, int], bool] | None = None,
     jobs: int | None = 1,
     scheduler: str | None = None,
-    figures: bool = True,
 ) -> Results:
-    """Run (or continue) ``setting``, writing everything into the directory ``out``.
+    """Run (or continue) ``setting``, writing its results and models into the directory
+    ``out``.
+
+    It draws no figure: once ``results.complete``, draw them from what it saved with
+    ``optimlab.figures.draw_experiment(results, out)`` (as ``optimlab compare`` and
+    ``sweep`` do).
 
     Parameters
     ----------
@@ -61,9 +63,6 @@ def run_experiment(
         Run the passes as tasks on a Dask cluster instead: a scheduler address
         (``tcp://host:8786``), or ``local:N`` for N Dask worker processes on this
         machine (see :mod:`optimlab.experiment.cluster`).
-    figures
-        Once complete, draw the curves and the best setting's misclassified test
-        digits into ``out`` (``optimlab benchmark`` draws its own).
 
     Returns
     -------
@@ -104,7 +103,7 @@ def run_experiment(
         except _Stop:
             return results
         if results.complete:
-            _finish(out, setting, results, backend, test, figures)
+            _finish(out, results)
     return results
 
 
@@ -279,44 +278,10 @@ class _Journal:
         self.reporter.pass_failed(index, self.setting.passes[index], error)
 
 
-def _finish(
-    out: Path,
-    setting: Setting,
-    results: Results,
-    backend: Backend,
-    test: datasets.Dataset,
-    figures: bool,
-) -> None:
-    """Every pass is done: the total, the figures, and the best setting's mistakes."""
-    from .. import plotting
-
+def _finish(out: Path, results: Results) -> None:
+    """Every pass is done: the total time saved, the empty checkpoints folder gone."""
     results.wall_seconds = sum(p.seconds for p in results.passes)
     directory.save_results(out, results)
-    if not figures:
-        return _drop_empty(out)
-    plotting.plot_results(results, out)
-    if not has_accuracy(results):  # a noisy function classifies nothing: no mistakes
-        return _drop_empty(out)
-    best = summarize(results)[0]
-    if best.diverged == best.seeds:  # every setting diverged: no mistakes to show
-        return _drop_empty(out)
-    index, member = next(
-        (i, k)
-        for i, trials in enumerate(setting.passes)
-        for k, trial in enumerate(trials)
-        if trial.label == best.label and not results.trials_of(i)[k].diverged
-    )
-    model = MLP.load(
-        out / "models" / f"{setting.model_name(index)}.npz",
-        device=backend.device,
-        xp=backend.xp,
-    )
-    plotting.plot_misclassified(
-        model.member(member),
-        test,
-        out / "misclassified.png",
-        title=f"{best.label}, seed {setting.passes[index][member].seed}",
-    )
     _drop_empty(out)
 
 

@@ -1,5 +1,6 @@
-"""A benchmark's figures: sensitivity to the learning rate, the final runs' curves, and
-the performance profile (matplotlib, no display needed; written atomically)."""
+"""A benchmark's figures: its tuning's sensitivity to the learning rate, the final runs'
+curves, and the performance profile (matplotlib, imported when a figure is drawn; no
+display needed; written atomically)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from .._files import atomic_write
-from ..experiment import Results
+from ..experiment.results import Results
 from ..experiment.summary import has_accuracy
+from ._png import save_png
 
-__all__ = ["curves", "profile", "sensitivity"]
+__all__ = ["plot_final_curves", "plot_profile", "plot_tuning_sensitivity"]
 
 
 def _figure(width: float = 9.0, height: float = 5.0) -> Any:
@@ -30,12 +31,6 @@ def _colors(n: int) -> list[Any]:
     return [palette(i % palette.N) for i in range(n)]
 
 
-def _save(fig: Any, path: Path) -> Path:
-    with atomic_write(path, "wb") as f:
-        fig.savefig(f, format="png", dpi=110)
-    return path
-
-
 def _legend(ax: Any, n: int) -> None:
     # many optimizers: the legend beside the axes, never over the curves
     if not ax.get_legend_handles_labels()[1]:  # nothing drawn (every run diverged)
@@ -43,7 +38,7 @@ def _legend(ax: Any, n: int) -> None:
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), ncols=1 if n <= 20 else 2)
 
 
-def sensitivity(tuning: Results, search: str, validation: int, path: Path) -> Path:
+def plot_tuning_sensitivity(tuning: Results, search: str, validation: int, path: Path) -> Path:
     """Final validation accuracy of every tuning trial against its learning rate, one
     colour per optimizer (a line through a grid's points; points alone for a random
     search, whose other hyper-parameters vary too). For a loss-only problem the final
@@ -86,7 +81,7 @@ def sensitivity(tuning: Results, search: str, validation: int, path: Path) -> Pa
         fontsize=10,
     )
     _legend(ax, len(names))
-    return _save(fig, path)
+    return save_png(fig, path, dpi=110)
 
 
 _AXES = {
@@ -95,7 +90,7 @@ _AXES = {
 }
 
 
-def curves(final: Results, figure: str, path: Path, table: Sequence[Any]) -> Path:
+def plot_final_curves(final: Results, figure: str, path: Path, table: Sequence[Any]) -> Path:
     """The final runs of each optimizer over the epochs: mean over seeds, ±1 std band;
     the legend names the selected setting, in rank order."""
     ylabel, scale = _AXES[figure]
@@ -132,10 +127,10 @@ def curves(final: Results, figure: str, path: Path, table: Sequence[Any]) -> Pat
         fontsize=10,
     )
     _legend(ax, len(ranked))
-    return _save(fig, path)
+    return save_png(fig, path, dpi=110)
 
 
-def profile(rho: dict[str, list[float]], taus: Sequence[float], path: Path) -> Path:
+def plot_profile(rho: dict[str, list[float]], taus: Sequence[float], path: Path) -> Path:
     """ρ(τ) per optimizer: the share of problems it reaches the target on within τ
     times the best optimizer's epochs."""
     fig = _figure(8.0, 4.5)
@@ -149,4 +144,4 @@ def profile(rho: dict[str, list[float]], taus: Sequence[float], path: Path) -> P
     ax.grid(True, alpha=0.3)
     ax.set_title("Performance profile", fontsize=10)
     _legend(ax, len(rho))
-    return _save(fig, path)
+    return save_png(fig, path, dpi=110)

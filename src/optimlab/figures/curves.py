@@ -1,4 +1,5 @@
-"""Figures of an experiment's results (matplotlib, no display needed).
+"""A results file's figures: the curves over the epochs, and a sweep's sensitivity to
+the learning rate (matplotlib, imported when a figure is drawn; no display needed).
 
 Figures are drawn on :class:`matplotlib.figure.Figure` objects, never through
 ``pyplot``'s global state, and written atomically as PNG files.
@@ -10,17 +11,15 @@ import math
 import os
 import textwrap
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from ._files import atomic_write
-from .backend import to_numpy
+from ..experiment.results import Results, TrialResult
+from ..experiment.summary import has_accuracy
+from ._png import save_png
 
-if TYPE_CHECKING:  # the figures read results; results never need the figures
-    from .experiment.results import Results, TrialResult
-
-__all__ = ["plot_curves", "plot_misclassified", "plot_results", "plot_sensitivity"]
+__all__ = ["plot_curves", "plot_results", "plot_sensitivity"]
 
 
 def plot_results(results: Results, out: str | os.PathLike[str]) -> list[Path]:
@@ -28,8 +27,6 @@ def plot_results(results: Results, out: str | os.PathLike[str]) -> list[Path]:
 
     A loss-only problem's results (a noisy function, no accuracy) get no ``accuracy.png``.
     """
-    from .experiment.summary import has_accuracy
-
     out = Path(out)
     paths = [plot_curves(results, "test_loss", out / "loss.png")]
     if has_accuracy(results):
@@ -77,7 +74,7 @@ def plot_curves(results: Results, figure: str, path: str | os.PathLike[str]) -> 
     ax.grid(True, alpha=0.3)
     ax.set_title(_title(results, seeds), fontsize=10)
     ax.legend(fontsize=8, loc="lower right" if figure == "test_accuracy" else "upper right")
-    return _save(fig, path)
+    return save_png(fig, path, dpi=120)
 
 
 def plot_sensitivity(results: Results, path: str | os.PathLike[str]) -> Path:
@@ -85,8 +82,6 @@ def plot_sensitivity(results: Results, path: str | os.PathLike[str]) -> Path:
     for a loss-only problem the final test loss (a log scale too where every mean is
     positive)."""
     from matplotlib.figure import Figure
-
-    from .experiment.summary import has_accuracy
 
     accuracy = has_accuracy(results)
     fig = Figure(figsize=(7, 4.5), layout="constrained")
@@ -118,44 +113,7 @@ def plot_sensitivity(results: Results, path: str | os.PathLike[str]) -> Path:
     ax.grid(True, alpha=0.3)
     ax.set_title(_title(results, seeds), fontsize=10)
     ax.legend(fontsize=8)
-    return _save(fig, path)
-
-
-def plot_misclassified(
-    model: Any, test: Any, path: str | os.PathLike[str], *, count: int = 24, title: str = ""
-) -> Path:
-    """A grid of the first ``count`` wrongly classified test images, each with its
-    expected and predicted digit (what the report's ``show_random_wrong_sample`` wanted)."""
-    from matplotlib.figure import Figure
-
-    predicted = to_numpy(model.predict(test.images))
-    labels = to_numpy(test.labels)
-    wrong = np.flatnonzero(predicted != labels)[:count]
-    images = to_numpy(test.images)
-    side = math.isqrt(images.shape[1])
-    columns = 6
-    rows = max(1, math.ceil(len(wrong) / columns))
-    height = rows * 1.75 + 0.6
-    fig = Figure(figsize=(columns * 1.5, height))  # fixed margins: constrained layout of
-    fig.subplots_adjust(  # 24 axes took half the figure's time, and every compare pays it
-        left=0.02, right=0.98, bottom=0.02, top=1 - 0.75 / height, wspace=0.15, hspace=0.45
-    )
-    axes = fig.subplots(rows, columns, squeeze=False)
-    for ax in axes.flat:
-        ax.set_axis_off()
-    for ax, i in zip(axes.flat, wrong):
-        if side * side == images.shape[1]:
-            ax.imshow(images[i].reshape(side, side), cmap="gray_r", vmin=0, vmax=1)
-        ax.set_title(f"expected {labels[i]}, got {predicted[i]}", fontsize=8)
-    total = int(np.count_nonzero(predicted != labels))
-    fig.suptitle(
-        textwrap.fill(
-            f"{title}: {total} of {len(labels)} test images misclassified; the first {len(wrong)}",
-            18 * columns,  # characters that fit in the figure's width at size 10
-        ),
-        fontsize=10,
-    )
-    return _save(fig, path)
+    return save_png(fig, path, dpi=120)
 
 
 def _by_setting(results: Results) -> dict[str, list[TrialResult]]:
@@ -166,8 +124,6 @@ def _by_setting(results: Results) -> dict[str, list[TrialResult]]:
 
 
 def _title(results: Results, seeds: int) -> str:
-    from .experiment.summary import has_accuracy
-
     s = results.setting
     if not has_accuracy(results):  # a noisy function: no network, no images
         spread = f"{seeds} seeds, mean ± std" if seeds > 1 else "1 seed"
@@ -193,10 +149,3 @@ def _colors(n: int) -> list[Any]:
     if n <= 10:
         return [colormaps["tab10"](i) for i in range(n)]
     return [colormaps["viridis"](i / max(1, n - 1)) for i in range(n)]
-
-
-def _save(fig: Any, path: str | os.PathLike[str]) -> Path:
-    path = Path(path)
-    with atomic_write(path, "wb") as f:
-        fig.savefig(f, format="png", dpi=120)
-    return path
