@@ -125,3 +125,22 @@ def test_every_module_is_on_the_map():
     mapped = _mapped()
     assert sorted(map(str, on_disk - mapped)) == [], "docs/architecture.md does not map these"
     assert sorted(map(str, mapped - on_disk)) == [], "docs/architecture.md maps no such module"
+
+
+def test_nothing_that_trains_imports_the_figures_or_matplotlib():
+    """The figures are drawn by the commands once the results exist: no module of
+    experiment/, train/, nn/, optimizers/ or backend/ imports ``optimlab.figures`` or
+    matplotlib, even lazily inside a function (the arrow would point back up)."""
+    lower = ("experiment", "train", "nn", "optimizers", "backend")
+    packages = tuple(f"optimlab.{p}" for p in lower)
+    found = [
+        f"{name}:{line} imports {module}"
+        for name, path in MODULES.items()
+        if any(name == p or name.startswith(p + ".") for p in packages)
+        for module, line in _imports(name, path)
+        if module.split(".")[0] == "matplotlib"
+        or module == "optimlab.figures"
+        or module.startswith("optimlab.figures.")
+    ]
+    assert any(n.startswith("optimlab.experiment.") for n in MODULES)  # the layers are read
+    assert found == []

@@ -7,6 +7,7 @@ import os
 import platform
 import subprocess
 from dataclasses import asdict, dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +32,14 @@ class Environment:
     @classmethod
     def collect(cls, backend: Backend) -> Environment:
         """The environment this process computes in, on ``backend``."""
-        import matplotlib
-
         device = describe(backend)
         versions = {
             "optimlab": __version__,
             "python": platform.python_version(),
             **device["versions"],
-            "matplotlib": matplotlib.__version__,
+            # the installed version, read without importing matplotlib: the figures are
+            # drawn by the commands, and an experiment need not load it
+            "matplotlib": metadata.version("matplotlib"),
         }
         return cls(
             date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
