@@ -32,14 +32,16 @@ class Benchmark:
     ``search_seed``); see :mod:`optimlab.benchmark.spaces`. ``setting`` holds the
     keyword arguments of :class:`~optimlab.experiment.Setting` shared by every run
     (epochs, batch size, dtype, device, ...); ``options`` an optimizer's options
-    (``{"adam": {"schedule": "cosine"}}``).
+    (``{"adam": {"schedule": "cosine"}}``). ``validation``: training samples a network
+    problem holds out (None: each problem's own :attr:`~optimlab.problems.Problem.validation`,
+    recorded as one number when they agree); a function problem always holds out its own.
     """
 
     optimizers: tuple[str, ...]
     search: str = "grid"
     budget: int = 8
     seeds: int = 5
-    validation: int = 10_000
+    validation: int | None = None
     select: str = "val_loss"
     target: float | None = None
     problems: tuple[str, ...] = PROBLEMS
@@ -58,7 +60,7 @@ class Benchmark:
             raise ConfigError("each optimizer may be named once in a benchmark")
         if self.search not in SEARCHES:
             raise ConfigError(f"search must be one of {', '.join(SEARCHES)}, not {self.search!r}")
-        for name in ("budget", "seeds", "validation"):
+        for name in ("budget", "seeds"):
             positive_int(name, getattr(self, name))
         for name in ("budget", "seeds"):  # bounded before a trial or a seed is made
             if getattr(self, name) > MAX_COUNT:
@@ -90,6 +92,11 @@ class Benchmark:
                     )
         if len(set(self.problems)) != len(self.problems):
             raise ConfigError("each problem may be named once in a benchmark")
+        if self.validation is None:  # each network problem's own; one number if they agree
+            own = {p.validation for p in map(problems.get, self.problems) if p.trains_network}
+            object.__setattr__(self, "validation", own.pop() if len(own) == 1 else None)
+        if self.validation is not None:
+            positive_int("validation", self.validation)
 
     def trials(self, name: str, problem: str | None = None) -> list[dict[str, float]]:
         """The hyper-parameters of optimizer ``name``'s tuning trials on ``problem`` (the
@@ -135,7 +142,9 @@ class Benchmark:
             **chosen.setting(),
             **self.setting,
             "data": data,
-            "validation": self.validation if chosen.trains_network else chosen.validation,
+            "validation": chosen.validation
+            if self.validation is None or not chosen.trains_network
+            else self.validation,
             "evaluate": evaluate,
         }
         return Setting(kind, passes, **common)

@@ -18,7 +18,7 @@ from ..experiment.executors import usable_cores
 from ..experiment.summary import has_accuracy
 from ..train import EpochRecord
 from .display import ExperimentDisplay, mean_std
-from .parser import BUDGET, EPOCHS, VALIDATION, optimizer_options, setting_options
+from .parser import BUDGET, EPOCHS, optimizer_options, setting_options
 
 __all__ = ["benchmark_command"]
 
@@ -43,7 +43,7 @@ def _benchmark(
         search=args.search,
         budget=budget,
         seeds=args.seeds,
-        validation=args.validation or VALIDATION,
+        validation=args.validation,
         select=args.select,
         target=args.target,
         problems=tuple(args.problems),

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .. import __version__, _checks, optimizers, problems, schedules, trajectories
-from ..problems import surfaces
 from .._checks import positive_int, seeds
 from ..benchmark.plan import PROBLEMS, SEARCHES
 from ..benchmark.selection import SELECT
 from ..errors import ConfigError
 from ..nn import activations, losses
 from ..optimizers.base import parameter_names
+from ..problems import surfaces
 
 __all__ = ["HYPERPARAMETERS", "build_parser", "optimizer_options", "setting_options"]
 
@@ -279,8 +279,6 @@ def _add_evaluate(commands: Any) -> None:
 
 #: The default budget of ``--grid`` and ``--trials``.
 BUDGET = 8
-#: The default of ``--validation``: training samples held out by a network problem.
-VALIDATION = 10_000
 #: The default epochs of every trial and final run: the default benchmark of every
 #: registered optimizer fits in 15 minutes on two cores (docs/benchmark.md).
 EPOCHS = 3
@@ -337,7 +335,8 @@ def _add_benchmark(commands: Any) -> None:
         "--validation",
         type=_positive("validation"),
         metavar="N",
-        help=f"training samples held out for tuning and selection ({VALIDATION}); a "
+        help="training samples held out for tuning and selection (the problem's own: "
+        "10000 on MNIST); a "
         "loss-only problem holds out its own",
     )
     parser.add_argument(

@@ -12,6 +12,7 @@ package adds its own through the entry-point group ``optimlab.problems``
 from __future__ import annotations
 
 import importlib.metadata as _metadata
+import sys as _sys
 import warnings as _warnings
 
 from ..errors import ConfigError
@@ -42,6 +43,9 @@ PROBLEMS: dict[str, Problem] = {p.name: p for p in BUILTIN}
 ENTRY_POINT_GROUP = "optimlab.problems"
 #: The problems that came from other packages or :func:`register`, by name.
 PLUGINS: dict[str, Problem] = {}
+#: Entry points whose module was being imported when they were listed (a script that
+#: imports a plugin's module before optimlab): loaded when a name is first not found.
+_DEFERRED: list[_metadata.EntryPoint] = []
 
 
 def get(name: str | Problem) -> Problem:
@@ -54,6 +58,10 @@ def get(name: str | Problem) -> Problem:
     """
     if isinstance(name, Problem):
         return name
+    if isinstance(name, str) and name not in PROBLEMS and _DEFERRED:
+        deferred = list(_DEFERRED)
+        _DEFERRED.clear()
+        load_plugins(deferred)
     if not isinstance(name, str) or name not in PROBLEMS:
         raise ConfigError(f"unknown problem {name!r}; choose from {', '.join(PROBLEMS)}")
     return PROBLEMS[name]
@@ -102,6 +110,10 @@ def load_plugins(entry_points=None) -> dict[str, Problem]:
             return {}
     added = {}
     for entry in entry_points:
+        module = _sys.modules.get(entry.module)
+        if getattr(getattr(module, "__spec__", None), "_initializing", False):
+            _DEFERRED.append(entry)  # its module imports optimlab right now: load it later
+            continue
         try:
             problem = entry.load()
             if not isinstance(problem, Problem) and callable(problem):

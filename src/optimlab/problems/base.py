@@ -106,7 +106,7 @@ class Problem(abc.ABC):
         (``data_dir``: :meth:`data_directory`'s answer)."""
         return {}
 
-    def check(self, setting: Any, train: Dataset) -> None:
+    def check(self, setting: Any, train: Dataset) -> None:  # noqa: B027 (nothing by default)
         """Raise :class:`~optimlab.errors.ConfigError` where ``setting`` cannot train on
         ``train`` (checked before anything is written)."""
 

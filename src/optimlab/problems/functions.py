@@ -33,8 +33,8 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from . import surfaces
 from ..errors import ConfigError
+from . import surfaces
 
 __all__ = ["FUNCTIONS", "Function", "deep_hessian", "get"]
 

@@ -148,7 +148,9 @@ class NetworkProblem(Problem):
         except (DataError, ConfigError):
             raise
         except Exception as error:
-            raise DataError(f"the data of problem {self.name!r} cannot be loaded: {error}") from None
+            raise DataError(
+                f"the data of problem {self.name!r} cannot be loaded: {error}"
+            ) from None
         if len(arrays) != 4:
             raise DataError(
                 f"the data of problem {self.name!r} must be four arrays (train images, "

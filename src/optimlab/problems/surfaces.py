@@ -66,6 +66,7 @@ DATA_SEED = 42
 #: Steps when none are given.
 DEFAULT_STEPS = 500
 
+
 @dataclass(frozen=True)
 class Surface:
     """One 2-D test function: its value, gradient, start point and plotting window.

@@ -65,11 +65,11 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from . import optimizers
-from .backend import resolve, to_numpy
-from .errors import ConfigError
-from .optimizers import Optimizer, State, member_hyperparameters
-from .optimizers.base import OPTIONS, parameter_names
+from .. import optimizers
+from ..backend import resolve, to_numpy
+from ..errors import ConfigError
+from ..optimizers import Optimizer, State, member_hyperparameters
+from ..optimizers.base import OPTIONS, parameter_names
 
 __all__ = ["CHECKS", "check_optimizer"]
 
@@ -539,7 +539,7 @@ def _no_host_read(kit: _Kit, opt: Optimizer) -> str | None:
         return "skipped: array-api-strict is not installed (pip install array-api-strict)"
     import array_api_strict as strict
 
-    from . import schedules
+    from .. import schedules
 
     backend = resolve(strict.Device("device1"), strict)
     runs = [("alone", opt, None)]
@@ -648,9 +648,9 @@ def _eval_params(kit: _Kit, opt: Optimizer) -> None:
 
 
 def _trainer(kit: _Kit, opt: Optimizer) -> None:
-    from .datasets import Dataset
-    from .nn import MLP
-    from .train import Trainer
+    from ..datasets import Dataset
+    from ..nn import MLP
+    from ..train import Trainer
 
     backend = kit.backend
     xp, device = backend.xp, backend.device
