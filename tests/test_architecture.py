@@ -144,3 +144,80 @@ def test_nothing_that_trains_imports_the_figures_or_matplotlib():
     ]
     assert any(n.startswith("optimlab.experiment.") for n in MODULES)  # the layers are read
     assert found == []
+
+
+#: The layers, lowest first: a module may import its own layer's and lower layers'
+#: modules only (a package counts with everything inside it).
+LAYERS = (
+    ("optimlab.errors", "optimlab._checks", "optimlab._files", "optimlab._version"),
+    ("optimlab.backend", "optimlab.schedules"),
+    ("optimlab.optimizers", "optimlab.datasets", "optimlab.nn"),
+    ("optimlab.train", "optimlab.problems"),
+    ("optimlab.experiment", "optimlab.testing"),
+    ("optimlab.figures",),
+    ("optimlab.benchmark", "optimlab.trajectories"),
+    ("optimlab.cli", "optimlab", "optimlab.__main__"),
+)
+
+
+def _layer(module: str) -> int | None:
+    top = ".".join(module.split(".")[:2])
+    return next((i for i, names in enumerate(LAYERS) if top in names), None)
+
+
+def test_every_module_has_a_layer_and_imports_none_above_it():
+    unplaced = sorted(name for name in MODULES if _layer(name) is None)
+    assert unplaced == [], "tests/test_architecture.py's LAYERS does not place these"
+    upward = [
+        f"{name} (layer {_layer(name)}) imports {module} (layer {_layer(module)}), line {line}"
+        for name, path in MODULES.items()
+        for module, line in _imports(name, path)
+        if module in MODULES and _layer(module) > _layer(name)
+    ]
+    assert upward == []
+
+
+def _names_used_as_keys(source: str, names: set[str]) -> list[tuple[int, str]]:
+    """Where ``source`` keys a dict literal by two or more of ``names`` (a table of facts
+    about them), or compares a value with one of them (a branch on who it is)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Dict):
+            keys = [k.value for k in node.keys if isinstance(k, ast.Constant)]
+            if len(keys) >= 2 and len(keys) == len(node.keys) and set(keys) <= names:
+                found.append((node.lineno, f"a dict keyed by {', '.join(map(str, keys[:3]))}"))
+        elif isinstance(node, ast.Compare):
+            for side in (node.left, *node.comparators):
+                if isinstance(side, ast.Constant) and side.value in names:
+                    found.append((node.lineno, f"a comparison with {side.value!r}"))
+    return found
+
+
+def test_the_scan_for_name_keyed_facts_finds_them():
+    snippet = 'RATES = {"adam": 1e-3, "sgd": 0.1}\nif name == "muon":\n    pass\n'
+    assert [line for line, _ in _names_used_as_keys(snippet, {"adam", "sgd", "muon"})] == [1, 2]
+
+
+def test_facts_about_an_optimizer_or_a_problem_live_in_its_package():
+    """No name-keyed table of optimizer facts outside optimizers/, none of problem facts
+    outside problems/ (a problem's own default rates per optimizer are problem facts)."""
+    from optimlab import optimizers
+    from optimlab.problems import BUILTIN
+
+    owners = {
+        "optimlab.optimizers": set(optimizers.OPTIMIZERS),
+        "optimlab.problems": {p.name for p in BUILTIN},
+    }
+    found = [
+        f"{name}:{line}: {what} (belongs in {owner})"
+        for name, path in MODULES.items()
+        for owner, names in owners.items()
+        if not _inside(name, owner)
+        and not (owner == "optimlab.optimizers" and _inside(name, "optimlab.problems"))
+        for line, what in _names_used_as_keys(path.read_text(encoding="utf-8"), names)
+    ]
+    assert found == []
+
+
+def _inside(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")

@@ -12,9 +12,8 @@ standard, so the same code runs on any library that follows it::
     print(history.test_accuracy[-1])
 """
 
-__version__ = "0.1.0"
-
 from . import datasets, optimizers, problems, schedules
+from ._version import __version__
 from .backend import Backend, resolve
 from .datasets import Dataset, load_idx_dir, load_mnist
 from .errors import ConfigError, DataError, DeviceError, ModelFileError, OptimlabError

@@ -14,7 +14,7 @@ from . import selection, spaces
 __all__ = ["PROBLEMS", "SEARCHES", "TUNING_SEED", "Benchmark", "Outcome"]
 
 #: The problems a benchmark runs on unless told: the report's network on MNIST.
-PROBLEMS = ("report",)
+PROBLEMS = (problems.DEFAULT,)
 #: The most trials per optimizer (``budget``) and final seeds a benchmark takes.
 MAX_COUNT = 100_000
 #: The seed of every tuning trial; the final runs take seeds 1..N, so no final run

@@ -13,14 +13,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .. import __version__, _checks, optimizers, problems, schedules, trajectories
+from .. import _checks, optimizers, problems, schedules, trajectories
 from .._checks import positive_int, seeds
+from .._version import __version__
 from ..benchmark.plan import PROBLEMS, SEARCHES
 from ..benchmark.selection import SELECT
 from ..errors import ConfigError
 from ..nn import activations, losses
 from ..optimizers.base import parameter_names
-from ..problems import surfaces
+from ..problems import DEFAULT, surfaces
 
 __all__ = ["HYPERPARAMETERS", "build_parser", "optimizer_options", "setting_options"]
 
@@ -226,9 +227,7 @@ def _add_sweep(commands: Any) -> None:
         "rate, the best one first. Writes what compare writes, plus sensitivity.png.",
     )
     _add_setting(sweep)
-    sweep.add_argument(
-        "--optimizer", required=True, type=str.lower, help=f"one of {_registered()}"
-    )
+    sweep.add_argument("--optimizer", required=True, type=str.lower, help=f"one of {_registered()}")
     sweep.add_argument(
         "--lr", type=_numbers, required=True, metavar="X,Y,...", help="learning rates to try"
     )
@@ -449,7 +448,7 @@ def _add_setting(
     if problem:
         parser.add_argument(
             "--problem",
-            default="report",
+            default=DEFAULT,
             choices=list(problems.PROBLEMS),
             help="test problem: its network, data, batch size and epochs are the defaults "
             "of the options below (report: the lab report's network on MNIST); "
@@ -721,7 +720,11 @@ def setting_options(args: argparse.Namespace) -> dict[str, Any]:
         "data": str(Path(args.data_dir).resolve()) if args.data_dir else None,
         # left out at the report's, so that older checkpoints still resume
         **({"init": args.init} if getattr(args, "init", "uniform") != "uniform" else {}),
-        **({"problem": args.problem} if getattr(args, "problem", "report") != "report" else {}),
+        **(
+            {"problem": args.problem}
+            if getattr(args, "problem", None) not in (None, DEFAULT)
+            else {}
+        ),
         **({"noise": args.noise} if getattr(args, "noise", None) is not None else {}),
     }
 

@@ -11,14 +11,13 @@ from dataclasses import replace
 import array_api_compat
 import numpy as np
 
-from .. import datasets, problems
+from .. import datasets
 from ..backend import Backend, resolve
 from ..errors import ConfigError
 from .settings import Setting
 
 __all__ = [
     "SPLIT_SEED",
-    "data_files",
     "load_data",
     "setting_data",
     "split_validation",
@@ -28,12 +27,6 @@ __all__ = [
 #: The seed of the validation split: the same held-out samples for every optimizer,
 #: every trial and every run of a benchmark.
 SPLIT_SEED = 20190423
-
-
-def data_files(directory: str | os.PathLike[str] | None) -> dict[str, str]:
-    """The SHA-256 of each data file of the report's problem read from ``directory``
-    (None: the packaged MNIST); see :meth:`optimlab.problems.Problem.data_files`."""
-    return problems.get("report").data_files(None if directory is None else str(directory))
 
 
 def load_data(

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from ..backend import resolve, to_numpy
-from ..experiment.data import setting_data
 from ..experiment.results import Results
 from ..experiment.summary import has_accuracy, summarize
 from ..nn import MLP
@@ -34,7 +33,8 @@ def draw_misclassified(results: Results, out: str | os.PathLike[str]) -> Path | 
     file of its first seed that did not diverge.
 
     None, and nothing drawn, for a loss-only problem (a noisy function classifies
-    nothing) or when every seed of the best setting diverged (no model was saved).
+    nothing), for samples that are not square images (a plugin's points), or when every
+    seed of the best setting diverged (no model was saved).
 
     The test set is loaded again from the data the setting names: draw right after the
     run, as the commands do (data changed since would show other images).
@@ -59,7 +59,10 @@ def draw_misclassified(results: Results, out: str | os.PathLike[str]) -> Path | 
         if trial.label == best.label and not results.trials_of(i)[k].diverged
     )
     backend = resolve(setting.device, library=setting.library)
-    _, test = setting_data(setting, backend)
+    _, test = setting.problem.load_data(setting, backend)
+    side = math.isqrt(test.features)
+    if side * side != test.features:  # samples that are not square images: nothing to show
+        return None
     model = MLP.load(
         out / "models" / f"{setting.model_name(index)}.npz",
         device=backend.device,

@@ -23,6 +23,7 @@ from .function import FunctionProblem, NoisyObjective
 from .network import Arrays, NetworkProblem
 
 __all__ = [
+    "DEFAULT",
     "ENTRY_POINT_GROUP",
     "PLUGINS",
     "PROBLEMS",
@@ -39,6 +40,8 @@ __all__ = [
 
 #: The registered problems, by name: the built-in ones, then the plugins'.
 PROBLEMS: dict[str, Problem] = {p.name: p for p in BUILTIN}
+#: The problem every command trains unless told: the lab report's network on MNIST.
+DEFAULT = BUILTIN[0].name
 #: The entry-point group under which a package registers problems.
 ENTRY_POINT_GROUP = "optimlab.problems"
 #: The problems that came from other packages or :func:`register`, by name.
