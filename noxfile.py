@@ -77,7 +77,8 @@ MUTATED = [
     "src/optimlab/nn/*",
     "src/optimlab/train/*",
     "src/optimlab/experiment/*",
-    "src/optimlab/datasets.py",
+    "src/optimlab/datasets/*",
+    "src/optimlab/problems/*",
     "src/optimlab/_files.py",
 ]
 MUTATION_TESTS = [
@@ -90,6 +91,8 @@ MUTATION_TESTS = [
     "tests/test_misuse.py",
     "tests/test_properties.py",
     "tests/test_datasets.py",
+    "tests/test_problems.py",
+    "tests/test_functions.py",
     "tests/test_files.py",
     "tests/test_experiment.py",
     "tests/test_experiment_outputs.py",
