@@ -151,3 +151,42 @@ class EagerGraph:
         self.index.copy_(batch)
         for count, new in zip(self.counts, self.step(self.index, self.counts)):
             count.copy_(new)
+
+
+def install_offline(example: Path, root: Path) -> Path:
+    """The example package ``example`` installed with pip, offline and without its
+    dependencies, into ``root / "site"`` (the test environment is left alone)."""
+    import shutil
+    import subprocess
+    import sys
+
+    pytest.importorskip("setuptools", reason="building the example needs setuptools (test extra)")
+    source = root / "source"  # a copy: the build writes its folders next to the sources
+    shutil.copytree(example, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
+    target = root / "site"
+    done = subprocess.run(
+        [
+            sys.executable,
+            *("-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation"),
+            *("--no-index", "--disable-pip-version-check", "--target", str(target)),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return target
+
+
+def run_with(site: Path, args: list[str], cwd: Path) -> Any:
+    """``python args`` in ``cwd`` with ``site`` first on the import path."""
+    import os
+    import subprocess
+    import sys
+
+    path = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "PYTHONPATH": path, "PYTHONWARNINGS": "default"}
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )

@@ -8,9 +8,6 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 import json
-import os
-import shutil
-import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -18,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import install_offline, run_with
 from optimlab import ConfigError, problems
 from optimlab.optimizers import PluginWarning
 from optimlab.testing import PROBLEM_CHECKS, check_problem
@@ -37,24 +35,7 @@ def test_every_registered_problem_passes_the_kit(name):
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     """The example package, installed with pip into a folder of its own (offline)."""
-    pytest.importorskip("setuptools", reason="building the example needs setuptools (test extra)")
-    root = tmp_path_factory.mktemp("problem_plugin")
-    source = root / "source"  # a copy: the build writes its folders next to the sources
-    shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
-    target = root / "site"
-    done = subprocess.run(
-        [
-            sys.executable,
-            *("-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation"),
-            *("--no-index", "--disable-pip-version-check", "--target", str(target)),
-            str(source),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return target
+    return install_offline(EXAMPLE, tmp_path_factory.mktemp("problem_plugin"))
 
 
 @pytest.fixture
@@ -64,14 +45,6 @@ def example(site, monkeypatch):
     module = pytest.importorskip("optimlab_blobs")
     yield module
     sys.modules.pop("optimlab_blobs", None)
-
-
-def _run(args: list[str], site: Path, cwd: Path) -> subprocess.CompletedProcess:
-    path = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH", "")) if p)
-    env = {**os.environ, "PYTHONPATH": path, "PYTHONWARNINGS": "default"}
-    return subprocess.run(
-        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
-    )
 
 
 def test_the_example_problems_pass_the_kit(example):
@@ -176,32 +149,29 @@ def test_a_broken_plugin_is_skipped_with_one_warning(example, monkeypatch):
 def test_the_installed_example_runs_through_every_command(site, tmp_path):
     """train, compare (worker processes), sweep and benchmark take the plugin's problems
     by name, as the built-in ones."""
-    listed = _run(["-m", "optimlab", "compare", "--help"], site, tmp_path)
+
+    def optimlab(*args: str):
+        done = run_with(site, ["-m", "optimlab", *args], tmp_path)
+        assert done.returncode == 0, done.stderr
+        return done
+
+    listed = optimlab("compare", "--help")
     assert "blobs" in listed.stdout and "valley" in listed.stdout, listed.stdout
-    trained = _run(
-        ["-m", "optimlab", "train", "--problem", "blobs", "--optimizer", "adam", "--epochs", "3"],
-        site,
-        tmp_path,
-    )
-    assert trained.returncode == 0, trained.stderr
+    trained = optimlab("train", "--problem", "blobs", "--optimizer", "adam", "--epochs", "3")
     accuracy = float(trained.stdout.rsplit("test accuracy ", 1)[1].split("%")[0])
     assert accuracy > 90.0  # three blobs, well apart: chance is 33%
-    compared = _run(
-        ["-m", "optimlab", "compare", "--problem", "valley", "--optimizers", "sgd,adam",
-         "--epochs", "2", "--jobs", "2", "--out", "cmp"],
-        site, tmp_path,
-    )  # fmt: skip
-    assert compared.returncode == 0, compared.stderr
+    optimlab("compare", "--problem", "valley", "--optimizers", "sgd,adam", "--epochs", "2",
+             "--jobs", "2", "--out", "cmp")  # fmt: skip
     results = json.loads((tmp_path / "cmp" / "results.json").read_text())
     assert results["setting"]["problem"] == "valley"
     finals = [t["epochs"][-1]["train_loss"] for t in results["runs"]]
     assert all(0 < f < 100 for f in finals), finals  # from a start loss of about 560
-    bench = _run(
-        ["-m", "optimlab", "benchmark", "--problems", "blobs,valley", "--optimizers",
-         "sgd,adam", "--grid", "2", "--seeds", "2", "--epochs", "2", "--out", "bench"],
-        site, tmp_path,
-    )  # fmt: skip
-    assert bench.returncode == 0, bench.stderr
+    optimlab("sweep", "--problem", "blobs", "--optimizer", "sgd", "--lr", "0.1,1",
+             "--epochs", "1", "--seeds", "2", "--out", "sweep")  # fmt: skip
+    swept = json.loads((tmp_path / "sweep" / "results.json").read_text())
+    assert len(swept["runs"]) == 4 and swept["setting"]["layers"] == [2, 16, 3]
+    optimlab("benchmark", "--problems", "blobs,valley", "--optimizers", "sgd,adam",
+             "--grid", "2", "--seeds", "2", "--epochs", "2", "--out", "bench")  # fmt: skip
     table = json.loads((tmp_path / "bench" / "results.json").read_text())
     assert set(table["problems"]) == {"blobs", "valley"}
     winner = table["problems"]["blobs"]["table"][0]

@@ -12,6 +12,8 @@ loss and no accuracy.
 
 from __future__ import annotations
 
+import dataclasses
+
 from . import functions, surfaces
 from .base import Problem
 from .function import FunctionProblem
@@ -20,7 +22,6 @@ from .network import NetworkProblem
 __all__ = ["BUILTIN"]
 
 _DEEPOBS = "DeepOBS (Schneider, Balles & Hennig, 2019)"
-_MLP = (784, 1000, 500, 100, 10)
 
 
 def _two_d(name: str) -> FunctionProblem:
@@ -37,6 +38,18 @@ def _two_d(name: str) -> FunctionProblem:
         noisy=surface.noisy,
     )
 
+
+_MNIST_MLP = NetworkProblem(
+    name="mnist_mlp",
+    summary="784-1000-500-100-10 ReLU network, softmax cross-entropy, on MNIST",
+    source=f"{_DEEPOBS}: mnist_mlp (weights truncated normal, std 3e-2; biases 0)",
+    layers=(784, 1000, 500, 100, 10),
+    activation="relu",
+    output="softmax",
+    batch_size=128,
+    epochs=100,
+    init="truncated_normal",
+)
 
 #: The problems optimlab comes with, in the order the command line lists them.
 BUILTIN: tuple[Problem, ...] = (
@@ -61,27 +74,12 @@ BUILTIN: tuple[Problem, ...] = (
         epochs=50,
         init="zeros",
     ),
-    NetworkProblem(
-        name="mnist_mlp",
-        summary="784-1000-500-100-10 ReLU network, softmax cross-entropy, on MNIST",
-        source=f"{_DEEPOBS}: mnist_mlp (weights truncated normal, std 3e-2; biases 0)",
-        layers=_MLP,
-        activation="relu",
-        output="softmax",
-        batch_size=128,
-        epochs=100,
-        init="truncated_normal",
-    ),
-    NetworkProblem(
+    _MNIST_MLP,
+    dataclasses.replace(
+        _MNIST_MLP,
         name="fmnist_mlp",
         summary="784-1000-500-100-10 ReLU network, softmax cross-entropy, on Fashion-MNIST",
         source=f"{_DEEPOBS}: fmnist_mlp (as mnist_mlp)",
-        layers=_MLP,
-        activation="relu",
-        output="softmax",
-        batch_size=128,
-        epochs=100,
-        init="truncated_normal",
         data="fashion-mnist",
     ),
     FunctionProblem(

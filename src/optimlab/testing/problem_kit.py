@@ -51,7 +51,6 @@ import contextlib
 import importlib.util
 import math
 import pickle
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -60,6 +59,7 @@ import numpy as np
 from .. import optimizers, problems
 from ..backend import Backend, resolve, to_numpy
 from ..problems import Problem
+from .optimizer_kit import _expect, _named
 
 __all__ = ["PROBLEM_CHECKS", "check_problem"]
 
@@ -104,23 +104,6 @@ def check_problem(problem: Problem | str, *, skip: tuple[str, ...] = ()) -> dict
         with _named(label, check):
             report[check] = _CHECKS[check](problem) or "passed"
     return report
-
-
-@contextlib.contextmanager
-def _named(label: str, check: str) -> Iterator[None]:
-    try:
-        yield
-    except AssertionError as error:
-        raise AssertionError(f"{label} fails the {check!r} check: {error}") from error
-    except Exception as error:
-        raise AssertionError(
-            f"{label} fails the {check!r} check: {type(error).__name__}: {error}"
-        ) from error
-
-
-def _expect(condition: Any, message: str) -> None:
-    if not condition:
-        raise AssertionError(message)
 
 
 def _setting(problem: Problem, dtype: str = "float64", **changes: Any) -> SimpleNamespace:
