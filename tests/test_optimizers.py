@@ -31,6 +31,9 @@ class Case:
     one_step: list[float] = field(default_factory=list)
     #: ... and the state's accumulators then.
     first_state: dict[str, list[float]] = field(default_factory=dict)
+    #: The oracle's class, whose constructor's defaults must be ours (None for the
+    #: report's seven, whose defaults are the report's).
+    oracle: Any = None
 
 
 W0, G = [1.0, -2.0], [0.5, -0.25]
@@ -115,6 +118,7 @@ CASES = [
         {"mean": ("exp_avg", 1.0), "mean_square": ("exp_avg_sq", 1.0)},
         one_step=[0.989, -1.988],
         first_state={"mean": [0.05, -0.025], "mean_square": [0.00025, 0.0000625]},
+        oracle=lambda: _torch().optim.AdamW,
     ),
     Case(
         "amsgrad",
@@ -125,6 +129,7 @@ CASES = [
             "mean_square": ("exp_avg_sq", 1.0),
             "max_mean_square": ("max_exp_avg_sq", 1.0),
         },
+        oracle=lambda: _torch().optim.Adam,
     ),
     Case(
         "nadam",
@@ -142,6 +147,7 @@ CASES = [
             "mean_square": ("exp_avg_sq", 1.0),
             "mu_product": ("mu_product", 1.0),
         },
+        oracle=lambda: _torch().optim.NAdam,
     ),
     Case(
         "nadamw",
@@ -161,18 +167,21 @@ CASES = [
             "mean_square": ("exp_avg_sq", 1.0),
             "mu_product": ("mu_product", 1.0),
         },
+        oracle=lambda: _torch().optim.NAdam,
     ),
     Case(
         "radam",
         {"lr": 0.01, "beta1": 0.9, "beta2": 0.9, "eps": 1e-8, "weight_decay": 0.05},
         lambda p, h: _torch().optim.RAdam(p, **_torch_adam(h)),
         {"mean": ("exp_avg", 1.0), "mean_square": ("exp_avg_sq", 1.0)},
+        oracle=lambda: _torch().optim.RAdam,
     ),
     Case(
         "adamax",
         {"lr": 0.01, "beta1": 0.9, "beta2": 0.99, "eps": 1e-8, "weight_decay": 0.05},
         lambda p, h: _torch().optim.Adamax(p, **_torch_adam(h)),
         {"mean": ("exp_avg", 1.0), "max_norm": ("exp_inf", 1.0)},
+        oracle=lambda: _torch().optim.Adamax,
     ),
     # w - lr sign(0.1 g); M = 0.01 g
     Case(
@@ -184,6 +193,7 @@ CASES = [
         {"mean": ("exp_avg", 1.0)},
         one_step=[0.99, -1.99],
         first_state={"mean": [0.005, -0.0025]},
+        oracle=lambda: pytest.importorskip("lion_pytorch").Lion,
     ),
     # c = 1 on the first step: y = z = w - (lr / 3) (g + 0.01 w)  (warm-up step 1 of 3)
     Case(
@@ -198,6 +208,7 @@ CASES = [
         },
         one_step=[0.983, -1.991],
         first_state={"z": [0.983, -1.991]},
+        oracle=lambda: pytest.importorskip("schedulefree").SGDScheduleFree,
     ),
     # y = z = w - lr sign(g) (eps is below the tolerance); N = 0.001 g^2
     Case(
@@ -213,6 +224,7 @@ CASES = [
         },
         one_step=[0.99, -1.99],
         first_state={"z": [0.99, -1.99], "exp_avg_sq": [0.00025, 0.0000625]},
+        oracle=lambda: pytest.importorskip("schedulefree").AdamWScheduleFree,
     ),
     # d = d0 = 1e-6 stays (d_hat = 0: p0 = w); s = d0 g; M = 0.1 d0 g; N = 0.001 d0^2 g^2;
     # w - 0.01 d0 w - d0 M / (sqrt(N) + d0 eps)
@@ -231,6 +243,7 @@ CASES = [
             "exp_avg": [5e-8, -2.5e-8],
             "exp_avg_sq": [2.5e-16, 6.25e-17],
         },
+        oracle=lambda: pytest.importorskip("prodigyopt").Prodigy,
     ),
     Case(
         "adafactor",
@@ -245,6 +258,7 @@ CASES = [
         ),
         # torch keeps row_var and col_var for matrices only, variance for vectors only
         {"row_var": ("row_var", 1.0), "col_var": ("col_var", 1.0), "variance": ("variance", 1.0)},
+        oracle=lambda: _torch().optim.Adafactor,
     ),
     # exactly against torch's algorithm in float64 (torch.optim.Muon runs it in bfloat16:
     # tests/test_muon.py compares with it within that rounding)
@@ -253,6 +267,7 @@ CASES = [
         {"lr": 0.02, "weight_decay": 0.05, "momentum": 0.9, "eps": 1e-7, "adamw_lr": 0.01},
         lambda p, h: _MuonFloat64(p, h),
         {"mean": ("mean", 1.0), "mean_square": ("mean_square", 1.0)},
+        oracle=lambda: _torch().optim.Muon,
     ),
     # pytorch_optimizer's (4.1.0): every switch set, the oracle keeps -g as previous_grad
     Case(
@@ -273,6 +288,7 @@ CASES = [
             "mean_square": ("exp_avg_sq", 1.0),
             "previous_grad": ("previous_grad", -1.0),
         },
+        oracle=lambda: pytest.importorskip("pytorch_optimizer").Adan,
     ),
     Case(
         "ademamix",
@@ -294,6 +310,7 @@ CASES = [
             "mean_square": ("exp_avg_sq", 1.0),
             "slow_mean": ("exp_avg_slow", 1.0),
         },
+        oracle=lambda: pytest.importorskip("pytorch_optimizer").AdEMAMix,
     ),
     Case(
         "adabelief",
@@ -311,6 +328,7 @@ CASES = [
         },
         lambda p, h: _pytorch_optimizer("AdaBelief", p, h, ams_bound=False),
         {"mean": ("exp_avg", 1.0), "belief": ("exp_avg_var", 1.0)},
+        oracle=lambda: pytest.importorskip("pytorch_optimizer").AdaBelief,
     ),
     # no refresh of the bases within 50 steps: its float32 QR decomposition rounds as
     # each library's LAPACK does (test_matrix_optimizers.py compares the refresh)
@@ -338,6 +356,7 @@ CASES = [
             "left_basis": ("Q0", "columns"),
             "right_basis": ("Q1", "columns"),
         },
+        oracle=lambda: pytest.importorskip("pytorch_optimizer").SOAP,
     ),
 ]
 IDS = [c.name for c in CASES]
@@ -436,41 +455,47 @@ def _draw_every_hyperparameter(name, seed):
     flips = iter(range(8))  # the j-th switch: over seeds 0-3, both values and all pairs
     switch = lambda: bool(((seed >> (next(flips) % 2)) ^ (seed > 3)) & 1)  # noqa: E731
     decay = {"lr": log(1e-3, 0.1), "weight_decay": uniform(0.0, 0.1) * switch()}
-    if name == "adan":
-        betas = {"beta1": uniform(0.5, 0.99), "beta2": uniform(0.5, 0.99)}
-        return {
-            **decay,
-            **betas,
-            "beta3": uniform(0.9, 0.999),
-            "weight_decouple": switch(),
-            "eps": log(1e-10, 1e-6),
-        }
-    if name == "ademamix":
-        return {
-            **decay,
-            "beta1": uniform(0.5, 0.95),
-            "beta2": uniform(0.9, 0.999),
-            "beta3": uniform(0.99, 0.9999),
-            "weight_decouple": switch(),
-            "fixed_decay": switch(),
-            "alpha": uniform(0.0, 8.0),
-            "t_alpha_beta3": uniform(5.0, 80.0) if switch() else 0.0,
-            "eps": log(1e-10, 1e-6),
-        }
-    if name == "adabelief":
-        return {
-            **decay,
-            "beta1": uniform(0.5, 0.95),
-            "beta2": uniform(0.9, 0.999),
-            "weight_decouple": switch(),
-            "fixed_decay": switch(),
-            "rectify": switch(),
-            "n_sma_threshold": float(rng.integers(4, 9)),
-            "degenerated_to_sgd": switch(),
-            "eps": log(1e-16, 1e-8),
-        }
+    return {**decay, **_DRAWS[name](log, uniform, switch, rng)}
+
+
+def _draw_adan(log, uniform, switch, rng):
+    betas = {"beta1": uniform(0.5, 0.99), "beta2": uniform(0.5, 0.99)}
     return {
-        **decay,
+        **betas,
+        "beta3": uniform(0.9, 0.999),
+        "weight_decouple": switch(),
+        "eps": log(1e-10, 1e-6),
+    }
+
+
+def _draw_ademamix(log, uniform, switch, rng):
+    return {
+        "beta1": uniform(0.5, 0.95),
+        "beta2": uniform(0.9, 0.999),
+        "beta3": uniform(0.99, 0.9999),
+        "weight_decouple": switch(),
+        "fixed_decay": switch(),
+        "alpha": uniform(0.0, 8.0),
+        "t_alpha_beta3": uniform(5.0, 80.0) if switch() else 0.0,
+        "eps": log(1e-10, 1e-6),
+    }
+
+
+def _draw_adabelief(log, uniform, switch, rng):
+    return {
+        "beta1": uniform(0.5, 0.95),
+        "beta2": uniform(0.9, 0.999),
+        "weight_decouple": switch(),
+        "fixed_decay": switch(),
+        "rectify": switch(),
+        "n_sma_threshold": float(rng.integers(4, 9)),
+        "degenerated_to_sgd": switch(),
+        "eps": log(1e-16, 1e-8),
+    }
+
+
+def _draw_soap(log, uniform, switch, rng):
+    return {
         "beta1": uniform(0.5, 0.99),
         "beta2": uniform(0.8, 0.999),
         "shampoo_beta": uniform(0.5, 0.99),
@@ -483,8 +508,13 @@ def _draw_every_hyperparameter(name, seed):
     }
 
 
+#: pytorch_optimizer's four: how each one's own hyper-parameters are drawn.
+_DRAWS = {"adan": _draw_adan, "ademamix": _draw_ademamix, "adabelief": _draw_adabelief,
+          "soap": _draw_soap}  # fmt: skip
+
+
 @pytest.mark.parametrize("seed", range(4))
-@pytest.mark.parametrize("name", ["adan", "ademamix", "adabelief", "soap"])
+@pytest.mark.parametrize("name", list(_DRAWS))
 def test_every_hyperparameter_at_random_matches_pytorch_optimizer(name, seed, backend):
     """pytorch_optimizer's four with every hyper-parameter and switch drawn: 50 steps,
     parameters and every state entry at 1e-12; each switch both ways on NumPy, two
@@ -495,7 +525,7 @@ def test_every_hyperparameter_at_random_matches_pytorch_optimizer(name, seed, ba
     _match_the_oracle(case, _draw_every_hyperparameter(name, seed), backend)
 
 
-ELEMENTWISE_FOUR = ["adan", "ademamix", "adabelief"]
+ELEMENTWISE_FOUR = [n for n in _DRAWS if optimizers.OPTIMIZERS[n].elementwise]
 
 
 def _stepped(name, hyper, backend, members=None, device_count=False, **inputs):
@@ -679,28 +709,11 @@ def test_the_report_names_its_seven():
     assert optimizers.REPORT == tuple(REPORT_DEFAULTS)
 
 
-def _oracle_defaults(name):
+def _oracle_defaults(case):
     """The oracle constructor's defaults, in our names (betas split)."""
     import inspect
 
-    oracle = {
-        "adamw": lambda: _torch().optim.AdamW,
-        "amsgrad": lambda: _torch().optim.Adam,
-        "nadam": lambda: _torch().optim.NAdam,
-        "nadamw": lambda: _torch().optim.NAdam,
-        "radam": lambda: _torch().optim.RAdam,
-        "adamax": lambda: _torch().optim.Adamax,
-        "lion": lambda: pytest.importorskip("lion_pytorch").Lion,
-        "sf_sgd": lambda: pytest.importorskip("schedulefree").SGDScheduleFree,
-        "sf_adamw": lambda: pytest.importorskip("schedulefree").AdamWScheduleFree,
-        "prodigy": lambda: pytest.importorskip("prodigyopt").Prodigy,
-        "adafactor": lambda: _torch().optim.Adafactor,
-        "muon": lambda: _torch().optim.Muon,
-        "adan": lambda: pytest.importorskip("pytorch_optimizer").Adan,
-        "ademamix": lambda: pytest.importorskip("pytorch_optimizer").AdEMAMix,
-        "adabelief": lambda: pytest.importorskip("pytorch_optimizer").AdaBelief,
-        "soap": lambda: pytest.importorskip("pytorch_optimizer").SOAP,
-    }[name]()
+    oracle = case.oracle()
     found = {k: v.default for k, v in inspect.signature(oracle).parameters.items()}
     if "betas" in found:  # two or three (pytorch_optimizer's Adan and AdEMAMix)
         for i, beta in enumerate(found.pop("betas")):
@@ -716,12 +729,19 @@ def _oracle_defaults(name):
         found["eps2"] = found.pop("eps")[1]
     if "beta3" in found and found["beta3"] is None:  # Prodigy's None: sqrt(beta2)
         found["beta3"] = math.sqrt(found["beta2"])
-    return {k: found[k] for k in optimizers.defaults(name)}
+    return {k: found[k] for k in optimizers.defaults(case.name)}
 
 
-@pytest.mark.parametrize("name", [n for n in IDS if n not in REPORT_DEFAULTS])
-def test_defaults_are_the_oracles(name):
-    assert optimizers.get(name).hyperparameters == _oracle_defaults(name)
+WITH_ORACLE = [c for c in CASES if c.oracle is not None]
+
+
+@pytest.mark.parametrize("case", WITH_ORACLE, ids=[c.name for c in WITH_ORACLE])
+def test_defaults_are_the_oracles(case):
+    assert optimizers.get(case.name).hyperparameters == _oracle_defaults(case)
+
+
+def test_every_optimizer_after_the_reports_seven_has_an_oracle_class():
+    assert {c.name for c in WITH_ORACLE} == set(IDS) - set(REPORT_DEFAULTS)
 
 
 BAD_VALUES = {
