@@ -195,10 +195,6 @@ class Prodigy(Optimizer):
             new_params.append(w)
         return new_params, {"s": S, "p0": P0, "exp_avg": M, "exp_avg_sq": N}, scalars
 
-    @staticmethod
-    def update(xp, w, g, *accumulators, t, **hyperparameters):  # pragma: no cover
-        raise NotImplementedError("Prodigy couples the arrays: see apply()")
-
 
 def _ema(xp: Any, a: Any, decay: Any, scale: Any, x: Any, active: Any) -> Any:
     """``a = decay * a + scale * x`` in place where ``active`` (the rate is positive)."""
