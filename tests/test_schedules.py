@@ -547,14 +547,64 @@ def test_parse_refuses_bad_text(text, message):
     assert "\n" not in str(error.value)
 
 
-def test_parse_without_the_run_checks_the_form_only():
-    """Before the data is known (``total_steps=None``) no placeholder length is invented:
-    a long warm-up is fine, and a message never names a length the user did not give."""
-    s = parse("warmup_cosine:warmup=2e9", steps_per_epoch=1, total_steps=None)
-    assert s.warmup_steps == 2 * 10**9 and s.total_steps > s.warmup_steps
-    assert parse("exponential:gamma=2", steps_per_epoch=1, total_steps=None).gamma == 2
-    with pytest.raises(ConfigError, match=r"warmup \(5 steps\) must end before total \(3 steps\)"):
-        parse("warmup_cosine:warmup=5,total=3", steps_per_epoch=1, total_steps=None)
+def test_check_reads_the_form_without_inventing_a_length():
+    """Before the data is known, :func:`check` reads the text in epochs: a long warm-up is
+    fine, durations are compared in epochs (no placeholder of one step per epoch, which
+    refused a warm-up of 0.4 epochs in a total of 0.5), and a message names only what the
+    user gave."""
+    spec = schedules.check("warmup_cosine:warmup=2e9")
+    assert spec == schedules.Spec(
+        "warmup_cosine", {"warmup_steps": 2e9}, "warmup_cosine:warmup=2e9", "--schedule"
+    )
+    assert schedules.check("multistep:milestones=2/4.5").arguments == {"milestones": (2.0, 4.5)}
+    for fits in ("warmup_cosine:warmup=0.4,total=0.5", "wsd:warmup=0.2,decay=0.2,total=0.5"):
+        schedules.check(fits)
+    with pytest.raises(ConfigError) as error:
+        schedules.check("warmup_cosine:warmup=5,total=3")
+    assert str(error.value) == (
+        "--schedule 'warmup_cosine:warmup=5,total=3': warmup (5 epochs) must end before "
+        "total (3 epochs)"
+    )
+    with pytest.raises(ConfigError, match=r"warmup \+ decay \(6 epochs\) must fit in total \(5"):
+        schedules.check("wsd:warmup=1,decay=5,total=5", option="--set adam.schedule")
+    # the ranges of the other arguments are the schedule's to check, once it is made
+    assert schedules.check("cosine:min_factor=2").arguments == {"min_factor": 2.0}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "nope",
+        "cosine:",
+        "cosine:warmup=1",
+        "wsd:warmup_steps=3,decay=1",
+        "cosine:total=1e308",
+        "multistep:milestones=1//2",
+        "warmup_cosine:warmup=-1",
+        "wsd:warmup=1",
+        "cosine:total=1,total=2",
+    ],
+)
+def test_check_refuses_what_parse_refuses_for_the_form(text):
+    with pytest.raises(ConfigError) as form:
+        schedules.check(text)
+    with pytest.raises(ConfigError) as run:
+        parse(text, steps_per_epoch=100, total_steps=1000)
+    assert str(form.value) == str(run.value)
+
+
+def test_a_spec_becomes_the_schedule_parse_makes():
+    spec = schedules.check("wsd:warmup=0.5,decay=2,shape=sqrt")
+    assert spec.schedule(100, 1000) == WSD(50, 200, 1000, "sqrt")
+    assert spec.schedule(10, 300) == parse(spec.text, steps_per_epoch=10, total_steps=300)
+    # what needs the steps is checked against the real ones, in steps
+    with pytest.raises(ConfigError, match=r"warmup \+ decay \(250 steps\) must fit in total"):
+        spec.schedule(100, 200)
+    with pytest.raises(ConfigError, match=r"^--schedule 'cosine:min_factor=2': min_factor must"):
+        schedules.check("cosine:min_factor=2").schedule(10, 100)
+    # without the run's length, parse checks the form only (callers written before check)
+    assert parse("warmup_cosine:warmup=0.4,total=0.5", steps_per_epoch=1, total_steps=None) is None
 
 
 def test_huge_values_are_refused_or_infinite_never_overflow():
@@ -583,7 +633,7 @@ def test_parse_names_its_option():
 
 
 def test_module_exports():
-    assert set(schedules.__all__) >= {"Schedule", "SCHEDULES", "get", "parse"}
+    assert set(schedules.__all__) >= {"Schedule", "SCHEDULES", "Spec", "check", "get", "parse"}
     assert all(
         isinstance(cls.name, str) and cls is SCHEDULES[cls.name] for cls in SCHEDULES.values()
     )

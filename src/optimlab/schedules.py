@@ -47,7 +47,9 @@ name                arguments (defaults) and oracle
 ==================  ==========================================================
 
 On the command line a schedule is ``NAME[:key=value,...]`` with durations in
-epochs (:func:`parse`).
+epochs: :func:`check` reads its form before the data is known (a :class:`Spec`), and
+:meth:`Spec.schedule` (or :func:`parse`, both at once) makes it a schedule once the run's
+steps are.
 """
 
 from __future__ import annotations
@@ -57,8 +59,9 @@ import math
 import numbers
 import sys
 from bisect import bisect_right
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, overload
 
 import array_api_compat
 
@@ -74,8 +77,10 @@ __all__ = [
     "MultiStep",
     "OneCycle",
     "Schedule",
+    "Spec",
     "Step",
     "WarmupCosine",
+    "check",
     "get",
     "parse",
 ]
@@ -688,46 +693,97 @@ _DURATIONS = {
 _STEP_NAMES = {v: k for k, v in _DURATIONS.items()}
 
 
-def parse(
-    text: str,
-    *,
-    steps_per_epoch: int,
-    total_steps: int | None,
-    option: str = "--schedule",
-) -> Schedule:
-    """The schedule of a command line's ``NAME[:key=value,...]``, durations in epochs.
+@dataclass(frozen=True)
+class Spec:
+    """A schedule as a command line writes it, ``NAME[:key=value,...]``, read but not yet
+    a :class:`Schedule`: its durations are still in epochs.
+
+    :func:`check` reads it before the data is known (its form only); :meth:`schedule`
+    makes it a schedule once, when the run's steps per epoch and length are known.
+    """
+
+    #: The schedule's name (a key of :data:`SCHEDULES`).
+    name: str
+    #: Its arguments under the schedule's own names: a duration (``warmup_steps``, ...)
+    #: as a number of epochs, ``milestones`` as a tuple of epochs, the others as given
+    #: (numbers; ``shape`` a word).
+    arguments: Mapping[str, Any]
+    #: The text it was read from, and the option that gave it (for messages).
+    text: str
+    option: str = "--schedule"
+
+    def schedule(self, steps_per_epoch: int, total_steps: int) -> Schedule:
+        """The schedule of a run of ``total_steps`` updates, ``steps_per_epoch`` per epoch.
+
+        Each duration of ``e`` epochs becomes ``round(e * steps_per_epoch)`` steps
+        (halves up), at least 1 if ``e`` is not 0; a schedule with a ``total_steps`` that
+        the text does not give lasts the run.
+
+        Raises
+        ------
+        ConfigError
+            The durations do not fit (in steps), an argument is impossible, or the
+            multiplier passes a float's range within the run (one sentence).
+        """
+        spe = _integer("steps_per_epoch", steps_per_epoch)
+        run = _integer("total_steps", total_steps)
+        option, where = self.option, f"{self.option} {self.text!r}"
+        kwargs: dict[str, Any] = {}
+        for argument, value in self.arguments.items():
+            key = _STEP_NAMES.get(argument, argument)
+            if argument == "milestones":
+                kwargs[argument] = [_steps(option, key, e, spe) for e in value]
+            elif argument in _STEP_NAMES:
+                kwargs[argument] = _steps(option, key, value, spe)
+            else:
+                kwargs[argument] = value
+        if "total_steps" in _parameters(SCHEDULES[self.name]) and "total_steps" not in kwargs:
+            kwargs["total_steps"] = run
+            total = f"the run's {run} steps"
+        else:
+            total = f"{kwargs.get('total_steps')} steps"
+        _check_durations(where, kwargs, total, "steps")
+        try:
+            schedule = get(self.name, **kwargs)
+        except ConfigError as error:
+            raise ConfigError(f"{where}: {error}") from None
+        _check_range(where, schedule, run)
+        return schedule
+
+
+def check(text: str, *, option: str = "--schedule") -> Spec:
+    """Read a command line's ``NAME[:key=value,...]`` before the run's steps are known: its
+    form only (the one check of a schedule's text before the data is loaded).
 
     The durations take short names and count **epochs** (fractions allowed):
     ``warmup`` (``warmup_steps``), ``total`` (``total_steps``; by default the run's
     ``total_steps`` for every schedule that has one), ``decay`` (``decay_steps``),
-    ``step_size``, and ``milestones`` (epochs separated by ``/``). Each becomes
-    ``round(epochs * steps_per_epoch)`` steps (halves up), at least 1 if the epochs
-    are not 0. The other keys keep their names: ``gamma``, ``min_factor``,
-    ``start_factor``, ``end_factor``, ``pct_start``, ``div_factor``,
-    ``final_div_factor`` (numbers) and ``shape`` (a word).
+    ``step_size``, and ``milestones`` (epochs separated by ``/``). The other keys keep
+    their names: ``gamma``, ``min_factor``, ``start_factor``, ``end_factor``,
+    ``pct_start``, ``div_factor``, ``final_div_factor`` (numbers) and ``shape`` (a word).
 
-    With 100 steps per epoch and 1000 in the run, ``warmup_cosine:warmup=0.5`` is
-    ``WarmupCosine(warmup_steps=50, total_steps=1000)`` and
-    ``multistep:milestones=2/4.5,gamma=0.5`` is ``MultiStep([200, 450], 0.5)``.
-
-    Parameters
-    ----------
-    text
-        The option's value.
-    steps_per_epoch, total_steps
-        The run's updates per epoch and in all. ``total_steps=None`` (the run's length
-        not known yet) checks the text's form only: a default ``total`` is then long
-        enough for the given durations, and the multiplier is not checked over the run.
-    option
-        The option's name, which starts every error message.
+    Checked here: the name, the keys, that each value is a number (a duration one of at
+    most 2**53 epochs, not negative), that no argument the schedule needs is missing,
+    and that a warm-up and decay given with a ``total`` fit in it, in epochs. What
+    depends on the number of steps, and the other arguments' ranges, are checked when
+    :meth:`Spec.schedule` makes the schedule, against the run's real steps: no
+    placeholder length is invented.
 
     Raises
     ------
     ConfigError
-        Text that does not name a schedule with valid arguments (one sentence).
+        Text that does not name a schedule in this form (one sentence starting with
+        ``option``).
     """
-    spe = _integer("steps_per_epoch", steps_per_epoch)
-    run = None if total_steps is None else _integer("total_steps", total_steps)
+    spec = _read(text, option)
+    given = dict(spec.arguments)
+    if "total_steps" in given:
+        _check_durations(f"{option} {text!r}", given, f"{given['total_steps']:g} epochs", "epochs")
+    return spec
+
+
+def _read(text: str, option: str) -> Spec:
+    """The :class:`Spec` of ``text``: its syntax, keys and numbers checked."""
     if not isinstance(text, str):
         raise ConfigError(f"{option} takes NAME[:key=value,...], not {text!r}")
     name, colon, rest = text.strip().partition(":")
@@ -737,7 +793,7 @@ def parse(
             f"{option}: unknown schedule {name!r}; choose from {', '.join(SCHEDULES)}"
         )
     parameters = _parameters(SCHEDULES[name])
-    kwargs: dict[str, Any] = {}
+    arguments: dict[str, Any] = {}
     items = rest.split(",") if colon else []
     for item in items:
         key, equals, value = (s.strip() for s in item.partition("="))
@@ -752,54 +808,77 @@ def parse(
         if argument not in parameters:
             takes = ", ".join(_STEP_NAMES.get(p, p) for p in parameters) or "no arguments"
             raise ConfigError(f"{option}: schedule {name} takes {takes}, not {key}")
-        if argument in kwargs:
+        if argument in arguments:
             raise ConfigError(f"{option}: {key} is given twice in {text!r}")
         if argument == "milestones":
-            kwargs[argument] = [_steps(option, key, e, spe) for e in value.split("/")]
+            arguments[argument] = tuple(_epochs(option, key, e) for e in value.split("/"))
         elif argument in _STEP_NAMES:
-            kwargs[argument] = _steps(option, key, value, spe)
+            arguments[argument] = _epochs(option, key, value)
         elif argument == "shape":
-            kwargs[argument] = value
+            arguments[argument] = value
         else:
-            kwargs[argument] = _float(option, key, value)
-    where = f"{option} {text!r}"
+            arguments[argument] = _float(option, key, value)
     missing = [
         _STEP_NAMES.get(k, k)
         for k, v in parameters.items()
-        if v is inspect.Parameter.empty and k not in kwargs and k != "total_steps"
+        if v is inspect.Parameter.empty and k not in arguments and k != "total_steps"
     ]
     if missing:
-        raise ConfigError(f"{where}: schedule {name} needs {', '.join(missing)}")
-    if "total_steps" in parameters and "total_steps" not in kwargs:
-        given = kwargs.get("warmup_steps", 0) + kwargs.get("decay_steps", 0)
-        kwargs["total_steps"] = run if run is not None else given + 1
-        total = f"the run's {run} steps" if run is not None else None
-    else:
-        total = f"{kwargs.get('total_steps')} steps"
-    _check_durations(where, kwargs, total)
-    try:
-        schedule = get(name, **kwargs)
-    except ConfigError as error:
-        raise ConfigError(f"{where}: {error}") from None
-    if run is not None:
-        _check_range(where, schedule, run)
-    return schedule
+        raise ConfigError(f"{option} {text!r}: schedule {name} needs {', '.join(missing)}")
+    return Spec(name, arguments, text, option)
 
 
-def _check_durations(where: str, kwargs: dict[str, Any], total: str | None) -> None:
-    """The warm-up and decay fit in the schedule's length, said in the command line's
-    names (``total`` describes that length; None: the run's, not known yet)."""
-    if total is None or "total_steps" not in kwargs:
+@overload
+def parse(text: str, *, steps_per_epoch: int, total_steps: int, option: str = ...) -> Schedule: ...
+
+
+@overload
+def parse(text: str, *, steps_per_epoch: int, total_steps: None, option: str = ...) -> None: ...
+
+
+def parse(
+    text: str,
+    *,
+    steps_per_epoch: int,
+    total_steps: int | None,
+    option: str = "--schedule",
+) -> Schedule | None:
+    """The schedule of a command line's ``NAME[:key=value,...]`` (durations in epochs, see
+    :func:`check`) for a run of ``total_steps`` updates, ``steps_per_epoch`` per epoch:
+    ``check(text, option=option).schedule(steps_per_epoch, total_steps)``.
+
+    With 100 steps per epoch and 1000 in the run, ``warmup_cosine:warmup=0.5`` is
+    ``WarmupCosine(warmup_steps=50, total_steps=1000)`` and
+    ``multistep:milestones=2/4.5,gamma=0.5`` is ``MultiStep([200, 450], 0.5)``.
+
+    ``total_steps=None`` (kept for callers written before :func:`check`) checks the
+    form only, as :func:`check` does, and returns None.
+
+    Raises
+    ------
+    ConfigError
+        Text that does not name a schedule with valid arguments for this run (one
+        sentence starting with ``option``).
+    """
+    if total_steps is None:
+        check(text, option=option)
+        return None
+    _integer("steps_per_epoch", steps_per_epoch)
+    return _read(text, option).schedule(steps_per_epoch, total_steps)
+
+
+def _check_durations(where: str, kwargs: dict[str, Any], total: str, unit: str) -> None:
+    """The warm-up and decay fit in the schedule's length (``total`` describes it), in
+    ``unit`` (``"steps"``, or ``"epochs"`` before the steps are known)."""
+    if "total_steps" not in kwargs:
         return
     warmup, decay = kwargs.get("warmup_steps", 0), kwargs.get("decay_steps", 0)
     if "decay_steps" in kwargs and warmup + decay > kwargs["total_steps"]:
         raise ConfigError(
-            f"{where}: warmup + decay ({warmup + decay} steps) must fit in total ({total})"
+            f"{where}: warmup + decay ({warmup + decay:g} {unit}) must fit in total ({total})"
         )
-    if "warmup_steps" in kwargs and "decay_steps" not in kwargs and warmup >= kwargs[
-        "total_steps"
-    ]:
-        raise ConfigError(f"{where}: warmup ({warmup} steps) must end before total ({total})")
+    if "warmup_steps" in kwargs and "decay_steps" not in kwargs and warmup >= kwargs["total_steps"]:
+        raise ConfigError(f"{where}: warmup ({warmup:g} {unit}) must end before total ({total})")
 
 
 def _check_range(where: str, schedule: Schedule, run: int) -> None:
@@ -827,15 +906,25 @@ def _float(option: str, key: str, value: str) -> float:
     return number
 
 
-def _steps(option: str, key: str, epochs: str, steps_per_epoch: int) -> int:
-    """``epochs`` (text) as the nearest whole number of steps, at least 1 unless 0."""
-    number = _float(option, key, epochs.strip())
+def _epochs(option: str, key: str, text: str) -> float:
+    """A duration's text as a number of epochs: finite, not negative, at most 2**53 (each
+    epoch is at least one step)."""
+    number = _float(option, key, text.strip())
     if number < 0:
-        raise ConfigError(f"{option}: {key} must be a non-negative number of epochs, not {epochs}")
-    if number * steps_per_epoch > MAX_STEPS:
+        raise ConfigError(f"{option}: {key} must be a non-negative number of epochs, not {text}")
+    if number > MAX_STEPS:
         raise ConfigError(
-            f"{option}: {key}={epochs.strip()} epochs is more than 2**53 steps, "
+            f"{option}: {key}={text.strip()} epochs is more than 2**53 steps, "
             "more than any run takes"
         )
-    steps = math.floor(number * steps_per_epoch + 0.5)
-    return max(steps, 1) if number > 0 else 0
+    return number
+
+
+def _steps(option: str, key: str, epochs: float, steps_per_epoch: int) -> int:
+    """``epochs`` as the nearest whole number of steps (halves up), at least 1 unless 0."""
+    if epochs * steps_per_epoch > MAX_STEPS:
+        raise ConfigError(
+            f"{option}: {key}={epochs:g} epochs is more than 2**53 steps, more than any run takes"
+        )
+    steps = math.floor(epochs * steps_per_epoch + 0.5)
+    return max(steps, 1) if epochs > 0 else 0

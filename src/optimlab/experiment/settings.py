@@ -57,9 +57,13 @@ class Trial:
             hyper = {**optimizers.defaults(self.optimizer), **hyper}
         object.__setattr__(self, "hyperparameters", hyper)
 
-    def make(self, steps_per_epoch: int = 1, total_steps: int = 1) -> optimizers.Optimizer:
-        """The optimizer this trial trains with; a schedule's epochs become steps with
-        ``steps_per_epoch``, and its length defaults to ``total_steps``."""
+    def make(
+        self, steps_per_epoch: int | None = None, total_steps: int | None = None
+    ) -> optimizers.Optimizer:
+        """The optimizer this trial trains with, for a run of ``total_steps`` updates,
+        ``steps_per_epoch`` per epoch (a schedule's epochs become steps, and it lasts the
+        run by default). Without them (the data not loaded yet) the hyper-parameters and
+        the schedule's form only are checked: see :func:`make_optimizer`."""
         return make_optimizer(
             self.optimizer, self.hyperparameters, self.options, steps_per_epoch, total_steps
         )
@@ -88,17 +92,29 @@ def make_optimizer(
     name: str,
     hyperparameters: dict[str, float],
     options: dict[str, Any],
-    steps_per_epoch: int = 1,
-    total_steps: int | None = 1,
+    steps_per_epoch: int | None = None,
+    total_steps: int | None = None,
 ) -> optimizers.Optimizer:
-    """The optimizer ``name`` with its hyper-parameters and the command line's options
-    (a schedule as ``NAME[:key=value,...]`` with durations in epochs; ``total_steps=None``
-    before the data is known: the schedule's form only, see :func:`schedules.parse`)."""
+    """The optimizer ``name`` with its hyper-parameters and the command line's options (a
+    schedule as ``NAME[:key=value,...]``, durations in epochs).
+
+    The schedule is made once, here, against the run's real steps: ``steps_per_epoch``
+    and ``total_steps`` (:func:`schedules.parse`). With ``total_steps=None`` the
+    run is not known yet (before the data is loaded): the schedule's form only is
+    checked (:func:`schedules.check`; a ``steps_per_epoch`` given then is not used) and
+    the optimizer, built to check the hyper-parameters and options, holds a constant
+    schedule in its place (so one without a learning rate still refuses a schedule):
+    train with the optimizer made once the run is known.
+    """
     options = dict(options)
     if "schedule" in options:
-        options["schedule"] = schedules.parse(
-            options["schedule"], steps_per_epoch=steps_per_epoch, total_steps=total_steps
-        )
+        if total_steps is None:
+            schedules.check(options["schedule"])
+            options["schedule"] = schedules.Constant()
+        else:
+            options["schedule"] = schedules.parse(
+                options["schedule"], steps_per_epoch=steps_per_epoch, total_steps=total_steps
+            )
     return optimizers.get(name, **hyperparameters, **options)
 
 
