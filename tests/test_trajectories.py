@@ -10,12 +10,15 @@ import pytest
 from matplotlib.image import imread
 from PIL import Image
 
-from optimlab import ConfigError, OptimlabError, optimizers
-from optimlab.problems import surfaces
+from optimlab import ConfigError, OptimlabError, optimizers, problems
+from optimlab.backend import resolve
 from optimlab.cli import main
 from optimlab.cli.parser import build_parser
 from optimlab.cli.trajectories_command import trajectories_command
-from optimlab.trajectories import run_trajectories, write_trajectories
+from optimlab.experiment import Setting
+from optimlab.problems import surfaces
+from optimlab.train import Trainer
+from optimlab.trajectories import STEPS_PER_EPOCH, run_trajectories, write_trajectories
 
 
 def _rosenbrock_gradient(u: float, v: float) -> np.ndarray:
@@ -40,11 +43,60 @@ def test_noise_free_sgd_is_plain_gradient_descent(backend):
     assert path.points.shape == (31, 2) and path.steps == 30 and path.diverged_at is None
 
 
-def test_noisy_sgd_adds_the_batch_means_to_the_gradient():
+def _deepobs_batch_means(steps, noise, seed, per_epoch=78):
+    """Each step's mean sample, drawn here as DeepOBS draws its 2-D data set: x then y,
+    10,000 each, from RandomState(42); shuffled each epoch by default_rng(seed), cut into
+    batches of 128, the last 16 samples of every epoch left out (``per_epoch=79``: kept
+    as a batch of their own)."""
+    draws = np.random.RandomState(42)
+    data = np.stack([draws.normal(0.0, noise, 10_000), draws.normal(0.0, noise, 10_000)], 1)
+    shuffles, means = np.random.default_rng(seed), []
+    while len(means) < steps:
+        order = shuffles.permutation(10_000)
+        means += [data[order[k * 128 : (k + 1) * 128]].mean(axis=0) for k in range(per_epoch)]
+    return np.array(means[:steps])
+
+
+def test_the_noise_is_the_batch_means_of_the_problems_data():
+    """Over three epochs (two boundaries): the gradient is the exact one plus the mean of
+    the step's batch of DeepOBS's samples, drawn independently here."""
     sgd = optimizers.get("sgd", lr=1e-3)
-    (path,) = run_trajectories("rosenbrock", [sgd], 100, noise=2.0, seed=3)
-    noise = surfaces.batch_noise(100, 2.0, seed=3)
-    np.testing.assert_allclose(path.points, _descent((-0.5, 1.5), 100, 1e-3, noise), rtol=1e-12)
+    (path,) = run_trajectories("rosenbrock", [sgd], 200, noise=2.0, seed=3)
+    noise = _deepobs_batch_means(200, 2.0, seed=3)
+    np.testing.assert_allclose(path.points, _descent((-0.5, 1.5), 200, 1e-3, noise), rtol=1e-12)
+    # the control: with each epoch's last 16 samples as a batch, the path is another one
+    kept = _deepobs_batch_means(200, 2.0, seed=3, per_epoch=79)
+    assert not np.allclose(path.points, _descent((-0.5, 1.5), 200, 1e-3, kept), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["adam", "sf_sgd"])
+def test_a_path_is_the_trainers_run_of_the_function_problem(name):
+    """The point after two epochs of the path is where a Trainer of the ``rosenbrock``
+    problem, built here from the problem, evaluates after two epochs of DeepOBS's batches
+    (Schedule-Free's average, not its gradient point): the recorder records the trainer's
+    own steps."""
+    opt = optimizers.get(name, lr=1e-3)
+    (path,) = run_trajectories("rosenbrock", [opt], 2 * 78, noise=1.0, seed=5)
+    problem = problems.get("rosenbrock")
+    setting = Setting("compare", [], **problem.setting(), problem=problem, dtype="float64")
+    backend = resolve("cpu")
+    train, _ = problem.load_data(setting, backend)
+    model = problem.make_model(setting, 5, backend)
+    trainer = Trainer(model, opt, train, batch_size=128, seed=5)
+    for _ in range(2):  # DeepOBS's epochs: 78 batches, the last 16 samples left out
+        trainer.run_batches(trainer.rngs[0].permutation(10_000)[: STEPS_PER_EPOCH * 128])
+    np.testing.assert_array_equal(path.points[-1], np.asarray(trainer.eval_params()))
+    assert STEPS_PER_EPOCH == 78 and len(path.points) == 157
+
+
+def test_the_recorder_reads_nothing_back_until_the_end(monkeypatch):
+    """The path is read back to the host once, whatever the number of steps."""
+    import optimlab.trajectories as module
+
+    reads = []
+    monkeypatch.setattr(module, "to_numpy", lambda a: reads.append(a.shape) or np.asarray(a))
+    (path,) = run_trajectories("beale", ["adam"], 100, noise=1.0)
+    assert reads == [(101, 2)] and path.points.shape == (101, 2)
 
 
 def test_the_noise_is_seeded():

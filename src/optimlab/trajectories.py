@@ -1,18 +1,18 @@
 """Optimizers' paths on a 2-D test function, and their pictures.
 
-:func:`run_trajectories` runs each optimizer from the surface's start point
-(:mod:`optimlab.problems.surfaces`) for a number of steps through the optimizer protocol::
-
-    opt = optimizers.get(name, **hyper)
-    state = opt.init([p])                       # p = (u, v), one array of shape (2,)
-    params, state = opt.step([p], [g], state)   # g = grad f(p) + the batch's noise
-
-and records after every step the point where the optimizer is evaluated
-(:meth:`~optimlab.optimizers.Optimizer.eval_params`: the parameters, or Schedule-Free's
-average), the start point first. :func:`write_trajectories` writes
-``trajectories.json``, ``trajectories.png`` (the paths over the function's contours on a
-log-scaled colour map) and, on request, ``trajectories.gif`` (an animation of the paths,
-matplotlib's :class:`~matplotlib.animation.PillowWriter`), each atomically.
+:func:`run_trajectories` trains each optimizer on the surface's noisy-function problem
+(:mod:`optimlab.problems`: ``rosenbrock``, ``beale``, ``branin``) with the
+:class:`~optimlab.train.Trainer`, as ``optimlab train --problem rosenbrock`` does: the
+point (:class:`~optimlab.nn.Point`) starts at the surface's start and each step's
+gradient is the function's plus the mean of a batch of the problem's samples, batches of
+128 drawn by the seed's shuffles; unlike ``train``, each epoch leaves out its last
+incomplete batch, as DeepOBS does. A per-step recorder keeps the point where the
+optimizer is evaluated (:meth:`~optimlab.optimizers.Optimizer.eval_params`: the
+parameters, or Schedule-Free's average) after every step, the start point first.
+:func:`write_trajectories` writes ``trajectories.json``, ``trajectories.png`` (the paths
+over the function's contours on a log-scaled colour map) and, on request,
+``trajectories.gif`` (an animation of the paths, matplotlib's
+:class:`~matplotlib.animation.PillowWriter`), each atomically.
 """
 
 from __future__ import annotations
@@ -30,15 +30,19 @@ from typing import Any
 
 import numpy as np
 
-from . import optimizers
+from . import optimizers, problems
 from ._checks import positive_int, seeds
-from ._files import _FILE_MODE, atomic_write, check_name_lengths, check_writable
+from ._files import _FILE_MODE, atomic_write, check_writable
 from .backend import Backend, resolve, to_numpy
+from .datasets import Dataset
 from .errors import ConfigError
 from .experiment.directory import MANIFEST, OutputDirectory
 from .optimizers import Optimizer
-from .problems.surfaces import BATCH_SIZE, DEFAULT_STEPS, TRAIN_SIZE, Surface, batch_noise, check_noise
+from .problems import FunctionProblem
+from .problems.surfaces import BATCH_SIZE, DEFAULT_STEPS, TRAIN_SIZE, Surface, check_noise
 from .problems.surfaces import get as get_surface
+from .train import Trainer
+from .train.trainer import run_steps
 
 __all__ = [
     "DEFAULT_OPTIMIZERS",
@@ -118,13 +122,19 @@ def run_trajectories(
 ) -> list[Trajectory]:
     """Run every optimizer of ``runs`` on ``surface`` from its start for ``steps`` steps.
 
-    Step ``t`` (from 0) takes the gradient at the parameters ``p_t``,
-    ``g_t = grad f(p_t) + n_t`` with ``n_t`` row ``t`` of
-    :func:`~optimlab.problems.surfaces.batch_noise` (one draw for all optimizers, so they see the
-    same batches), and ``p_{t+1}, state = opt.step([p_t], [g_t], state)``; the path
-    records ``opt.eval_params([p_t], state)`` after each step. A name in ``runs`` gets
-    :func:`default_hyperparameters`. ``backend``: where to compute (default NumPy on the
-    CPU); ``dtype``: ``"float64"`` (default) or ``"float32"``.
+    Each is a :class:`~optimlab.train.Trainer` run of the surface's function problem:
+    step ``t`` (from 0) takes the gradient at the parameters ``p_t``,
+    ``g_t = grad f(p_t) + n_t`` with ``n_t`` the mean of batch ``t``'s samples ``(x, y)``
+    (DeepOBS's data at standard deviation ``noise``; every optimizer gets the seed's
+    shuffles, so they see the same batches), ``p_{t+1}`` is the optimizer's step, and
+    the path records where the optimizer evaluates, ``opt.eval_params([p_t], state)``,
+    after each step. A name in ``runs`` gets :func:`default_hyperparameters`.
+    ``backend``: where to compute (default NumPy on the CPU); ``dtype``: ``"float64"``
+    (default) or ``"float32"``.
+
+    The recorder keeps a copy of each step's point on the device and the path is read
+    back once, at the end; the steps run eagerly (see
+    :func:`~optimlab.train.trainer.run_steps`).
 
     Raises
     ------
@@ -133,7 +143,7 @@ def run_trajectories(
     """
     surface = get_surface(surface) if isinstance(surface, str) else surface
     steps = positive_int("steps", steps)
-    if steps > MAX_STEPS:  # bounded before the noise of every step is drawn
+    if steps > MAX_STEPS:  # bounded before a point of every step is kept
         raise ConfigError(f"steps must be at most {MAX_STEPS:,}, not {steps:,}")
     noise = check_noise(surface, noise)
     seed = seeds(seed, None, "seed")[0]
@@ -142,36 +152,67 @@ def run_trajectories(
     if not runs:
         raise ConfigError("run_trajectories needs at least one optimizer")
     backend = resolve("cpu") if backend is None else backend
-    xp, device = backend
-    kind = getattr(xp, dtype)
-    means = batch_noise(steps, noise, seed)
-    shared = xp.asarray(means, dtype=kind, device=device)  # one transfer for every step
-    start = xp.asarray(surface.start, dtype=kind, device=device)
+    problem = _problem(surface)
+    data = problem.load_data(_Data(dtype, noise), backend)[0]  # one copy for every run
     made = [
         o if isinstance(o, Optimizer) else optimizers.get(o, **default_hyperparameters(surface, o))
         for o in runs
     ]
-    return [_run(surface, o, start, shared if noise else None, steps, xp) for o in made]
+    return [_run(_trainer(surface, o, data, seed, backend, dtype), steps) for o in made]
 
 
-def _run(
-    surface: Surface, opt: Optimizer, start: Any, noise: Any, steps: int, xp: Any
-) -> Trajectory:
-    p = xp.asarray(start, copy=True)
-    state = opt.init([p])
-    points = [start]
-    for t in range(steps):
-        g = surface.gradient(p, xp=xp)
-        if noise is not None:
-            g = g + noise[t, :]
-        (p,), state = opt.step([p], [g], state, xp=xp)
-        points.append(opt.eval_params([p], state)[0])
+def _trainer(
+    surface: Surface,
+    optimizer: Optimizer,
+    data: Dataset,
+    seed: int,
+    backend: Backend,
+    dtype: str = "float64",
+) -> Trainer:
+    """The :class:`~optimlab.train.Trainer` of ``optimizer`` on ``surface``'s function
+    problem: its point at the start, the training samples ``data`` (the problem's
+    :meth:`~optimlab.problems.Problem.load_data`), its batch size and the shuffles of
+    ``seed``. A path runs it with :func:`~optimlab.train.trainer.run_steps`, DeepOBS's
+    epochs without their last incomplete batch."""
+    problem = _problem(surface)
+    model = problem.make_model(_Data(dtype, None), seed, backend)
+    return Trainer(model, optimizer, data, batch_size=problem.batch_size, seed=seed)
+
+
+@dataclass(frozen=True)
+class _Data:
+    """What a function problem reads of a setting to build its point and its samples."""
+
+    dtype: str
+    noise: float | None
+    limit_train: int | None = None
+
+
+def _problem(surface: Surface) -> FunctionProblem:
+    """The noisy-function problem of ``surface`` (the problem of the same name)."""
+    problem = problems.get(surface.name)
+    if not isinstance(problem, FunctionProblem):  # a surface registered without its problem
+        raise ConfigError(f"{surface.name} has no function problem to train on")
+    return problem
+
+
+def _run(trainer: Trainer, steps: int) -> Trajectory:
+    """``steps`` steps of ``trainer``, the evaluation point recorded after each."""
+    xp = trainer.model.xp
+    points = [xp.asarray(trainer.eval_params(), copy=True)]
+
+    def record(trainer: Trainer) -> None:  # a copy: the parameters are updated in place
+        points.append(xp.asarray(trainer.eval_params(), copy=True))
+
+    with np.errstate(over="ignore", invalid="ignore"):  # a divergence is told by the path
+        run_steps(trainer, steps, record, drop_last=True)
     # one transfer at the end: recording on the host would synchronize every step
     path = np.asarray(to_numpy(xp.stack(points)), dtype=np.float64)
     finite = np.all(np.isfinite(path), axis=1)
     diverged = None if finite.all() else int(np.argmin(finite))
     if diverged is not None:
         path = path[:diverged]
+    opt = trainer.optimizer
     hyper = {**opt.hyperparameters, **{k: str(v) for k, v in opt.options.items()}}
     return Trajectory(opt.name, hyper, path, steps, diverged)
 

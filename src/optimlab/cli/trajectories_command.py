@@ -20,9 +20,9 @@ import sys
 from typing import Any
 
 from .. import optimizers, problems
-from ..problems import surfaces
 from ..errors import ConfigError, OptimlabError
 from ..experiment.settings import make_optimizer
+from ..problems import surfaces
 from ..trajectories import (
     STEPS_PER_EPOCH,
     default_hyperparameters,
@@ -82,7 +82,9 @@ def _surface(name: str) -> surfaces.Surface:
     """The surface named ``name``; another problem's name gets its own sentence."""
     if name in problems.PROBLEMS and name not in surfaces.SURFACES:
         problem = problems.PROBLEMS[name]
-        what = "a network problem" if problem.trains_network else f"{problem.setting()['layers'][0]}-D"
+        what = (
+            "a network problem" if problem.trains_network else f"{problem.setting()['layers'][0]}-D"
+        )
         raise ConfigError(
             f"{name} is {what}, not a 2-D function: trajectories takes "
             f"{', '.join(surfaces.SURFACES)}"

@@ -36,7 +36,7 @@ from .step import Group, Steps, evaluation_point, optimizer_inputs
 if TYPE_CHECKING:
     from ..datasets import Dataset
 
-__all__ = ["Trainer"]
+__all__ = ["Trainer", "run_steps"]
 
 
 class Trainer:
@@ -239,6 +239,51 @@ class Trainer:
         if full < order.shape[-1]:
             steps.run(order[..., full:], size, None if full else progress)
         steps.finish()
+
+
+def run_steps(
+    trainer: Trainer,
+    steps: int,
+    on_step: Callable[[Trainer], None],
+    *,
+    drop_last: bool = False,
+) -> None:
+    """Run ``steps`` more steps of ``trainer``, calling ``on_step(trainer)`` after each.
+
+    The epochs are :meth:`Trainer.run_epoch`'s (a fresh shuffle each, counted in
+    ``trainer.epoch``), the last one cut short where the steps end; with ``drop_last``
+    an epoch leaves out its last incomplete batch, as DeepOBS's data sets do (its 2-D
+    problems: 78 batches of 128 of 10,000 samples).
+
+    When ``on_step`` runs, the trainer holds that step's parameters and optimizer state
+    (:meth:`Trainer.eval_params` is where it evaluates). To record a path, keep copies
+    on the device and read them back at the end: a read per step would wait for the
+    device at every step. The steps run eagerly, not as CUDA-graph replays: a block of
+    replays sets the step count on the host only at its end, so a hook between two
+    replays would see a stale count.
+
+    Raises
+    ------
+    ConfigError
+        ``steps`` is not a positive integer, or ``drop_last`` leaves no batch.
+    """
+    steps = _checks.positive_int("steps", steps)
+    size, n, model = trainer.batch_size, trainer.train.n, trainer.model
+    per_epoch = n // size if drop_last else math.ceil(n / size)
+    if per_epoch == 0:
+        raise ConfigError(f"a batch of {size} does not fit a training set of {n}")
+    while steps > 0:
+        orders = [rng.permutation(n) for rng in trainer.rngs]
+        order = orders[0] if model.members is None else np.stack(orders)
+        taken = min(steps, per_epoch)
+        order = model.backend.asarray(order[..., : min(taken * size, n)])
+        block = Steps(model, trainer.groups, trainer.train.images, trainer.targets)
+        for k in range(taken):
+            block.step(order[..., k * size : min((k + 1) * size, order.shape[-1])])
+            block.finish()  # the trainer now holds this step's parameters and state
+            on_step(trainer)
+        trainer.epoch += 1
+        steps -= taken
 
 
 def _stop(history: History, members: bool, k: int, record: EpochRecord) -> None:
