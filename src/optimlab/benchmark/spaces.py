@@ -4,12 +4,47 @@ Every optimizer gets the same budget — the same number of trials and epochs �
 its own space. A space names each tuned hyper-parameter with its range and scale;
 the learning rate always comes first. ``grid`` varies the learning rate alone, on a
 log scale over its range, the other hyper-parameters at their defaults; ``random``
-draws every dimension of the space from a seeded, shifted Halton sequence
-(quasi-random: evenly spread for any number of trials).
+draws every dimension of the space from a scrambled Sobol' sequence seeded by the
+search seed (quasi-random: evenly spread in every dimension for any number of trials).
 
-The learning-rate ranges follow DeepOBS's suggestion (1e-5 to 1e2, log scale)
-narrowed per family to about four decades around the values that train this
-problem, and contain AlgoPerf's AdamW range (1e-4 to 1e-2) for the Adam family.
+The ranges are declared on each optimizer's class (``Hyperparameter(..., search=...)``)
+and come from the literature:
+
+* **Learning rate**: every range spans :data:`LR_DECADES` (four) decades, so a grid of
+  ``N`` points has the same density for every optimizer, ``(N - 1) / 4`` steps per
+  decade (the default ``--grid 8``: 1.75, neighbours ``10**(4/7) ≈ 3.7x`` apart). Each
+  is DeepOBS's suggested ``1e-5…1e2`` (Schneider, Balles & Hennig 2019) cut to four
+  decades around its family and contains AlgoPerf's range for it (Dahl et al. 2023,
+  ``reference_algorithms/paper_baselines/*/tuning_search_space.json``): the Adam family
+  and RMSprop ``1e-5…1e-1``, centred on AlgoPerf's AdamW/NAdamW ``1e-4…1e-2``; SGD,
+  momentum, Nesterov, AdaGrad and Schedule-Free SGD ``1e-3…1e1``, containing AlgoPerf's
+  Nesterov ``2e-2…5``; Lion ``1e-6…1e-2``, the Adam family's divided by ten (Chen et al.
+  2023: Lion's rate 3–10x smaller than AdamW's); Adafactor ``1e-4…1``, containing
+  AlgoPerf's ``1e-4…1e-2``; Muon ``1e-4…1``, Prodigy's multiplier ``1e-3…1e1`` and
+  AdaDelta's ``1e-1…1e3`` (its rate multiplies Zeiler's unit step; the report's 100)
+  around their defaults.
+* **Momentum and beta1** (log scale of ``1 - beta``): ``0.5…0.996``, the union of
+  AlgoPerf's ``1 - beta1`` ranges (AdamW ``2e-2…0.5``, NAdamW ``4e-3…0.1``, Nesterov
+  ``5e-3…0.3``, Adafactor ``1e-2…0.45``, LAMB ``5e-2…0.3``); Adan keeps its paper's
+  neighbourhoods of 0.98, 0.92 and 0.99 (Xie et al. 2022).
+* **beta2**: ``0.99…0.9999``, Kingma & Ba's (2015) sweep {0.99, 0.999, 0.9999}; SOAP's
+  ``0.9…0.999`` around its 0.95 (Vyas et al. 2024); Lion's ``0.9…0.999`` around its
+  0.99 (0.98 for language models).
+* **Decay of RMSprop and AdaDelta**: ``0.8…0.999``, containing Tieleman & Hinton's
+  (2012) 0.9, torch's 0.99 and Zeiler's (2012) 0.95.
+* **Weight decay**, by how the rule applies it. Decoupled (``w *= 1 - lr * wd``: AdamW,
+  NAdamW, Schedule-Free AdamW, SOAP, Muon, Adafactor, Adan, AdaBelief, Prodigy):
+  ``1e-5…1``, AlgoPerf's AdamW/NAdamW ``5e-3…1`` (Adafactor's and LAMB's ``1e-3…1``)
+  widened down to where it does next to nothing; Lion's ``1e-4…10``, ten times that
+  (Chen et al. 2023: Lion's decay 3–10x AdamW's). L2 in the gradient (``g + wd * w``:
+  SGD, momentum, Nesterov, AdaGrad, RMSprop, AdaDelta, Adam, AMSGrad, NAdam, RAdam,
+  Adamax, AdEMAMix, Schedule-Free SGD): ``1e-7…1e-3``, containing AlgoPerf's Nesterov
+  ``1e-7…5e-5`` and the ``1e-4``/``5e-4`` of ImageNet and CIFAR ResNets (He et al. 2016).
+* The rest around their papers' defaults: AdEMAMix's beta3 ``0.999…0.99999`` and alpha
+  ``1…10`` (Pagliardini et al. 2024: 0.9999, 5–10), Prodigy's d0 ``1e-8…1e-2``
+  (Mishchenko & Defazio 2023: 1e-6), Muon's AdamW rate ``1e-4…1e-1``.
+
+``tests/test_spaces.py`` checks the declared ranges against these sources.
 """
 
 from __future__ import annotations
@@ -22,7 +57,11 @@ import numpy as np
 from .. import optimizers, problems
 from ..errors import ConfigError
 
-__all__ = ["SPACES", "Dimension", "grid", "random", "space"]
+__all__ = ["LR_DECADES", "SPACES", "Dimension", "grid", "random", "space"]
+
+#: How many decades every learning-rate range spans: a grid of ``N`` points has
+#: ``(N - 1) / LR_DECADES`` steps per decade for every optimizer.
+LR_DECADES = 4
 
 
 @dataclass(frozen=True)
@@ -41,13 +80,16 @@ class Dimension:
 
     def at(self, u: float) -> float:
         """The value at ``u`` in ``[0, 1]`` of the range (``low`` at 0, ``high`` at 1),
-        to six significant digits (what a results file and a legend show)."""
+        to six significant digits (what a results file and a legend show); on the
+        ``"log1m"`` scale six digits of ``1 - x``, which the scale spreads (six of ``x``
+        would leave 0.99998 one digit)."""
         if self.scale == "linear":
             value = self.low + u * (self.high - self.low)
         elif self.scale == "log1m":
-            value = -math.expm1(
+            rest = math.exp(
                 math.log1p(-self.low) + u * (math.log1p(-self.high) - math.log1p(-self.low))
             )
+            return 1.0 - float(f"{rest:.6g}")
         else:
             value = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
         return float(f"{value:.6g}")
@@ -75,7 +117,7 @@ SPACES: dict[str, tuple[Dimension, ...]] = {
 def space(name: str, problem: str | None = None) -> tuple[Dimension, ...]:
     """The search space of optimizer ``name``: the one its class declares (its row of
     :data:`SPACES`), or for an optimizer that declares none its learning rate over
-    ``[lr / 100, 100 lr]`` around its default.
+    :data:`LR_DECADES` decades centred on its default (``[lr / 100, 100 lr]``).
 
     On a ``problem`` with its own default rate for ``name`` (the 2-D functions:
     :meth:`optimlab.problems.Problem.learning_rate`), the learning rate spans as many
@@ -102,12 +144,14 @@ def space(name: str, problem: str | None = None) -> tuple[Dimension, ...]:
         raise ConfigError(
             f"optimizer {name!r} has no search space and no positive default lr to tune around"
         )
-    return (_lr(lr / 100.0, lr * 100.0), *dimensions)
+    half = 10.0 ** (LR_DECADES / 2)
+    return (_lr(lr / half, lr * half), *dimensions)
 
 
 def grid(name: str, points: int, problem: str | None = None) -> list[dict[str, float]]:
     """``points`` learning rates, log-spaced over the range of ``name``'s space (on
-    ``problem``), both ends included (one point: the range's geometric middle)."""
+    ``problem``), both ends included (one point: the range's geometric middle): on a range
+    of :data:`LR_DECADES` decades, ``(points - 1) / LR_DECADES`` steps per decade."""
     lr = space(name, problem)[0]
     if points == 1:
         return [{"lr": lr.at(0.5)}]
@@ -115,27 +159,32 @@ def grid(name: str, points: int, problem: str | None = None) -> list[dict[str, f
 
 
 def random(name: str, trials: int, seed: int, problem: str | None = None) -> list[dict[str, float]]:
-    """``trials`` settings of every dimension of ``name``'s space (on ``problem``):
-    points 1..trials of the Halton sequence in as many dimensions, shifted modulo 1 by a
-    uniform vector drawn with ``seed`` (a Cranley–Patterson rotation), mapped onto each
-    range."""
+    """``trials`` settings of every dimension of ``name``'s space (on ``problem``): the
+    first ``trials`` points of a scrambled Sobol' sequence in as many dimensions
+    (:class:`scipy.stats.qmc.Sobol`, its scrambling drawn from ``seed``: another seed,
+    another sequence of the same evenness), mapped onto each range.
+
+    Sobol' rather than Halton: the first ``2**m`` points of a Sobol' sequence put one point
+    in each interval ``[k / 2**m, (k + 1) / 2**m)`` of every dimension (a (0, m, 1)-net in
+    each), and scrambling keeps that, so any ``n >= 2`` trials give every dimension ``n``
+    distinct values spread over its range (the default 8 trials are a whole net); Halton's
+    coordinate in base ``p`` (17 for the seventh dimension) needs ``p`` points to cover its
+    range once. A budget that is not a power of two takes the sequence's first points,
+    still in distinct strata of every dimension.
+    """
     dimensions = space(name, problem)
-    shift = np.random.default_rng(seed).random(len(dimensions))
-    settings = []
-    for i in range(1, trials + 1):
-        point = (np.array([_radical_inverse(i, p) for p in _PRIMES[: len(dimensions)]]) + shift) % 1
-        settings.append({d.name: d.at(float(u)) for d, u in zip(dimensions, point)})
-    return settings
+    points = _sobol(len(dimensions), trials, seed)
+    return [{d.name: d.at(float(u)) for d, u in zip(dimensions, point)} for point in points]
 
 
-_PRIMES = (2, 3, 5, 7, 11, 13, 17, 19)
+def _sobol(dimensions: int, n: int, seed: int) -> np.ndarray:
+    """The first ``n`` points of the scrambled Sobol' sequence of ``seed`` in ``[0, 1)``."""
+    from scipy.stats import qmc  # here, not at the top: importing it takes half a second
 
-
-def _radical_inverse(i: int, base: int) -> float:
-    """``i``'s digits in ``base`` mirrored about the point: the Halton coordinate."""
-    value, scale = 0.0, 1.0 / base
-    while i:
-        i, digit = divmod(i, base)
-        value += digit * scale
-        scale /= base
-    return value
+    rng = np.random.default_rng(seed)
+    try:
+        engine = qmc.Sobol(dimensions, scramble=True, rng=rng)
+    except TypeError:  # scipy < 1.15 calls it seed
+        engine = qmc.Sobol(dimensions, scramble=True, seed=rng)
+    # whole powers of two: the same points as random(n), without its warning about balance
+    return engine.random_base2((n - 1).bit_length())[:n]

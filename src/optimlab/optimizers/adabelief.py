@@ -51,10 +51,12 @@ class AdaBelief(Optimizer):
 
     name = "adabelief"
     slots = ("mean", "belief")
-    lr = Hyperparameter(1e-3, rate, "learning rate", search=(1e-4, 1e-1))
+    lr = Hyperparameter(1e-3, rate, "learning rate", search=(1e-5, 1e-1))
     beta1 = BETA1.but(doc="decay of the mean")
     beta2 = BETA2.but(doc="decay of the belief (the squared deviation)")
-    weight_decay = Hyperparameter(0.0, rate, "weight decay (see weight_decouple)")
+    weight_decay = Hyperparameter(
+        0.0, rate, "weight decay (see weight_decouple)", search=(1e-5, 1.0)
+    )
     weight_decouple = Hyperparameter(
         True, flag, "decay as w *= 1 - lr wd before the step; False: L2, g + wd w"
     )

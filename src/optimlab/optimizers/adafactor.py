@@ -39,7 +39,7 @@ class Adafactor(Optimizer):
     )
     eps2 = Hyperparameter(1e-3, rate, "floor of the parameters' RMS in the step size")
     d = Hyperparameter(1.0, at_least(1.0), "clipping threshold of the update's RMS")
-    weight_decay = Hyperparameter(0.0, rate, "decoupled weight decay")
+    weight_decay = Hyperparameter(0.0, rate, "decoupled weight decay", search=(1e-5, 1.0))
 
     def init_slot(self, name: str, p: Any, lead: int) -> Any:
         # a matrix keeps a row and a column, a vector its full second moment; the slot

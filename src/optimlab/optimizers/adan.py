@@ -50,7 +50,7 @@ class Adan(Optimizer):
 
     name = "adan"
     slots = ("mean", "mean_diff", "mean_square", "previous_grad")
-    lr = Hyperparameter(1e-3, rate, "learning rate", search=(1e-4, 1e-1))
+    lr = Hyperparameter(1e-3, rate, "learning rate", search=(1e-5, 1e-1))
     beta1 = Hyperparameter(
         0.98, fraction, "decay of the gradient's mean", search=(0.9, 0.995), scale="log1m"
     )
@@ -64,7 +64,9 @@ class Adan(Optimizer):
     beta3 = Hyperparameter(
         0.99, fraction, "decay of the second moment", search=(0.99, 0.9999), scale="log1m"
     )
-    weight_decay = Hyperparameter(0.0, rate, "weight decay (see weight_decouple)")
+    weight_decay = Hyperparameter(
+        0.0, rate, "weight decay (see weight_decouple)", search=(1e-5, 1.0)
+    )
     weight_decouple = Hyperparameter(
         False, flag, "decay as w *= 1 - lr wd before the step; False: w /= 1 + lr wd after it"
     )

@@ -47,13 +47,15 @@ class AdEMAMix(Optimizer):
 
     name = "ademamix"
     slots = ("mean", "mean_square", "slow_mean")
-    lr = Hyperparameter(1e-3, rate, "learning rate", search=(1e-4, 1e-1))
+    lr = Hyperparameter(1e-3, rate, "learning rate", search=(1e-5, 1e-1))
     beta1 = BETA1.but(doc="decay of the fast mean")
     beta2 = BETA2
     beta3 = Hyperparameter(
         0.9999, fraction, "decay of the slow mean", search=(0.999, 0.99999), scale="log1m"
     )
-    weight_decay = Hyperparameter(0.0, rate, "weight decay (see weight_decouple)")
+    weight_decay = Hyperparameter(
+        0.0, rate, "weight decay (see weight_decouple)", search=(1e-7, 1e-3)
+    )
     weight_decouple = Hyperparameter(
         False, flag, "decay as w *= 1 - lr wd before the step; False: L2, g + wd w"
     )

@@ -6,12 +6,12 @@ its constructor's arguments::
     class Lion(Optimizer):
         name = "lion"
         slots = ("mean",)
-        lr = Hyperparameter(1e-4, rate, "step per coordinate", search=(1e-5, 1e-2))
+        lr = Hyperparameter(1e-4, rate, "step per coordinate", search=(1e-6, 1e-2))
         beta1 = Hyperparameter(0.9, fraction, "interpolation of the step's momentum",
-                               search=(0.8, 0.99), scale="log1m")
+                               search=(0.5, 0.996), scale="log1m")
         beta2 = Hyperparameter(0.99, fraction, "decay of the stored momentum")
         weight_decay = Hyperparameter(0.0, rate, "decoupled weight decay",
-                                      search=(1e-5, 1e-1))
+                                      search=(1e-4, 10.0))
 
         @staticmethod
         def update(xp, w, g, M, *, t, lr, beta1, beta2, weight_decay): ...

@@ -46,7 +46,9 @@ class Muon(Optimizer):
     elementwise = False
     scheduled: ClassVar[tuple[str, ...]] = ("lr", "adamw_lr")
     lr = Hyperparameter(1e-3, rate, "the matrices' rate", search=(1e-4, 1e0))
-    weight_decay = Hyperparameter(0.1, rate, "decoupled weight decay of every parameter")
+    weight_decay = Hyperparameter(
+        0.1, rate, "decoupled weight decay of every parameter", search=(1e-5, 1.0)
+    )
     momentum = MOMENTUM.but(default=0.95, doc="decay of the momentum")
     nesterov = Hyperparameter(True, flag, "orthogonalize the Nesterov look-ahead")
     ns_a = Hyperparameter(3.4445, number, "the quintic iteration's first coefficient")

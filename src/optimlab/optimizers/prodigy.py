@@ -85,7 +85,7 @@ class Prodigy(Optimizer):
         "k": 0.0,
     }
     lr = Hyperparameter(1.0, positive, "a multiplier of the estimated rate", search=(1e-3, 1e1))
-    beta1 = BETA1.but(search=None)
+    beta1 = BETA1
     beta2 = BETA2.but(search=None)
     beta3 = Hyperparameter(
         None,
@@ -96,7 +96,7 @@ class Prodigy(Optimizer):
     )
     eps = Hyperparameter(1e-8, epsilon, "added to the root, scaled by d")
     weight_decay = Hyperparameter(
-        0.0, rate, "decoupled, or L2 in the gradient with decouple=False"
+        0.0, rate, "decoupled, or L2 in the gradient with decouple=False", search=(1e-5, 1.0)
     )
     decouple = Hyperparameter(True, flag, "AdamW-style weight decay")
     use_bias_correction = Hyperparameter(False, flag, "Adam's bias corrections in dlr")

@@ -24,17 +24,20 @@ __all__ = ["SGD", "AdaDelta", "AdaGrad", "Adam", "Momentum", "Nesterov", "RMSpro
 
 #: L2 weight decay, as torch adds it (the rules of this module and Adam's family).
 L2_DECAY = Hyperparameter(
-    0.0, rate, "L2 weight decay, added to the gradient as torch adds it: g + weight_decay * w"
+    0.0,
+    rate,
+    "L2 weight decay, added to the gradient as torch adds it: g + weight_decay * w",
+    search=(1e-7, 1e-3),
 )
 #: The report's momentum, tuned on a log scale of 1 - m.
 MOMENTUM = Hyperparameter(
-    0.8, fraction, "fraction of the velocity kept per step", search=(0.5, 0.99), scale="log1m"
+    0.8, fraction, "fraction of the velocity kept per step", search=(0.5, 0.996), scale="log1m"
 )
 #: The report's epsilon.
 EPS = Hyperparameter(1e-10, epsilon, "added to the denominator")
 #: The first and second moments' decays, tuned on a log scale of 1 - beta.
 BETA1 = Hyperparameter(
-    0.9, fraction, "decay of the first moment (the mean)", search=(0.8, 0.99), scale="log1m"
+    0.9, fraction, "decay of the first moment (the mean)", search=(0.5, 0.996), scale="log1m"
 )
 BETA2 = Hyperparameter(
     0.999, fraction, "decay of the second moment", search=(0.99, 0.9999), scale="log1m"
@@ -64,14 +67,14 @@ def adam_corrections(
 
 
 #: The learning rate the report gives momentum, Nesterov and AdaGrad.
-REPORT_RATE = learning_rate(0.1, 1e-3, 1e0, "learning rate (the report's)")
+REPORT_RATE = learning_rate(0.1, 1e-3, 1e1, "learning rate (the report's)")
 
 
 class SGD(Optimizer):
     """Plain gradient descent: ``w -= lr * g``."""
 
     name = "sgd"
-    lr = learning_rate(1.0, 1e-2, 1e1, "step size per unit of gradient (the report's)")
+    lr = learning_rate(1.0, 1e-3, 1e1, "step size per unit of gradient (the report's)")
     weight_decay = L2_DECAY
     pass_cost = 1.0
     rate_family = "sgd"
@@ -274,7 +277,7 @@ class Adam(Optimizer):
 
     name = "adam"
     slots = ("mean", "mean_square")
-    lr = learning_rate(0.01, 1e-4, 1e-1, "learning rate (the report's)")
+    lr = learning_rate(0.01, 1e-5, 1e-1, "learning rate (the report's)")
     beta1 = BETA1
     beta2 = BETA2
     eps = EPS

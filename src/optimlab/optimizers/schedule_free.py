@@ -140,11 +140,13 @@ class SGDScheduleFree(_ScheduleFree):
     name = "sf_sgd"
     rate_family = "sgd"
     momentum_name = "momentum"
-    lr = learning_rate(1.0, 1e-2, 1e1, "step size")
+    lr = learning_rate(1.0, 1e-3, 1e1, "step size")
     momentum = MOMENTUM.but(
         default=0.9, check=open_fraction, doc="the interpolation beta between z and x"
     )
-    weight_decay = Hyperparameter(0.0, rate, "added to the gradient as weight_decay * y")
+    weight_decay = Hyperparameter(
+        0.0, rate, "added to the gradient as weight_decay * y", search=(1e-7, 1e-3)
+    )
     warmup_steps = _WARMUP
     r = _R
     weight_lr_power = _POWER
@@ -169,7 +171,7 @@ class AdamWScheduleFree(_ScheduleFree):
     name = "sf_adamw"
     slots = ("z", "exp_avg_sq")
     momentum_name = "beta1"
-    lr = learning_rate(0.0025, 1e-4, 1e-1, "step size")
+    lr = learning_rate(0.0025, 1e-5, 1e-1, "step size")
     beta1 = BETA1.but(check=open_fraction, doc="the interpolation between z and x")
     beta2 = BETA2.but(doc="decay of the mean square")
     eps = Hyperparameter(1e-8, epsilon, "added to the root")

@@ -25,10 +25,12 @@ class Lion(Optimizer):
 
     name = "lion"
     slots = ("mean",)
-    lr = learning_rate(1e-4, 1e-5, 1e-2, "step per coordinate")
+    lr = learning_rate(1e-4, 1e-6, 1e-2, "step per coordinate")
     beta1 = BETA1.but(doc="interpolation of the step's momentum")
-    beta2 = Hyperparameter(0.99, fraction, "decay of the stored momentum")
-    weight_decay = DECOUPLED_DECAY.but(default=0.0)
+    beta2 = Hyperparameter(
+        0.99, fraction, "decay of the stored momentum", search=(0.9, 0.999), scale="log1m"
+    )
+    weight_decay = DECOUPLED_DECAY.but(default=0.0, search=(1e-4, 10.0))
     pass_cost = 1.9
 
     @staticmethod

@@ -78,8 +78,8 @@ class SOAP(Optimizer):
     name = "soap"
     slots = ("mean", "mean_square", "left", "right", "left_basis", "right_basis")
     elementwise = False
-    lr = Hyperparameter(3e-3, rate, "learning rate", search=(1e-4, 1e-1))
-    beta1 = Hyperparameter(0.95, fraction, "decay of the mean", search=(0.8, 0.99), scale="log1m")
+    lr = Hyperparameter(3e-3, rate, "learning rate", search=(1e-5, 1e-1))
+    beta1 = Hyperparameter(0.95, fraction, "decay of the mean", search=(0.5, 0.996), scale="log1m")
     beta2 = Hyperparameter(
         0.95,
         fraction,
@@ -91,7 +91,7 @@ class SOAP(Optimizer):
         None, fraction, "decay of Shampoo's factors; None: beta2", derive=lambda opt: opt.beta2
     )
     weight_decay = Hyperparameter(
-        1e-2, rate, "decoupled weight decay, after the step", search=(1e-5, 1e-1)
+        1e-2, rate, "decoupled weight decay, after the step", search=(1e-5, 1.0)
     )
     precondition_frequency = Hyperparameter(
         10, integer(1, 2**31), "steps between refreshes of the eigenbases"
