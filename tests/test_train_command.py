@@ -7,6 +7,7 @@ that is missing, foreign, corrupt or of another setting, which is left as it was
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -19,7 +20,7 @@ import numpy as np
 import pytest
 
 from helpers import assert_refused, write_mnist_subset
-from optimlab import MLP
+from optimlab import MLP, optimizers, schedules
 from optimlab.cli import main
 from optimlab.train import checkpoint as checkpoints
 
@@ -266,3 +267,45 @@ def test_an_existing_checkpoint_is_not_overwritten_without_resume(
     code = main(_train(data_dir, "--epochs", "1", "--checkpoint", str(real_checkpoint)))
     assert_refused(code, capsys, "exists: pass --resume to continue from it, or remove it")
     assert real_checkpoint.read_bytes() == before
+
+
+# ------------------------------------------------------------ one optimizer, one setting
+
+
+def test_the_optimizer_is_made_once_against_the_runs_steps(data_dir, monkeypatch, capsys):
+    """The optimizer is made once, when the data is known: 200 samples in batches of 10
+    are 20 steps an epoch, so half an epoch's warm-up is 10 steps of the run's 40 (the
+    schedule's form alone was read before: no optimizer was built for it)."""
+    made = []
+    real = optimizers.get
+
+    def counted(name, **hyper):
+        made.append((name, hyper.get("schedule")))
+        return real(name, **hyper)
+
+    monkeypatch.setattr(optimizers, "get", counted)
+    argv = _train(data_dir, "--optimizer", "adam", "--epochs", "2", "--quiet")
+    assert main([*argv, "--schedule", "warmup_cosine:warmup=0.5"]) == 0
+    assert made == [("adam", schedules.WarmupCosine(warmup_steps=10, total_steps=40))]
+
+
+def test_a_schedule_is_read_in_epochs_before_the_data(data_dir, capsys):
+    """0.4 of an epoch's warm-up in a total of 0.5 fits (8 and 10 steps here): it was
+    refused when the form was checked at a made-up step per epoch (1 step and 1 step)."""
+    argv = _train(data_dir, "--optimizer", "adam", "--epochs", "1")
+    assert main([*argv, "--schedule", "warmup_cosine:warmup=0.4,total=0.5"]) == 0
+    assert "schedule=warmup_cosine(warmup_steps=8, total_steps=10)" in capsys.readouterr().out
+
+
+def test_a_checkpoint_without_a_later_hyperparameter_resumes(data_dir, real_checkpoint, capsys):
+    """A checkpoint written before ``weight_decay`` existed (its record without it) resumes:
+    the missing hyper-parameter takes its default, as a results file's trial does."""
+    with np.load(real_checkpoint) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    meta = json.loads(str(arrays["meta"]))
+    assert meta["info"]["setting"]["hyperparameters"].pop("weight_decay") == 0.0
+    arrays["meta"] = np.array(json.dumps(meta))
+    with open(real_checkpoint, "wb") as f:
+        np.savez(f, **arrays)
+    assert _resume(data_dir, real_checkpoint) == 0, capsys.readouterr().err
+    assert checkpoints.load(real_checkpoint)["trainer"].epoch == 2

@@ -17,9 +17,9 @@ from ..backend import resolve
 from ..datasets import Dataset
 from ..errors import ConfigError, OptimlabError
 from ..experiment.data import load_data
-from ..experiment.resume import require_same_data, require_same_setting
 from ..experiment.results import diverged_at
-from ..experiment.settings import Setting, check_memory, make_optimizer
+from ..experiment.resume import require_same_data, require_same_setting
+from ..experiment.settings import Setting, Trial, check_memory
 from ..nn import MLP, Point
 from ..train import EpochRecord, History, Trainer, evaluate
 from ..train import checkpoint as checkpoints
@@ -33,51 +33,39 @@ def train_command(args: argparse.Namespace) -> int:
     """Train one network; print each epoch and the final figures; save if asked."""
     # Everything that can be wrong with the input is checked before training starts.
     problem = problems.get(args.problem)
-    hyper = {k: getattr(args, k) for k in HYPERPARAMETERS if getattr(args, k) is not None}
-    if "lr" not in hyper and problem.learning_rate(args.optimizer) is not None:
-        hyper["lr"] = problem.learning_rate(args.optimizer)
-    options = optimizer_options(args)
-    optimizer = make_optimizer(args.optimizer, hyper, options, 1, None)  # checked now
     if not problem.trains_network and args.save is not None:
         raise ConfigError(f"--save writes networks: {problem.name} trains a point, not one")
     _check_files(args)
-    backend = resolve(args.device, library=args.backend)
-    # the model and data an experiment of the same options would train
-    common = Setting("train", [], **setting_options(args))
-    check_memory(common.layers, 1, common.dtype, common.device)
-    model = problem.make_model(common, args.seed, backend)
-    train, test = problem.load_data(common, backend)
-    problem.check(common, train)
+    setting = _setting(args, problem)
+    (trial,) = setting.trials
+    backend = resolve(setting.device, library=setting.library)
+    check_memory(setting.layers, 1, setting.dtype, setting.device)
+    model = problem.make_model(setting, trial.seed, backend)
+    train, test = problem.load_data(setting, backend)
+    problem.check(setting, train)
     files = problem.data_files(args.data_dir)
-    per_epoch = math.ceil(train.n / args.batch_size)  # a schedule's epochs, in steps
-    optimizer = make_optimizer(args.optimizer, hyper, options, per_epoch, per_epoch * args.epochs)
-    trainer = Trainer(model, optimizer, train, batch_size=args.batch_size, seed=args.seed)
-    # What a checkpoint must match to be continued: everything but the epochs.
-    setting = {
-        "optimizer": optimizer.name,
-        "hyperparameters": optimizer.hyperparameters,
-        **({"options": options} if options else {}),
-        **setting_options(args),
-        "seed": args.seed,
-    }
-    setting.pop("epochs")
-    histories = _resume(args, trainer, setting, files) if args.resume else None
+    per_epoch = math.ceil(train.n / setting.batch_size)  # a schedule's epochs, in steps
+    # the one optimizer, made once the run's steps are known (its schedule among them)
+    optimizer = trial.make(per_epoch, per_epoch * setting.epochs)
+    trainer = Trainer(model, optimizer, train, batch_size=setting.batch_size, seed=trial.seed)
+    recorded = _recorded(setting, optimizer)
+    histories = _resume(args, trainer, recorded, files) if args.resume else None
     trained = (
         f"{problem.name} ({model.size}-D point)"
         if isinstance(model, Point)
         else f"{'-'.join(map(str, model.layers))} {model.activation.name}/{model.output.name}"
     )
     header = (
-        f"{optimizer} on {backend.name}, {args.dtype}: {trained}, batch {args.batch_size}, "
-        f"{train.n} training and {test.n} test samples"
+        f"{optimizer} on {backend.name}, {setting.dtype}: {trained}, batch "
+        f"{setting.batch_size}, {train.n} training and {test.n} test samples"
     )
-    info = {"setting": setting, "data": files}
+    info = {"setting": recorded, "data": files}
     history = _train(args, trainer, test, histories, info, Bar(args.quiet, header))
     if history is None:
         return 130
     # compare's rule (experiment.results.diverged_at): a loss that is not finite, or
     # finite but over ten times that of knowing nothing
-    why = history.status if history.diverged else diverged_at(common, history)
+    why = history.status if history.diverged else diverged_at(setting, history)
     if why is not None:
         print(
             f"optimlab train: {why if history.diverged else f'{optimizer.name}: {why}'}",
@@ -95,6 +83,43 @@ def train_command(args: argparse.Namespace) -> int:
         model.params = trainer.eval_params()  # where it was evaluated (Schedule-Free's average)
         return _save(model, args.save)
     return 0
+
+
+def _setting(args: argparse.Namespace, problem: problems.Problem) -> Setting:
+    """The experiment of one trial that ``train`` runs: the command's optimizer, its
+    hyper-parameters (the problem's default rate unless ``--lr``), options and seed."""
+    hyper = {k: getattr(args, k) for k in HYPERPARAMETERS if getattr(args, k) is not None}
+    if "lr" not in hyper and problem.learning_rate(args.optimizer) is not None:
+        hyper["lr"] = problem.learning_rate(args.optimizer)
+    trial = Trial(args.optimizer, hyper, args.seed, optimizer_options(args))
+    return Setting("train", [[trial]], **{**setting_options(args), "problem": problem})
+
+
+def _recorded(setting: Setting, optimizer: optimizers.Optimizer) -> dict[str, Any]:
+    """What a checkpoint records of the run, for ``--resume`` to match: everything but the
+    epochs, the trial's fields beside the setting's (the form train checkpoints have
+    always had), with the optimizer's hyper-parameters as it holds them."""
+    (trial,) = setting.trials
+    common = {k: v for k, v in setting.to_dict().items() if k not in ("kind", "passes", "epochs")}
+    return {
+        "optimizer": trial.optimizer,
+        "hyperparameters": optimizer.hyperparameters,
+        **({"options": trial.options} if trial.options else {}),
+        **common,
+        "seed": trial.seed,
+    }
+
+
+def _backfilled(stored: Any) -> Any:
+    """A checkpoint's recorded run with the hyper-parameters added to its optimizer since
+    it was written at their defaults, as an experiment's :class:`Trial` fills them."""
+    if not isinstance(stored, dict) or stored.get("optimizer") not in optimizers.OPTIMIZERS:
+        return stored
+    given = stored.get("hyperparameters") or {}
+    if not isinstance(given, dict):
+        return stored
+    trial = Trial(stored["optimizer"], given, 0)
+    return {**stored, "hyperparameters": trial.hyperparameters}
 
 
 def _figures(record: EpochRecord, between: str = "  ", width: int = 7) -> str:
@@ -162,14 +187,7 @@ def _resume(
     """Restore ``trainer`` from ``--checkpoint``; return the histories so far."""
     saved = checkpoints.load(args.checkpoint)
     source = f"checkpoint {args.checkpoint}"
-    stored = saved["info"].get("setting")
-    if isinstance(stored, dict) and stored.get("optimizer") in optimizers.OPTIMIZERS:
-        # hyper-parameters added since the checkpoint was written take their defaults
-        given = stored.get("hyperparameters") or {}
-        stored = {
-            **stored,
-            "hyperparameters": {**optimizers.defaults(stored["optimizer"]), **given},
-        }
+    stored = _backfilled(saved["info"].get("setting"))
     require_same_setting(stored, setting, source, "run the same command with --resume")
     require_same_data(
         saved["info"].get("data", {}), files, source, "restore the files, or start again"
