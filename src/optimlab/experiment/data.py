@@ -24,8 +24,10 @@ __all__ = [
     "worker_data",
 ]
 
-#: The seed of the validation split: the same held-out samples for every optimizer,
-#: every trial and every run of a benchmark.
+#: The seed of the validation split of a setting that names none
+#: (:attr:`Setting.split_seed` None: every experiment written before benchmarks had
+#: studies), and of study 0 of ``--study-seed 0``; study ``i`` draws with
+#: ``SPLIT_SEED + i`` (:meth:`optimlab.benchmark.Benchmark.study`).
 SPLIT_SEED = 20190423
 
 
@@ -72,11 +74,15 @@ def worker_data(setting: Setting) -> tuple[datasets.Dataset, datasets.Dataset]:
 _LOADED: dict[tuple[object, ...], tuple[datasets.Dataset, datasets.Dataset]] = {}
 
 
-def split_validation(train: datasets.Dataset, n: int) -> tuple[datasets.Dataset, datasets.Dataset]:
+def split_validation(
+    train: datasets.Dataset, n: int, seed: int | None = None
+) -> tuple[datasets.Dataset, datasets.Dataset]:
     """The training set without ``n`` held-out samples, and those samples.
 
-    The held-out samples are drawn once by :data:`SPLIT_SEED` (the same for every
-    caller); both parts keep the samples' original order.
+    The held-out samples are the first ``n`` of a permutation of the training set drawn
+    by ``numpy.random.default_rng(seed)`` (``seed`` None: :data:`SPLIT_SEED`), so every
+    caller with the same seed holds out the same samples; both parts keep the samples'
+    original order.
 
     Raises
     ------
@@ -93,7 +99,7 @@ def split_validation(train: datasets.Dataset, n: int) -> tuple[datasets.Dataset,
             f"the validation split must hold out from 1 to {train.n - 1} of the "
             f"{train.n} training samples, not {n!r}"
         )
-    order = np.random.default_rng(SPLIT_SEED).permutation(train.n)
+    order = np.random.default_rng(SPLIT_SEED if seed is None else seed).permutation(train.n)
     xp = array_api_compat.array_namespace(train.images)
     device = array_api_compat.device(train.images)
 

@@ -89,7 +89,7 @@ def run_pass(
     train, test = data if data is not None else setting.problem.load_data(setting, backend)
     validation = None
     if setting.validation is not None:
-        train, validation = split_validation(train, setting.validation)
+        train, validation = split_validation(train, setting.validation, setting.split_seed)
     monitor = None if setting.evaluate == "validation" else test  # tuning never sees it
     trials = setting.passes[index]
     seeds = [t.seed for t in trials]

@@ -124,7 +124,7 @@ def check_fits(
     check_data(model, train, "the training set")
     check_data(model, test, "the test set")
     if setting.validation is not None:
-        split_validation(train, setting.validation)
+        split_validation(train, setting.validation, setting.split_seed)
     per_epoch = math.ceil((train.n - (setting.validation or 0)) / setting.batch_size)
     for text in {t.options["schedule"] for t in setting.trials if "schedule" in t.options}:
         schedules.parse(text, steps_per_epoch=per_epoch, total_steps=per_epoch * setting.epochs)

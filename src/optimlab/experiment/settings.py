@@ -128,6 +128,7 @@ _ADDED: dict[str, Any] = {
     "init": "uniform",
     "problem": "report",
     "noise": None,
+    "split_seed": None,
 }
 
 
@@ -148,7 +149,7 @@ class Setting:
     data: str | None = None  # an IDX directory; None: the packaged MNIST
     limit_train: int | None = None
     #: Training samples held out as a validation set (``optimlab benchmark``): drawn
-    #: once by :data:`optimlab.experiment.data.SPLIT_SEED`, never trained on.
+    #: once by :attr:`split_seed`, never trained on.
     validation: int | None = None
     #: What is evaluated after every epoch besides the training loss: ``"test"``,
     #: ``"validation"`` (the test set is never read) or ``"both"``.
@@ -163,6 +164,11 @@ class Setting:
     #: A noisy function's noise level (the standard deviation of its samples); None: the
     #: problem's own (DeepOBS's ``noise_level``).
     noise: float | None = None
+    #: The seed that draws the validation split
+    #: (:func:`~optimlab.experiment.data.split_validation`); None:
+    #: :data:`~optimlab.experiment.data.SPLIT_SEED`, as in every setting written before
+    #: a benchmark's studies drew splits of their own.
+    split_seed: int | None = None
 
     def __post_init__(self) -> None:
         self.problem = problems.get(self.problem)
@@ -172,6 +178,12 @@ class Setting:
             )
         if self.evaluate != "test" and self.validation is None:
             raise ConfigError(f"evaluate={self.evaluate!r} needs a validation split")
+        if self.split_seed is not None and (
+            isinstance(self.split_seed, bool)
+            or not isinstance(self.split_seed, int)
+            or self.split_seed < 0
+        ):
+            raise ConfigError(f"split_seed must be an integer >= 0, not {self.split_seed!r}")
 
     @property
     def trials(self) -> list[Trial]:
