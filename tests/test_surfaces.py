@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from optimlab import ConfigError
-from optimlab.problems import surfaces
 from optimlab.backend import to_numpy
+from optimlab.problems import surfaces
 
 #: Points around each function's start and minima, where the gradient is checked.
 POINTS = {
@@ -60,30 +60,6 @@ def test_value_and_gradient_keep_a_grid_shape():
     surface = surfaces.get("branin")
     assert surface.value(grid).shape == (3, 4)
     assert surface.gradient(grid).shape == (3, 4, 2)
-
-
-def test_batch_noise_is_deepobs_data_set_in_batches_of_128():
-    noise = surfaces.batch_noise(80, 1.0, seed=0)
-    assert noise.shape == (80, 2)
-    # DeepOBS's training set: RandomState(42), x then y
-    rng = np.random.RandomState(42)
-    data = np.stack([rng.normal(0.0, 1.0, 10_000), rng.normal(0.0, 1.0, 10_000)], axis=1)
-    order = np.random.default_rng(0).permutation(10_000)
-    np.testing.assert_allclose(noise[0], data[order[:128]].mean(axis=0), rtol=1e-12)
-    np.testing.assert_allclose(noise[77], data[order[77 * 128 : 78 * 128]].mean(axis=0))
-    second_epoch = np.random.default_rng(0)
-    second_epoch.permutation(10_000)
-    np.testing.assert_allclose(noise[78], data[second_epoch.permutation(10_000)[:128]].mean(0))
-    # the mean of 128 draws of N(0, s^2) has standard deviation s / sqrt(128)
-    scaled = surfaces.batch_noise(2000, 3.0, seed=1)
-    assert scaled.std() == pytest.approx(3.0 / math.sqrt(128), rel=0.1)
-
-
-def test_batch_noise_is_seeded_and_zero_without_noise():
-    same = surfaces.batch_noise(20, 1.0, seed=5), surfaces.batch_noise(20, 1.0, seed=5)
-    np.testing.assert_array_equal(*same)
-    assert not np.array_equal(same[0], surfaces.batch_noise(20, 1.0, seed=6))
-    np.testing.assert_array_equal(surfaces.batch_noise(20, 0.0, seed=5), 0.0)
 
 
 def _one_sentence(error: pytest.ExceptionInfo) -> str:

@@ -45,7 +45,7 @@ def compare_command(args: argparse.Namespace) -> int:
     options = {name: optimizer_options(args) for name in args.optimizers}
     apply_sets(args.set, overrides, options, "compared")
     hyper = {
-        name: make_optimizer(name, o, options[name], 1, None).hyperparameters
+        name: make_optimizer(name, o, options[name]).hyperparameters
         for name, o in overrides.items()
     }
     setting = compare_setting(
@@ -65,7 +65,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     }
     options = optimizer_options(args)
     for lr in args.lr:  # validate every combination before any training
-        make_optimizer(args.optimizer, {**fixed, "lr": lr}, options, 1, None)
+        make_optimizer(args.optimizer, {**fixed, "lr": lr}, options)
     hyper = optimizers.get(args.optimizer, **fixed).hyperparameters
     setting = sweep_setting(
         args.optimizer,
@@ -140,10 +140,14 @@ def _refuse_benchmark_summary(path: Path) -> None:
     except (OSError, ValueError):
         return  # load_results says what is wrong with it
     if isinstance(found, dict) and found.get("format") == "optimlab.benchmark-results":
-        finals = sorted(str(p) for p in path.parent.glob("*/final/results.json"))
+        finals = sorted(  # one per study; before studies, one per problem
+            str(p)
+            for pattern in ("*/study-*/final/results.json", "*/final/results.json")
+            for p in path.parent.glob(pattern)
+        )
         raise ConfigError(
             f"{path} is a benchmark's summary, not curves: plot its final runs"
-            + (f", {' or '.join(finals)}" if finals else " (report/final/results.json)")
+            + (f", {' or '.join(finals)}" if finals else " (report/study-0/final/results.json)")
         )
 
 
@@ -241,7 +245,7 @@ def _option(item: str, param: str, value: str) -> Any:
         return value.lower() == "true"
     if param == "clip_norm":
         return _number(item, value)
-    schedules.parse(value, steps_per_epoch=1, total_steps=None, option=f"--set {item}")
+    schedules.check(value, option=f"--set {item}")
     return value
 
 

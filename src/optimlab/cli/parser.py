@@ -66,7 +66,7 @@ def _schedule(text: str) -> str:
     """An argument type: a schedule ``NAME[:key=value,...]``, its form checked now (its
     durations in epochs become steps once the training set's size is known)."""
     try:
-        schedules.parse(text, steps_per_epoch=1, total_steps=None)
+        schedules.check(text)
     except ConfigError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     return text

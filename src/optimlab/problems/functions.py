@@ -67,7 +67,7 @@ class Function:
             train = np.random.RandomState(42).standard_normal((self.train_size, self.dim))
             test = np.random.RandomState(43).standard_normal((self.test_size, self.dim))
             return noise * train, noise * test
-        draws = np.random.RandomState(surfaces.DATA_SEED)  # x, then y: as surfaces.batch_noise
+        draws = np.random.RandomState(surfaces.DATA_SEED)  # x, then y, as DeepOBS draws them
         train = np.stack([draws.standard_normal(self.train_size) for _ in range(2)], axis=1)
         return noise * train, np.zeros((self.test_size, 2))
 

@@ -28,8 +28,10 @@ it evaluates the exact function. ``noise = 0`` gives the exact function at every
 :data:`DEFAULT_STEPS` steps (6.4 epochs of 78 steps).
 
 Every function is written with the array namespace of its argument, so it runs on any
-Array API library; :func:`batch_noise` draws on the host with NumPy (the noise is data,
-as DeepOBS's data set is).
+Array API library; the samples are drawn on the host with NumPy
+(:meth:`optimlab.problems.functions.Function.samples`: the noise is data, as DeepOBS's
+data set is), and a step's noise is its batch's mean sample, as the Trainer draws the
+batches.
 """
 
 from __future__ import annotations
@@ -40,7 +42,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import array_api_compat
-import numpy as np
 
 from .. import _checks, optimizers
 from ..errors import ConfigError
@@ -52,7 +53,6 @@ __all__ = [
     "SURFACES",
     "TRAIN_SIZE",
     "Surface",
-    "batch_noise",
     "check_noise",
     "get",
 ]
@@ -281,42 +281,3 @@ def check_noise(surface: Surface, noise: float) -> float:
         noise model.
     """
     return _checks.noise(surface.name, noise, surface.noisy)
-
-
-def batch_noise(
-    steps: int,
-    noise: float,
-    seed: int,
-    *,
-    batch_size: int = BATCH_SIZE,
-    train_size: int = TRAIN_SIZE,
-) -> np.ndarray:
-    """The noise of each step's gradient: ``(mean(x_B), mean(y_B))`` per batch ``B``.
-
-    The data set is DeepOBS's: ``x = noise * X``, ``y = noise * Y`` with ``X`` then ``Y``
-    the first ``train_size`` standard normal draws of ``RandomState(DATA_SEED)`` (what
-    ``RandomState(42).normal(0.0, noise, train_size)`` draws, twice). Each epoch
-    permutes it with ``numpy.random.default_rng(seed)`` and cuts it into
-    ``train_size // batch_size`` batches; step ``t`` gets batch ``t`` of that sequence.
-
-    Returns
-    -------
-    numpy.ndarray
-        Shape ``(steps, 2)``, float64; all zeros when ``noise`` is 0.
-    """
-    if batch_size > train_size:
-        raise ConfigError(f"a batch of {batch_size} does not fit a data set of {train_size}")
-    means = np.zeros((steps, 2))
-    if noise == 0 or steps == 0:
-        return means
-    draws = np.random.RandomState(DATA_SEED)  # DeepOBS's fixed training set
-    data = noise * np.stack([draws.standard_normal(train_size) for _ in range(2)], axis=1)
-    order = np.random.default_rng(seed)  # the shuffling: the run's seed
-    per_epoch = train_size // batch_size
-    for epoch in range(math.ceil(steps / per_epoch)):
-        batches = order.permutation(train_size)[: per_epoch * batch_size]
-        batch_means = data[batches].reshape(per_epoch, batch_size, 2).mean(axis=1)
-        first = epoch * per_epoch
-        count = min(per_epoch, steps - first)
-        means[first : first + count] = batch_means[:count]
-    return means
