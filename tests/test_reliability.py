@@ -3,8 +3,10 @@ only our own files, lock the directory, check the data on resume, handle diverge
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -503,3 +505,60 @@ def test_an_infinite_figure_is_null_in_results_json(tmp_path, capsys):
     (run,) = d["runs"]
     assert "the training loss became inf" in run["status"]  # infinite, not NaN
     assert run["epochs"][0]["train_loss"] is None and run["epochs"][0]["test_loss"] is None
+
+
+def test_compare_jobs_2_killed_leaves_nothing_for_the_resource_tracker_to_warn_of(tmp_path):
+    """Issue 26: ``kill -9`` of ``compare --jobs 2`` made multiprocessing's resource tracker
+    print "resource_tracker: There appear to be 6 leaked semaphore objects to clean up at
+    shutdown" with its file path: the workers' queues were named semaphores that only the
+    killed process could unlink. Its workers talk over pipes now, which die with it."""
+    out = tmp_path / "run"
+    cli = "import sys; from optimlab.cli import main; sys.exit(main(sys.argv[1:]))"
+    command = [sys.executable, "-c", cli, "compare", "--epochs", "2000", "--limit-train", "300"]
+    command += ["--layers", "784,8,10", "--optimizers", "sgd,adam", "--jobs", "2", "--quiet"]
+    run = subprocess.Popen(
+        [*command, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # both passes under way: the worker's too
+        if (out / "results.json").is_file():
+            with contextlib.suppress(Exception):  # rewritten as we read
+                if all(t.epochs for t in load_results(out / "results.json").trials):
+                    break
+        time.sleep(0.05)
+    else:
+        run.kill()
+        pytest.fail("no epoch of both passes within 120 s")
+    run.kill()
+    _, err = run.communicate(timeout=120)  # the worker and the tracker have let go of stderr
+    assert run.returncode == -signal.SIGKILL
+    assert "resource_tracker" not in err and "leaked" not in err, err
+    assert "Traceback" not in err, err
+
+
+def test_a_worker_processs_warning_is_the_commands_to_show(tmp_path):
+    """Issue 26: a worker process printed its warnings itself, past the command's filters:
+    "/.../experiment/passes.py:165: RuntimeWarning: member 0 (sgd): the training loss
+    became nan ..." and the source line under it, where compare shows the run diverged
+    in its table. Its warnings go to this process, which issues them as its own."""
+    out = tmp_path / "run"
+    cli = "import sys; from optimlab.cli import main; sys.exit(main(sys.argv[1:]))"
+    command = [sys.executable, "-c", cli, "compare", "--epochs", "100000"]
+    command += ["--limit-train", "300", "--layers", "784,8,10", "--optimizers", "adam,sgd"]
+    command += ["--set", "sgd.lr=1e38", "--jobs", "2", "--quiet", "--out", str(out)]
+    run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # sgd's pass runs in the worker: adam's is this one's
+        if (out / "results.json").is_file():
+            with contextlib.suppress(Exception):  # rewritten as we read
+                if load_results(out / "results.json").trials_of(1)[0].epochs:
+                    break
+        time.sleep(0.05)
+    else:
+        run.kill()
+        pytest.fail("sgd's pass had no epoch within 120 s")
+    run.terminate()
+    _, err = run.communicate(timeout=120)
+    assert run.returncode == 143, err
+    assert all(line.startswith("optimlab compare: ") for line in err.splitlines()), err
+    assert "Warning" not in err and "stopped by SIGTERM" in err

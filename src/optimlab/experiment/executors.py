@@ -13,6 +13,7 @@ and thread: the local ones after every epoch, Dask when a pass is back.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import pickle
@@ -20,6 +21,7 @@ import queue
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -121,6 +123,14 @@ class Processes:
     raises is reported and the others go on, wherever it ran. The workers are started
     with ``spawn`` (a fresh interpreter: safe with CUDA and with threads), ignore Ctrl-C
     (this process handles it) and are ended when this process stops waiting for them.
+
+    Each worker talks to this process over a pipe of its own, read by a thread here that
+    hands it its next pass as soon as it asks. Pipes are file descriptors that the system
+    closes with their process: unlike ``multiprocessing.Queue`` (named semaphores, which
+    only this process can unlink), nothing is left behind when it is killed (``kill -9``
+    made the resource tracker print "leaked semaphore objects" on the terminal), and a
+    worker that dies mid-message cannot block the others. A worker's warnings come over
+    its pipe too, and are issued here under this process's filters (the command line's).
     """
 
     #: Seconds without news after which the workers are checked for a crash.
@@ -138,35 +148,85 @@ class Processes:
         if not tasks:
             return
         context = multiprocessing.get_context("spawn")
-        inbox, events = context.Queue(), context.Queue()
         order = sorted(tasks, key=lambda t: -estimated_cost(t.setting, t.index))
         count = min(self.workers, len(tasks))
-        here, queued = order[0], order[1:]
-        for task in queued:
-            inbox.put(task)
-        for _ in range(count):
-            inbox.put(None)  # one "no more work" per worker, this process included
-        workers = [
-            context.Process(target=_work, args=(inbox, events), daemon=True)
-            for _ in range(count - 1)
-        ]
+        here, queued = order[0], _Queued(order[1:])
+        pipes = [context.Pipe() for _ in range(count - 1)]
+        workers = [context.Process(target=_work, args=(end,), daemon=True) for _, end in pipes]
         for worker in workers:
             worker.start()
+        for _, end in pipes:
+            end.close()  # the worker's end is the worker's now
+        events: queue.Queue[tuple[str, int | None, int | None, Any]] = queue.Queue()
+        connections = dict(zip((mine for mine, _ in pipes), workers))
+        reader = threading.Thread(
+            target=_read, args=(connections, queued, events), name="optimlab-workers", daemon=True
+        )
+        reader.start()
         news = _News(events, workers, {t.index for t in tasks}, listener)
         try:
             while here is not None:
                 _run_here(here, data, news)
-                here = inbox.get()
+                here = queued.take()
             news.listen(self.POLL_S)
             for worker in workers:  # every pass is back: the workers are on their way out
                 worker.join(timeout=self.POLL_S)
         finally:
+            queued.close()  # a worker that asks now is told to stop
             for worker in workers:
                 if worker.is_alive():
                     worker.terminate()
             for worker in workers:
                 worker.join()
-            inbox.cancel_join_thread()
+            reader.join()  # it ends once every worker's pipe is closed
+            for connection in connections:
+                connection.close()
+
+
+class _Queued:
+    """The passes no process has taken yet, longest first, shared by this process's
+    thread and the reader of the workers' pipes."""
+
+    def __init__(self, tasks: Sequence[PassTask]) -> None:
+        self.tasks, self.lock, self.closed = list(tasks), threading.Lock(), False
+
+    def take(self) -> PassTask | None:
+        """The next pass, or None: none is left, or the run is over."""
+        with self.lock:
+            return None if self.closed or not self.tasks else self.tasks.pop(0)
+
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+
+
+def _read(connections: dict[Any, Any], queued: _Queued, events: queue.Queue) -> None:
+    """The thread that reads the workers' pipes until every one is closed: their news
+    into ``events`` (as :meth:`_News._tell` takes them), and to a worker that is ready
+    or done its next pass (None: stop)."""
+    from multiprocessing.connection import wait
+
+    waiting = dict(connections)
+    while waiting:
+        for connection in wait(list(waiting)):
+            worker = waiting[connection]
+            try:
+                kind, index, payload = connection.recv()
+            except (EOFError, OSError):  # the worker is gone: _News tells if it had a pass
+                del waiting[connection]
+                continue
+            except Exception as error:  # a message this process cannot unpickle
+                events.put(("unreadable", worker.pid, None, _sendable(error)))
+                worker.terminate()  # its pass has failed; what it says next means nothing
+                continue
+            if kind != "ready":
+                events.put((kind, worker.pid, index, payload))
+            if kind in ("ready", "done", "failed"):
+                task = queued.take()
+                if task is not None:  # before the worker can say anything of it
+                    events.put(("taken", worker.pid, task.index, None))
+                with contextlib.suppress(OSError):  # gone: _News tells
+                    connection.send(task)
 
 
 def _run_here(task: PassTask, data: tuple[datasets.Dataset, datasets.Dataset], news: _News) -> None:
@@ -244,7 +304,15 @@ class _News:
                 error = RuntimeError(f"the worker process ended with code {worker.exitcode}")
                 self.listener.pass_failed(lost, error)
 
-    def _tell(self, kind: str, pid: int, index: int, payload: Any) -> None:
+    def _tell(self, kind: str, pid: int, index: int | None, payload: Any) -> None:
+        if kind == "warning":  # a worker's, under this process's filters (the command's)
+            category, text = payload
+            warnings.warn(text, category, stacklevel=2)
+            return
+        if kind == "unreadable":  # the worker's pass, whatever the message was
+            kind, index = "failed", self.running.get(pid)
+            if index is None:
+                return
         if kind == "taken":
             self.running[pid] = index
         elif kind == "started":
@@ -261,20 +329,32 @@ class _News:
 
 
 class _Forward:
-    """A worker's listener: sends the news to the parent process."""
+    """A worker's listener: sends the news to the parent process over the worker's pipe."""
 
-    def __init__(self, events: Any) -> None:
-        self.events, self.pid = events, os.getpid()
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
 
     def pass_started(self, index: int, resumed_at: int) -> None:
-        self.events.put(("started", self.pid, index, (resumed_at,)))
+        self.connection.send(("started", index, (resumed_at,)))
 
     def epoch_done(self, index: int, epoch: int, seconds: float, histories: list[History]) -> None:
-        self.events.put(("epoch", self.pid, index, (epoch, seconds, histories)))
+        self.connection.send(("epoch", index, (epoch, seconds, histories)))
+
+    def warning(self, message: Warning | str, category: type[Warning], *args: Any, **kw: Any):
+        """A ``warnings.showwarning``: the warning goes to the parent, which issues it under
+        its own filters (a worker printing it would bypass them: the command line's one
+        line, or none for a diverged run's RuntimeWarning, whose status says it)."""
+        known = next(c for c in category.__mro__ if c.__module__.split(".")[0] in _KNOWN)
+        with contextlib.suppress(Exception):  # never the pass's failure
+            self.connection.send(("warning", None, (known, str(message))))
 
 
-def _work(inbox: Any, events: Any) -> None:
-    """A worker process: run tasks from ``inbox`` until told there are no more."""
+#: The modules of warning classes the parent can unpickle (another's: its nearest base).
+_KNOWN = ("builtins", "optimlab")
+
+
+def _work(connection: Any) -> None:
+    """A worker process: ask for a pass, run it, say how it went, until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # On terminate(), unwind as an exception does, so atomic writes remove their
     # temporary files.
@@ -284,15 +364,20 @@ def _work(inbox: Any, events: Any) -> None:
     threading.Thread(
         target=_end_with, args=(multiprocessing.parent_process(),), daemon=True
     ).start()
-    forward = _Forward(events)
-    while (task := inbox.get()) is not None:
-        events.put(("taken", forward.pid, task.index, None))
-        try:
-            record = run_task(task, worker_data(task.setting), forward)
-        except Exception as error:
-            events.put(("failed", forward.pid, task.index, _sendable(error)))
-        else:
-            events.put(("done", forward.pid, task.index, record))
+    forward = _Forward(connection)
+    warnings.simplefilter("always")  # every warning goes to the parent, which filters
+    warnings.showwarning = forward.warning
+    try:
+        connection.send(("ready", None, None))
+        while (task := connection.recv()) is not None:
+            try:
+                record = run_task(task, worker_data(task.setting), forward)
+            except Exception as error:
+                connection.send(("failed", task.index, _sendable(error)))
+            else:
+                connection.send(("done", task.index, record))
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        return  # the parent is gone: nobody to work for
 
 
 def _end_with(parent: Any) -> None:
