@@ -4,6 +4,7 @@ validation before anything is touched, and no dead ends."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 
 import pytest
@@ -21,9 +22,7 @@ TRAJECTORIES = ["trajectories", "--problem", "branin", "--optimizers", "sgd", "-
 
 def snapshot(out):
     """Every file under ``out`` (the lock included) with its bytes."""
-    return {
-        str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()
-    }
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +142,63 @@ def test_refused_trajectories_write_nothing(tmp_path, capsys, monkeypatch, extra
     monkeypatch.chdir(tmp_path)  # an empty --out must not mean the current directory
     assert_refused(main([*TRAJECTORIES, "--out", "paths", *extra]), capsys, message)
     assert list(tmp_path.iterdir()) == []
+
+
+# -- what was checked is checked again once the lock is held --------------------------------
+
+
+def _another_run_before_the_lock(monkeypatch, capsys, argv):
+    """The first lock any command takes comes after ``argv`` has run to its end in the same
+    directory, as another process may between a command's checks and its lock. Returns
+    the snapshot of ``argv``'s files, taken then."""
+    from optimlab.experiment import directory
+
+    original, snapshots = directory.OutputDirectory.locked, []
+
+    @contextlib.contextmanager
+    def locked(self):
+        if not snapshots:
+            snapshots.append(None)  # the other run's own locks are plain ones
+            assert main(argv) == 0
+            capsys.readouterr()
+            snapshots[0] = snapshot(self.path)
+        with original(self) as held:
+            yield held
+
+    monkeypatch.setattr(directory.OutputDirectory, "locked", locked)
+    return snapshots
+
+
+@pytest.mark.parametrize(
+    ("command", "other", "message"),
+    [
+        (COMPARE, TRAJECTORIES, "holds trajectories"),
+        (TRAJECTORIES, COMPARE, "holds a compare or sweep experiment"),
+        (BENCHMARK, COMPARE, "holds a compare or sweep experiment"),
+    ],
+    ids=["compare-after-trajectories", "trajectories-after-compare", "benchmark-after-compare"],
+)
+def test_the_kind_is_checked_again_once_the_lock_is_held(
+    tmp_path, capsys, monkeypatch, command, other, message
+):
+    """Issue 26 (item 5 of its last round): the kind was checked before the lock only, so a
+    compare that found an empty directory removed the trajectories another process had
+    written there meanwhile (their manifest's files, as if they were its own)."""
+    out = tmp_path / "out"
+    before = _another_run_before_the_lock(monkeypatch, capsys, [*other, "--out", str(out)])
+    assert_refused(main([*command, "--out", str(out)]), capsys, message)
+    assert snapshot(out) == before[0]
+
+
+def test_a_benchmark_checks_its_directory_again_once_the_lock_is_held(
+    tmp_path, capsys, monkeypatch
+):
+    """A benchmark that found no benchmark in ``out`` wrote its benchmark.json and manifest
+    over one another process had run there meanwhile (with another grid): a directory whose
+    report said one benchmark and whose runs were another's."""
+    out = tmp_path / "out"
+    other = [*BENCHMARK, "--grid", "3", "--out", str(out)]
+    before = _another_run_before_the_lock(monkeypatch, capsys, other)
+    message = "another optimlab process wrote into .* while this benchmark was being checked"
+    assert_refused(main([*BENCHMARK, "--out", str(out)]), capsys, message)
+    assert snapshot(out) == before[0]

@@ -98,7 +98,12 @@ def run_benchmark(
         for phase in ("tuning", "final"):
             directory.OutputDirectory(out / problem / phase, f"benchmark-{phase}")
     outcome = Outcome(benchmark)
-    with folder.locked():
+    with folder.locked():  # what was checked, checked again: another process may have run
+        if _stored(out) != stored or (stored is not None and _started(out, stored) != started):
+            raise ConfigError(
+                f"another optimlab process wrote into {out} while this benchmark was being "
+                "checked; run the command again"
+            )
         if old:  # --overwrite, or a benchmark with no complete epoch: replaced
             _remove(out, stored or {})
         files, experiments = _files(benchmark)

@@ -169,9 +169,10 @@ class OutputDirectory:
 
     Made before anything is touched, it checks ``out`` (:func:`check_out`), that
     ``resume`` and ``overwrite`` are not both asked, and that ``out`` holds no other
-    kind of experiment. Then, holding its lock (:meth:`locked`), the command removes
-    the old experiment's own files (those its manifest lists, :meth:`remove`) and lists
-    its own (:meth:`write_manifest`) before writing the first.
+    kind of experiment. Then, holding its lock (:meth:`locked`, which checks the kind
+    again), the command checks again what it found there (:meth:`prepare` does for an
+    experiment), removes the old experiment's own files (those its manifest lists,
+    :meth:`remove`) and lists its own (:meth:`write_manifest`) before writing the first.
 
     Raises
     ------
@@ -192,10 +193,14 @@ class OutputDirectory:
             raise ConfigError("--resume and --overwrite exclude each other")
         self.path = check_out(out)
         self.kind, self.resume, self.overwrite = kind, resume, overwrite
+        self.check_kind()
+
+    def check_kind(self) -> None:
+        """A :class:`ConfigError` if ``out`` holds another kind of experiment than ours."""
         held = self.held()
-        if held is not None and held[0] != kind:
+        if held is not None and held[0] != self.kind:
             raise ConfigError(
-                f"{self.path} holds {_named(held[0])} ({held[1]}), not {_named(kind)}: a "
+                f"{self.path} holds {_named(held[0])} ({held[1]}), not {_named(self.kind)}: a "
                 "directory holds one kind of experiment, so choose another --out"
             )
 
@@ -214,12 +219,15 @@ class OutputDirectory:
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[OutputDirectory]:
-        """Create the directory (and its parents) and hold its :func:`lock`."""
+        """Create the directory (and its parents) and hold its :func:`lock`; the kind of
+        experiment there is checked again once it is held (another process may have
+        written one since this object checked)."""
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise ConfigError(f"cannot create {self.path}: {error.strerror or error}") from None
         with lock(self.path):
+            self.check_kind()
             yield self
 
     def own_files(self) -> set[str]:
