@@ -47,9 +47,57 @@ def test_a_raising_step_fails_its_pass_in_one_sentence(boom, tmp_path, capsys, j
     assert "nan" not in row and "no epoch complete: its pass failed" in row, row
 
 
-def test_a_raising_step_in_trajectories_is_one_sentence_and_writes_nothing(
-    boom, tmp_path, capsys
+class Transposing(SGD):
+    """A shape-aware rule whose update returns each weight matrix transposed: as many
+    numbers as the parameters, so compare trained on and exited 0 (issue 26)."""
+
+    name = "transposing"
+    elementwise = False
+
+    @staticmethod
+    def update(xp, w, g, *accumulators, t, lr, lead=0, weight_decay=0.0):
+        new = w - lr * g
+        return (xp.matrix_transpose(new) if new.ndim - lead == 2 else new), ()
+
+
+class Flattening(SGD):
+    """An elementwise rule whose update drops the member axis: the pass failed with
+    NumPy's words ("cannot reshape array of size ..."), not naming the optimizer."""
+
+    name = "flattening"
+
+    @staticmethod
+    def update(xp, w, g, *accumulators, t, lr, weight_decay=0.0):
+        return xp.reshape(w - lr * g, (-1,)), ()
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.parametrize(
+    ("cls", "shapes"),
+    [(Transposing, "(1, 784, 3) for parameters of shape (1, 3, 784)"), (Flattening, "(2395,)")],
+    ids=["transposing", "flattening"],
+)
+def test_a_step_returning_another_shape_fails_its_pass_naming_the_optimizer(
+    monkeypatch, tmp_path, capsys, jobs, cls, shapes
 ):
+    """As a raising step: exit 1, one sentence, the pass failed (with --jobs 2 this process
+    runs the first pass, the longest, so the class defined here is the one that runs)."""
+    monkeypatch.setitem(optimizers.OPTIMIZERS, cls.name, cls)
+    argv = ["compare", "--optimizers", f"{cls.name},sgd", "--limit-train", "20", "--epochs", "1"]
+    code = main([*argv, "--layers", "784,3,10", "--jobs", jobs, "--out", str(tmp_path / "r")])
+    captured = capsys.readouterr()
+    assert code == 1, captured.err
+    assert "Traceback" not in captured.err
+    (line,) = [line for line in _lines(captured.out + captured.err) if "failed: " in line]
+    assert f"failed: ValueError: the optimizer '{cls.name}' returned an array of shape " in line
+    assert shapes in line and line.endswith(
+        "its step must return each parameter array with its own shape"
+    ), line
+    row = next(line for line in captured.out.splitlines() if line.startswith(cls.name))
+    assert "no epoch complete: its pass failed" in row, row
+
+
+def test_a_raising_step_in_trajectories_is_one_sentence_and_writes_nothing(boom, tmp_path, capsys):
     out = tmp_path / "paths"
     code = main(["trajectories", "--optimizers", "sgd,boom", "--steps", "3", "--out", str(out)])
     captured = capsys.readouterr()
@@ -138,9 +186,7 @@ def test_a_refused_resume_shows_the_field_that_differs(tmp_path, capsys):
     assert "passes[5][0].hyperparameters.lr = 0.5" in err and "..." not in err, err
 
 
-def test_a_resume_refused_for_changed_data_does_not_advise_the_same_command(
-    tmp_path, capsys
-):
+def test_a_resume_refused_for_changed_data_does_not_advise_the_same_command(tmp_path, capsys):
     from helpers import write_mnist_subset
 
     data = tmp_path / "data"

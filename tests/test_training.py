@@ -294,3 +294,25 @@ def test_a_shape_aware_rule_gets_the_layers_and_trains_like_the_flat_one(members
     ]
     assert len(_LayerwiseSGD.shapes) == 4 * 4  # 4 steps of 4 arrays
     np.testing.assert_array_equal(to_numpy(layerwise), to_numpy(flat))
+
+
+# -- an optimizer step that returns another shape (issue 26) -------------------------------
+
+
+class _Transposing(optimizers.SGD):
+    """A plugin's shape-aware rule whose update returns each weight matrix transposed:
+    as many numbers as the parameters, so nothing downstream noticed (issue 26)."""
+
+    name = "transposing"
+    elementwise = False
+
+    @staticmethod
+    def update(xp, w, g, *accumulators, t, lr, lead=0, weight_decay=0.0):
+        new = w - lr * g
+        return (xp.matrix_transpose(new) if new.ndim - lead == 2 else new), ()
+
+
+def test_a_step_that_returns_another_shape_is_one_sentence_naming_the_optimizer(mnist64):
+    model = MLP([784, 3, 10], seed=0, dtype="float64")
+    with pytest.raises(ValueError, match=r"^the optimizer 'transposing' returned an array of "):
+        fit(model, _Transposing(lr=0.1), mnist64[0].head(20), epochs=1)

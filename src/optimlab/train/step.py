@@ -19,7 +19,15 @@ from ..backend import fast_paths, graphs
 from ..nn import Model
 from ..optimizers import Optimizer, State
 
-__all__ = ["Group", "Steps", "evaluation_point", "flatten", "gather", "optimizer_inputs"]
+__all__ = [
+    "Group",
+    "Steps",
+    "check_shapes",
+    "evaluation_point",
+    "flatten",
+    "gather",
+    "optimizer_inputs",
+]
 
 
 @dataclass
@@ -55,6 +63,7 @@ class Steps:
         self.lead = () if model.members is None else (model.members,)
         self.mutable = model.backend.views_follow_updates
         self.states = [g.state for g in groups]
+        self._checked = False  # whether a step's arrays were checked (on the first step)
         self._bind(model.params)
         if self.mutable:  # gradients are written into one buffer's views
             self.grad = xp.zeros_like(model.params)
@@ -85,8 +94,11 @@ class Steps:
             new, self.states[i] = group.optimizer.step(
                 inputs, grad_inputs[i], self.states[i], xp=xp, inplace=True
             )
+            if not self._checked:  # shapes are host metadata: no device sync
+                check_shapes(group.optimizer, inputs, new)
             replaced = replaced or new[0] is not inputs[0] or new[-1] is not inputs[-1]
             self.param_inputs[i] = new
+        self._checked = True
         if replaced or not self.mutable:  # a library whose arrays cannot change in place
             self._bind(flatten(model, self.groups, self.param_inputs))
 
@@ -150,6 +162,25 @@ class Steps:
         captured = graphs.CapturedStep(step, shape, len(start), arrays, self.model.device)
         self.states = start
         return captured
+
+
+def check_shapes(optimizer: Optimizer, inputs: list[Any], new: list[Any]) -> None:
+    """A ``ValueError`` naming ``optimizer`` unless its step returned ``new`` arrays of the
+    ``inputs``' shapes (a plugin's update that returns another shape would be broadcast
+    or cut silently by what follows)."""
+    given = [tuple(a.shape) for a in inputs]
+    returned = [tuple(getattr(a, "shape", ())) for a in new]
+    if returned == given:
+        return
+    if len(returned) != len(given):
+        what = f"{len(returned)} arrays for {len(given)}"
+    else:
+        k = next(k for k, (r, g) in enumerate(zip(returned, given)) if r != g)
+        what = f"an array of shape {returned[k]} for parameters of shape {given[k]}"
+    raise ValueError(
+        f"the optimizer {optimizer.name!r} returned {what}; its step must return each "
+        "parameter array with its own shape"
+    )
 
 
 def optimizer_inputs(
