@@ -21,11 +21,13 @@ SMALL = {"epochs": 2, "limit_train": 1500, "layers": [784, 8, 10]}
 
 
 def _small(**changes):
-    """Two optimizers, three learning rates each, two seeds: a benchmark of seconds."""
+    """Two optimizers, three learning rates each, two seeds, two studies: a benchmark of
+    seconds."""
     fields = {
         "optimizers": ("sgd", "adam"),
         "budget": 3,
         "seeds": 2,
+        "studies": 2,
         "validation": 500,
         "setting": dict(SMALL),
         **changes,
@@ -37,9 +39,10 @@ def _figures(outcome):
     """Everything a benchmark computed, without the clock and the environment."""
     out = {}
     for phase in ("tuning", "final"):
-        for results in getattr(outcome, phase).values():
+        for studies in getattr(outcome, phase).values():
             out[phase] = [
                 (t.optimizer, t.seed, t.status, t.hyperparameters, [_numbers(e) for e in t.epochs])
+                for results in studies
                 for t in results.trials
             ]
     return out, outcome.selected
@@ -86,9 +89,11 @@ def test_the_test_set_never_influences_a_choice(tmp_path):
 
 def test_the_validation_split_is_held_out_and_the_same_for_everyone(finished):
     _, outcome = finished
-    for results in (*outcome.tuning.values(), *outcome.final.values()):
-        assert results.data.train_samples == 1500 - 500
-        assert results.setting.validation == 500
+    for studies in (*outcome.tuning.values(), *outcome.final.values()):
+        for s, results in enumerate(studies):
+            assert results.data.train_samples == 1500 - 500
+            assert results.setting.validation == 500
+            assert results.setting.split_seed == outcome.benchmark.study(s).split_seed
     from optimlab import load_mnist
     from optimlab.experiment.data import split_validation
 
@@ -109,11 +114,12 @@ def test_the_known_best_learning_rate_is_selected(tmp_path, monkeypatch):
     monkeypatch.setitem(spaces.SPACES, "sgd", (spaces.Dimension("lr", 1e-8, 1.0),))
     for i, how in enumerate(({"select": "val_loss"}, {"select": "val_accuracy"}, {"target": 0.5})):
         outcome = run_benchmark(
-            _small(optimizers=("sgd",), seeds=1, **how), tmp_path / str(i), jobs=1
+            _small(optimizers=("sgd",), seeds=1, studies=1, **how), tmp_path / str(i), jobs=1
         )
-        trials = outcome.tuning["report"].trials
+        trials = outcome.tuning["report"][0].trials
         assert [t.hyperparameters["lr"] for t in trials] == [1e-8, 1e-4, 1.0]
-        assert outcome.selected["report"]["sgd"]["lr"] == 1.0
+        assert outcome.selected["report"] == [{"sgd": trials[2].hyperparameters}]
+        assert outcome.selected["report"][0]["sgd"]["lr"] == 1.0
         assert (
             trials[2].epochs[-1].validation_accuracy
             > trials[1].epochs[-1].validation_accuracy + 0.3
@@ -203,15 +209,15 @@ def test_plateau_and_the_performance_profile():
 def test_search_spaces_grid_and_random():
     grid = spaces.grid("adam", 8)
     lrs = [g["lr"] for g in grid]
-    assert lrs[0] == 1e-4 and lrs[-1] == 0.1
-    assert np.allclose(np.diff(np.log(lrs)), np.log(1000) / 7, rtol=1e-5)
+    assert lrs[0] == 1e-5 and lrs[-1] == 0.1
+    assert np.allclose(np.diff(np.log(lrs)), np.log(1e4) / 7, rtol=1e-5)
     first, again, other = (spaces.random("adamw", 16, s) for s in (0, 0, 1))
     assert first == again and first != other
     for point in first:
         for d in spaces.space("adamw"):
             assert d.low <= point[d.name] <= d.high
     # quasi-random: the 16 learning rates cover each quarter of the log range
-    u = (np.log([p["lr"] for p in first]) - np.log(1e-4)) / np.log(1000)
+    u = (np.log([p["lr"] for p in first]) - np.log(1e-5)) / np.log(1e4)
     assert sorted(np.histogram(u, bins=4, range=(0, 1))[0]) == [4, 4, 4, 4]
     beta2 = spaces.Dimension("beta2", 0.99, 0.9999, "log1m")
     assert beta2.at(0.5) == pytest.approx(0.999)
@@ -223,7 +229,9 @@ def test_search_spaces_grid_and_random():
 
 def test_an_interrupted_benchmark_resumes_to_the_uninterrupted_figures(tmp_path, finished):
     out = tmp_path / "b"
-    stops = iter([(1, 1), (0, 1)])  # tuning: adam's first epoch; final: sgd's first
+    # study 0's tuning: adam's first epoch; its final runs: sgd's first; study 1's
+    # tuning: sgd's first
+    stops = iter([(1, 1), (0, 1), (0, 1)])
     stop = next(stops)
 
     def stop_after(index, epoch):
@@ -234,15 +242,18 @@ def test_an_interrupted_benchmark_resumes_to_the_uninterrupted_figures(tmp_path,
         return False
 
     first = run_benchmark(_small(), out, stop_after=stop_after, jobs=1)
-    assert not first.complete and "final" not in _figures(first)[0]
+    assert not first.complete and first.final["report"] == []
     assert not (out / "results.json").exists()
     with pytest.raises(ConfigError, match="already holds a benchmark; pass --resume"):
         run_benchmark(_small(), out, jobs=1)
     second = run_benchmark(_small(), out, resume=True, stop_after=stop_after, jobs=1)
-    assert not second.complete and second.final["report"].trials[0].epochs
-    third = run_benchmark(_small(), out, resume=True, jobs=1)
-    assert third.complete
-    assert _figures(third) == _figures(finished[1])
+    assert not second.complete and second.final["report"][0].trials[0].epochs
+    third = run_benchmark(_small(), out, resume=True, stop_after=stop_after, jobs=1)
+    assert not third.complete and len(third.tuning["report"]) == 2
+    assert third.final["report"][0].complete and len(third.final["report"]) == 1
+    fourth = run_benchmark(_small(), out, resume=True, jobs=1)
+    assert fourth.complete
+    assert _figures(fourth) == _figures(finished[1])
     with pytest.raises(
         ConfigError, match="was written with seeds = 2, and this command has seeds = 3"
     ):
@@ -263,17 +274,31 @@ def test_the_report_files(finished):
     out, outcome = finished
     d = json.loads((out / "results.json").read_text())
     assert d["format"] == "optimlab.results" and d["kind"] == "benchmark-final"
-    assert d["selected"] == {k: v for k, v in outcome.selected["report"].items()}
-    assert len(d["runs"]) == 2 * 2 and {r["seed"] for r in d["runs"]} == {1, 2}
+    chosen = outcome.selected["report"]  # per study
+    assert d["selected"] == {name: [c[name] for c in chosen] for name in ("sgd", "adam")}
+    # two optimizers x two studies x two seeds; study 1's seeds are its own
+    assert len(d["runs"]) == 2 * 2 * 2
+    assert {(r["study"], r["seed"]) for r in d["runs"]} == {
+        (0, 1),
+        (0, 2),
+        (1, 100_002),
+        (1, 100_003),
+    }
     for run in d["runs"]:
-        assert run["hyperparameters"] == d["selected"][run["optimizer"]]
+        assert run["hyperparameters"] == d["selected"][run["optimizer"]][run["study"]]
         for e in run["epochs"]:
             assert {"test_accuracy", "test_loss", "train_loss", "validation_accuracy"} <= set(e)
-    assert len(d["trials"]) == 2 * 3
-    assert all(len(t["validation_loss"]) == 2 and t["seed"] == 0 for t in d["trials"])
+    assert len(d["trials"]) == 2 * 3 * 2
+    tuning_seeds = {0: 0, 1: 100_001}
+    assert all(
+        len(t["validation_loss"]) == 2 and t["seed"] == tuning_seeds[t["study"]]
+        for t in d["trials"]
+    )
+    assert [s["tuning_seed"] for s in d["studies"]] == [0, 100_001]
     with open(out / "results.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 2 * 2 * 2 and float(rows[0]["validation_accuracy"]) > 0.1
+    assert len(rows) == 2 * 2 * 2 * 2 and float(rows[0]["validation_accuracy"]) > 0.1
+    assert {r["study"] for r in rows} == {"0", "1"}
     import matplotlib.image
 
     for name in ("sensitivity.png", "accuracy.png", "loss.png"):
@@ -290,18 +315,15 @@ def test_the_report_files(finished):
         assert f"| {row.rank} | {row.optimizer} |" in text
         accs = [
             t.epochs[-1].test_accuracy
-            for t in outcome.final["report"].trials
+            for final in outcome.final["report"]
+            for t in final.trials
             if t.optimizer == row.optimizer
         ]
-        assert row.accuracy_mean == pytest.approx(np.mean(accs))
+        assert len(accs) == 4 and row.accuracy_mean == pytest.approx(np.mean(accs))
     assert "![sensitivity](sensitivity.png)" in text
-    for row in table:  # the edge flag: the selected lr is the grid's first or last
-        lrs = [
-            t.hyperparameters["lr"]
-            for t in outcome.tuning["report"].trials
-            if t.optimizer == row.optimizer
-        ]
-        assert row.edge == (row.selected["lr"] in (lrs[0], lrs[-1]))
+    for row in table:  # the edge flag: a study's selected lr is the grid's first or last
+        lrs = [g["lr"] for g in spaces.grid(row.optimizer, 3)]
+        assert row.edge == any(chosen["lr"] in (lrs[0], lrs[-1]) for chosen in row.selected)
 
 
 def test_the_table_statistics_in_results_json_are_scipy_s_of_its_runs(finished):
@@ -326,7 +348,7 @@ def test_the_table_statistics_in_results_json_are_scipy_s_of_its_runs(finished):
     best = finals(table[0], "test_accuracy")
     for row in table:
         acc, loss = finals(row, "test_accuracy"), finals(row, "test_loss")
-        assert row["studies"] == 1 and len(acc) == 2
+        assert row["studies"] == 2 and row["n"] == len(acc) == 4
         assert row["accuracy_mean"] == pytest.approx(np.mean(acc))
         assert row["accuracy_std"] == pytest.approx(np.std(acc, ddof=1))
         assert row["loss_std"] == pytest.approx(np.std(loss, ddof=1))
@@ -335,14 +357,18 @@ def test_the_table_statistics_in_results_json_are_scipy_s_of_its_runs(finished):
         lo, hi = row["loss_ci95"]
         assert min(loss) <= lo <= np.mean(loss) <= hi <= max(loss)
         assert len(row["rank_ci95"]) == 2 and 1 <= row["rank_ci95"][0] <= row["rank_ci95"][1] <= 2
-        tuned = [
-            t["validation_accuracy"][-1]
-            for t in d["trials"]
-            if t["optimizer"] == row["optimizer"]
+        tuned = [  # per study: k trials are drawn from one study's, then averaged
+            [
+                t["validation_accuracy"][-1]
+                for t in d["trials"]
+                if t["optimizer"] == row["optimizer"] and t["study"] == study
+            ]
+            for study in (0, 1)
         ]
-        assert len(row["expected_best_validation"]) == len(tuned) == 3
+        assert len(row["expected_best_validation"]) == len(tuned[0]) == 3
         for k, got in enumerate(row["expected_best_validation"], start=1):
-            assert got == pytest.approx(np.mean([max(c) for c in combinations(tuned, k)]))
+            per_study = [np.mean([max(c) for c in combinations(t, k)]) for t in tuned]
+            assert got == pytest.approx(np.mean(per_study))
         if row["rank"] == 1:
             assert row["p_vs_best"] is None and row["tied_with_best"] is True
         else:
@@ -356,8 +382,14 @@ def test_the_table_statistics_in_results_json_are_scipy_s_of_its_runs(finished):
 
 def test_the_default_target_is_the_best_final_validation_accuracy_less_half_a_point(finished):
     _, outcome = finished
-    best = max(
-        np.mean([t.epochs[-1].validation_accuracy for t in outcome.final["report"].trials_of(i)])
+    best = max(  # over every study's final runs
+        np.mean(
+            [
+                t.epochs[-1].validation_accuracy
+                for final in outcome.final["report"]
+                for t in final.trials_of(i)
+            ]
+        )
         for i in range(2)
     )
     assert report.target(outcome, "report") == pytest.approx(best - 0.005)
@@ -367,11 +399,11 @@ def test_several_problems_add_the_performance_profile(tmp_path):
     """The report's network and DeepOBS's logistic regression: a table per problem, a
     profile score per optimizer computed from the epochs to each problem's target."""
     setting = {"epochs": 2, "limit_train": 1500}
-    bench = _small(problems=("report", "mnist_logreg"), setting=setting, seeds=1)
+    bench = _small(problems=("report", "mnist_logreg"), setting=setting, seeds=1, studies=1)
     outcome = run_benchmark(bench, tmp_path / "b", jobs=1)
-    logreg = outcome.final["mnist_logreg"].setting
+    logreg = outcome.final["mnist_logreg"][0].setting
     assert (logreg.layers, logreg.batch_size, logreg.init) == ([784, 10], 128, "zeros")
-    assert outcome.final["report"].setting.layers == [784, 30, 10]
+    assert outcome.final["report"][0].setting.layers == [784, 30, 10]
     table = report.rows(outcome)
     assert [(r.problem, r.rank) for r in table] == [
         ("report", 1),
@@ -439,13 +471,16 @@ def test_overwrite_removes_only_the_benchmarks_files(tmp_path, capsys):
     out = tmp_path / "cli"
     assert _cli(tmp_path, "--out", str(out)) == 0
     (out / "notes.txt").write_text("mine")
-    (out / "report" / "tuning" / "mine.txt").write_text("mine too")
-    assert _cli(tmp_path, "--out", str(out), "--overwrite", "--grid", "3") == 0
+    (out / "report" / "study-1" / "tuning" / "mine.txt").write_text("mine too")
+    assert _cli(tmp_path, "--out", str(out), "--overwrite", "--grid", "3", "--studies", "1") == 0
     capsys.readouterr()
     assert (out / "notes.txt").read_text() == "mine"
-    assert (out / "report" / "tuning" / "mine.txt").read_text() == "mine too"
+    assert (out / "report" / "study-1" / "tuning" / "mine.txt").read_text() == "mine too"
+    # study 2 of the three before is gone whole, its directories too
+    assert not (out / "report" / "study-2").exists()
+    assert sorted(p.name for p in (out / "report" / "study-1" / "tuning").iterdir()) == ["mine.txt"]
     d = json.loads((out / "results.json").read_text())
-    assert len(d["trials"]) == 3
+    assert len(d["trials"]) == 3 and d["benchmark"]["studies"] == 1
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "data.bin").write_text("x")
@@ -457,7 +492,9 @@ def test_overwrite_removes_only_the_benchmarks_files(tmp_path, capsys):
     assert sorted(p.name for p in foreign.iterdir()) == ["data.bin", "report.md"]
     with directory.lock(out):  # another process at work in it
         assert_refused(
-            _cli(tmp_path, "--out", str(out), "--resume", "--grid", "3"), capsys, "in use by"
+            _cli(tmp_path, "--out", str(out), "--resume", "--grid", "3", "--studies", "1"),
+            capsys,
+            "in use by",
         )
 
 
@@ -481,15 +518,29 @@ TINY += ["--limit-train", "800", "--validation", "300", "--layers", "784,8,10", 
         (["--grid", "99999999999999999999999", "--jobs", "1"], "budget must be at most 100,000"),
         # TINY's grid takes no seed at all (a random search's -1: the library's test below)
         (["--search-seed", "-1", "--jobs", "1"], "--search-seed seeds --search random"),
+        (["--studies", "0"], "studies must be a positive integer, not 0"),
+        (["--studies", "2.5"], "studies must be a positive integer, not '2.5'"),
+        (["--studies", "101", "--jobs", "1"], "studies must be at most 100, not 101"),
+        (["--study-seed", "-1"], "study_seed must be an integer from 0 to 999,999, not '-1'"),
+        (["--study-seed", "x"], "study_seed must be an integer from 0 to 999,999, not 'x'"),
+        (["--study-seed", "1000000"], "from 0 to 999,999, not '1000000'"),
     ],
-    ids=["layers", "local-0", "bad-address", "no-dask", "seeds-memory", "huge-grid", "seed"],
+    ids=[
+        *("layers", "local-0", "bad-address", "no-dask", "seeds-memory", "huge-grid", "seed"),
+        *("studies-0", "studies-float", "studies-101", "study-seed-negative"),
+        *("study-seed-text", "study-seed-huge"),
+    ],
 )
 def test_a_refused_benchmark_touches_nothing(tmp_path, capsys, monkeypatch, extra, message):
     if "--no-dask" in extra:
         extra = [e for e in extra if e != "--no-dask"]
         monkeypatch.setitem(__import__("sys").modules, "distributed", None)  # not installed
     out = tmp_path / "b"
-    assert_refused(main([*TINY, *extra, "--out", str(out)]), capsys, message)
+    try:
+        code = main([*TINY, *extra, "--out", str(out)])
+    except SystemExit as exit_:  # argparse's refusals
+        code = exit_.code
+    assert_refused(code, capsys, message)
     assert not out.exists()  # no benchmark.json, so the corrected command is not refused
 
 
@@ -499,6 +550,13 @@ def test_the_library_refuses_before_making_the_directory(tmp_path):
     assert not (tmp_path / "b").exists()
     with pytest.raises(ConfigError, match="search_seed must be an integer >= 0, not -1"):
         _small(search="random", search_seed=-1)
+    with pytest.raises(ConfigError, match="studies must be a positive integer, not 0"):
+        _small(studies=0)
+    with pytest.raises(ConfigError, match="studies must be at most 100, not 101"):
+        _small(studies=101)
+    for bad in (-1, True, 1.0, 1_000_000):
+        with pytest.raises(ConfigError, match="study_seed must be an integer from 0 to 999,999"):
+            _small(study_seed=bad)
 
 
 def test_a_failed_overwrite_removes_nothing(tmp_path, capsys, monkeypatch):
@@ -509,8 +567,8 @@ def test_a_failed_overwrite_removes_nothing(tmp_path, capsys, monkeypatch):
     assert _cli(tmp_path, "--out", str(out)) == 0
     capsys.readouterr()
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    tuning = out / "report" / "tuning"
-    # report/tuning read-only, as the system shows it to a user who is not root
+    tuning = out / "report" / "study-0" / "tuning"
+    # report/study-0/tuning read-only, as the system shows it to a user who is not root
     access, unlink = os.access, pathlib.Path.unlink
     monkeypatch.setattr(
         os, "access", lambda p, mode, **kw: pathlib.Path(p) != tuning and access(p, mode, **kw)
@@ -523,7 +581,7 @@ def test_a_failed_overwrite_removes_nothing(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(pathlib.Path, "unlink", refused)
     code = _cli(tmp_path, "--out", str(out), "--overwrite", "--grid", "3")
-    assert_refused(code, capsys, "cannot write into .*report/tuning: permission denied")
+    assert_refused(code, capsys, "cannot write into .*report/study-0/tuning: permission denied")
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 

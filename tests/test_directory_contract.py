@@ -54,7 +54,7 @@ EXPERIMENT_THERE = r"experiment holds a compare or sweep experiment \(\.optimlab
             r"old-benchmark holds a benchmark \(benchmark\.json\), not a compare",
         ),
         (
-            "benchmark/report/tuning",
+            "benchmark/report/study-0/tuning",
             [*COMPARE, "--overwrite"],
             r"tuning holds a benchmark's tuning runs \(\.optimlab-manifest\.json\), not a comp",
         ),

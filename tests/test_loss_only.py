@@ -259,11 +259,16 @@ def _benchmark_outcome(problem_names, accuracy=NAN, **changes):
     from optimlab.benchmark.plan import Outcome
 
     bench = Benchmark(
-        ("sgd", "adam"), budget=3, seeds=2, problems=problem_names, setting={"epochs": 3}
+        ("sgd", "adam"),
+        budget=3,
+        seeds=2,
+        problems=problem_names,
+        setting={"epochs": 3},
+        studies=1,
     )
     outcome = Outcome(bench)
     for p in problem_names:
-        outcome.selected[p] = {name: bench.trials(name)[0] for name in bench.optimizers}
+        outcome.selected[p] = [{name: bench.trials(name)[0] for name in bench.optimizers}]
         tuning = Results.start(bench.tuning(p), DataInfo(p, 800, 200, {}), _environment())
         for i, name in enumerate(bench.optimizers):
             for trial, final in zip(tuning.trials_of(i), TUNED[name]):
@@ -271,7 +276,7 @@ def _benchmark_outcome(problem_names, accuracy=NAN, **changes):
                 trial.epochs = _records(curve, 1.0, accuracy)
                 trial.status = "completed" if final is not None else "diverged at epoch 2: x"
         final = Results.start(
-            bench.final(p, outcome.selected[p]), DataInfo(p, 800, 1000, {}), _environment()
+            bench.final(p, outcome.selected[p][0]), DataInfo(p, 800, 1000, {}), _environment()
         )
         for trial in final.trials:
             seeds = FINAL_VALIDATION[trial.optimizer]
@@ -280,7 +285,7 @@ def _benchmark_outcome(problem_names, accuracy=NAN, **changes):
         for results in (tuning, final):
             for p_ in results.passes:
                 p_.complete, p_.seconds = True, 1.0
-        outcome.tuning[p], outcome.final[p] = tuning, final
+        outcome.tuning[p], outcome.final[p] = [tuning], [final]
     return outcome
 
 
@@ -326,7 +331,7 @@ def test_a_diverged_final_seed_is_left_out_of_the_mean_and_flagged(loss_only):
     from optimlab.benchmark import report
 
     outcome = _benchmark_outcome((loss_only,))
-    for trial in outcome.final[loss_only].trials:
+    for trial in outcome.final[loss_only][0].trials:
         if trial.optimizer == "sgd":
             trial.epochs = _records(FINAL_VALIDATION["sgd"][trial.seed - 1], 0.3 * trial.seed, NAN)
             if trial.seed == 2:
@@ -367,7 +372,7 @@ def test_a_loss_only_problem_beside_a_network_problem(loss_only, tmp_path):
     from optimlab.benchmark import report, selection
 
     outcome = _benchmark_outcome(("report", loss_only), accuracy=0.9)
-    for trial in outcome.final[loss_only].trials + outcome.tuning[loss_only].trials:
+    for trial in outcome.final[loss_only][0].trials + outcome.tuning[loss_only][0].trials:
         trial.epochs = [
             dataclasses.replace(e, test_accuracy=NAN, validation_accuracy=NAN) for e in trial.epochs
         ]
@@ -451,7 +456,7 @@ def test_progress_lines_of_a_loss_only_problem_show_losses(loss_only, capsys):
 
     bench = _benchmark_outcome((loss_only,))
     for phase, expected in (("tuning", "lowest validation loss 0.5000"), ("final", "test loss")):
-        results = getattr(bench, phase)[loss_only]
+        results = getattr(bench, phase)[loss_only][0]
         display = _Display(False, results.setting, parallel=True)
         index = 1  # adam
         trials = zip(results.setting.passes[index], results.trials_of(index))

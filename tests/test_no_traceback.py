@@ -309,11 +309,11 @@ def test_plot_of_a_benchmarks_summary_or_tuning_says_what_to_plot(tmp_path, caps
     capsys.readouterr()
     err = _refusal(["plot", str(out / "results.json"), "--out", str(tmp_path)], capsys)
     assert "is a benchmark's summary, not curves: plot its final runs" in err, err
-    assert str(out / "report" / "final" / "results.json") in err
-    tuning = out / "report" / "tuning" / "results.json"
+    assert str(out / "report" / "study-0" / "final" / "results.json") in err
+    tuning = out / "report" / "study-0" / "tuning" / "results.json"
     err = _refusal(["plot", str(tuning), "--out", str(tmp_path)], capsys)
     assert "evaluated on the validation split only" in err, err
-    final = out / "report" / "final" / "results.json"
+    final = out / "report" / "study-0" / "final" / "results.json"
     assert main(["plot", str(final), "--out", str(tmp_path)]) == 0
 
 

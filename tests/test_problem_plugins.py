@@ -176,4 +176,4 @@ def test_the_installed_example_runs_through_every_command(site, tmp_path):
     assert set(table["problems"]) == {"blobs", "valley"}
     winner = table["problems"]["blobs"]["table"][0]
     assert winner["optimizer"] == "adam" and winner["accuracy_mean"] > 0.9, winner
-    assert (tmp_path / "bench" / "blobs" / "final" / "results.json").is_file()
+    assert (tmp_path / "bench" / "blobs" / "study-0" / "final" / "results.json").is_file()

@@ -9,18 +9,42 @@ from .. import problems
 from .._checks import positive_int
 from ..errors import ConfigError
 from ..experiment import Results, Setting, Trial
+from ..experiment.data import SPLIT_SEED
 from . import selection, spaces
 
-__all__ = ["PROBLEMS", "SEARCHES", "TUNING_SEED", "Benchmark", "Outcome"]
+__all__ = ["MAX_STUDIES", "MAX_STUDY_SEED", "PROBLEMS", "SEARCHES", "Benchmark", "Outcome", "Study"]
 
 #: The problems a benchmark runs on unless told: the report's network on MNIST.
 PROBLEMS = (problems.DEFAULT,)
 #: The most trials per optimizer (``budget``) and final seeds a benchmark takes.
 MAX_COUNT = 100_000
-#: The seed of every tuning trial; the final runs take seeds 1..N, so no final run
-#: repeats the trial its setting was selected by.
-TUNING_SEED = 0
+#: The most studies a benchmark takes, and the largest study seed: with them every seed
+#: a study derives stays below 2**53, exact in any JSON reader.
+MAX_STUDIES = 100
+MAX_STUDY_SEED = 999_999
 SEARCHES = ("grid", "random")
+
+
+@dataclass(frozen=True)
+class Study:
+    """One repetition of the tuning and the selection, and the final runs of what it
+    selected: the seeds it draws with (see :meth:`Benchmark.study`)."""
+
+    #: 0-based, within its benchmark.
+    index: int
+    #: The seed of every tuning trial (network initialization and shuffles).
+    tuning_seed: int
+    #: The seeds of the final runs of each selected setting.
+    final_seeds: tuple[int, ...]
+    #: The seed of the validation split (:attr:`optimlab.experiment.Setting.split_seed`).
+    split_seed: int
+    #: The seed of the quasi-random search (:func:`optimlab.benchmark.spaces.random`).
+    search_seed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values for ``results.json`` (``index`` as ``study``, as in its runs)."""
+        d = asdict(self)
+        return {"study": d.pop("index"), **d, "final_seeds": list(self.final_seeds)}
 
 
 @dataclass(frozen=True)
@@ -28,8 +52,11 @@ class Benchmark:
     """What a benchmark runs: optimizers, budget, selection, and the common setting.
 
     ``budget`` trials per optimizer: log-spaced learning rates (``search="grid"``) or
-    quasi-random points of its whole search space (``"random"``, seeded by
-    ``search_seed``); see :mod:`optimlab.benchmark.spaces`. ``setting`` holds the
+    quasi-random points of its whole search space (``"random"``); see
+    :mod:`optimlab.benchmark.spaces`. The tuning, the selection and the final runs are
+    repeated in ``studies`` independent studies, each with its own seeds, validation
+    split and search sequence, derived from ``study_seed`` (:meth:`study`); the
+    reported figures pool every study's final runs. ``setting`` holds the
     keyword arguments of :class:`~optimlab.experiment.Setting` shared by every run
     (epochs, batch size, dtype, device, ...); ``options`` an optimizer's options
     (``{"adam": {"schedule": "cosine"}}``). ``validation``: training samples a network
@@ -48,6 +75,8 @@ class Benchmark:
     search_seed: int = 0
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     setting: dict[str, Any] = field(default_factory=dict)
+    studies: int = 3
+    study_seed: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "optimizers", tuple(self.optimizers))
@@ -74,6 +103,18 @@ class Benchmark:
             or self.search_seed < 0
         ):
             raise ConfigError(f"search_seed must be an integer >= 0, not {self.search_seed!r}")
+        positive_int("studies", self.studies)
+        if self.studies > MAX_STUDIES:
+            raise ConfigError(f"studies must be at most {MAX_STUDIES}, not {self.studies:,}")
+        if (
+            isinstance(self.study_seed, bool)
+            or not isinstance(self.study_seed, int)
+            or not 0 <= self.study_seed <= MAX_STUDY_SEED
+        ):
+            raise ConfigError(
+                f"study_seed must be an integer from 0 to {MAX_STUDY_SEED:,}, "
+                f"not {self.study_seed!r}"
+            )
         if self.select not in selection.SELECT:
             raise ConfigError(
                 f"select must be one of {', '.join(selection.SELECT)}, not {self.select!r}"
@@ -87,8 +128,7 @@ class Benchmark:
                 given = [n for n in ("layers", "activation", "output") if n in self.setting]
                 if given:
                     raise ConfigError(
-                        f"{given[0]} does not apply to {problem}: it trains a point, "
-                        "not a network"
+                        f"{given[0]} does not apply to {problem}: it trains a point, not a network"
                     )
         if len(set(self.problems)) != len(self.problems):
             raise ConfigError("each problem may be named once in a benchmark")
@@ -98,39 +138,70 @@ class Benchmark:
         if self.validation is not None:
             positive_int("validation", self.validation)
 
-    def trials(self, name: str, problem: str | None = None) -> list[dict[str, float]]:
-        """The hyper-parameters of optimizer ``name``'s tuning trials on ``problem`` (the
-        rest at their defaults; see :func:`optimlab.benchmark.spaces.space`)."""
+    def study(self, index: int) -> Study:
+        """Study ``index`` (0-based) and its seeds.
+
+        Study ``index`` of study seed ``S`` is study number
+        ``i = S * MAX_STUDIES + index`` of all, which no other ``(S, index)`` shares.
+        Its tuning seed is ``i * (MAX_COUNT + 1)`` and its final seeds the next
+        ``seeds`` integers, so no seed repeats within a benchmark or across study seeds
+        (nor does a final run repeat a tuning trial); its validation split is drawn by
+        ``SPLIT_SEED + i`` and its quasi-random search by ``search_seed + i``. NumPy
+        hashes every integer seed through ``SeedSequence``, so consecutive seeds draw
+        independent streams. Study 0 of study seed 0 has the seeds of a benchmark from
+        before studies: tuning seed 0, final seeds 1..N, the split of ``SPLIT_SEED``.
+        """
+        if not 0 <= index < self.studies:
+            raise ConfigError(f"study must lie in 0..{self.studies - 1}, not {index!r}")
+        number = self.study_seed * MAX_STUDIES + index
+        tuning = number * (MAX_COUNT + 1)
+        return Study(
+            index,
+            tuning,
+            tuple(range(tuning + 1, tuning + 1 + self.seeds)),
+            SPLIT_SEED + number,
+            self.search_seed + number,
+        )
+
+    def trials(
+        self, name: str, problem: str | None = None, study: int = 0
+    ) -> list[dict[str, float]]:
+        """The hyper-parameters of optimizer ``name``'s tuning trials on ``problem`` in
+        ``study`` (the rest at their defaults; see :func:`optimlab.benchmark.spaces.space`):
+        a grid is the same in every study, a random search draws with the study's seed."""
         if self.search == "grid":
             return spaces.grid(name, self.budget, problem)
-        return spaces.random(name, self.budget, self.search_seed, problem)
+        return spaces.random(name, self.budget, self.study(study).search_seed, problem)
 
-    def tuning(self, problem: str) -> Setting:
-        """The tuning experiment: one pass per optimizer, its trials as the members;
-        only the validation split is evaluated."""
+    def tuning(self, problem: str, study: int = 0) -> Setting:
+        """``study``'s tuning experiment: one pass per optimizer, its trials as the
+        members; only the study's validation split is evaluated."""
+        chosen = self.study(study)
         passes = [
             [
-                Trial(name, hyper, TUNING_SEED, dict(self.options.get(name, {})))
-                for hyper in self.trials(name, problem)
+                Trial(name, hyper, chosen.tuning_seed, dict(self.options.get(name, {})))
+                for hyper in self.trials(name, problem, study)
             ]
             for name in self.optimizers
         ]
-        return self._setting(problem, "benchmark-tuning", passes, "validation")
+        return self._setting(problem, "benchmark-tuning", passes, "validation", chosen)
 
-    def final(self, problem: str, selected: dict[str, dict[str, float]]) -> Setting:
-        """The final runs: one pass per optimizer, its selected setting with seeds
-        ``1..seeds``; the validation split and the test set are evaluated."""
+    def final(self, problem: str, selected: dict[str, dict[str, float]], study: int = 0) -> Setting:
+        """``study``'s final runs: one pass per optimizer, the setting the study selected
+        (``selected[name]``) with the study's final seeds; the study's validation split
+        and the test set are evaluated."""
+        chosen = self.study(study)
         passes = [
             [
                 Trial(name, selected[name], seed, dict(self.options.get(name, {})))
-                for seed in range(1, self.seeds + 1)
+                for seed in chosen.final_seeds
             ]
             for name in self.optimizers
         ]
-        return self._setting(problem, "benchmark-final", passes, "both")
+        return self._setting(problem, "benchmark-final", passes, "both", chosen)
 
     def _setting(
-        self, problem: str, kind: str, passes: list[list[Trial]], evaluate: str
+        self, problem: str, kind: str, passes: list[list[Trial]], evaluate: str, study: Study
     ) -> Setting:
         """The problem's network, batch size and data, with what ``setting`` overrides
         (the epochs: every problem trains as long); a noisy function holds out its own
@@ -146,6 +217,7 @@ class Benchmark:
             if self.validation is None or not chosen.trains_network
             else self.validation,
             "evaluate": evaluate,
+            "split_seed": study.split_seed,
         }
         return Setting(kind, passes, **common)
 
@@ -160,25 +232,32 @@ class Benchmark:
 
 @dataclass
 class Outcome:
-    """Where a benchmark stands: per problem its tuning and final results (None where
-    not run yet), the selected settings, and whether every part is complete."""
+    """Where a benchmark stands: per problem, per study (in study order, those begun so
+    far), its tuning and final results and the settings it selected; and whether every
+    part is complete."""
 
     benchmark: Benchmark
-    tuning: dict[str, Results] = field(default_factory=dict)
-    final: dict[str, Results] = field(default_factory=dict)
-    selected: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    tuning: dict[str, list[Results]] = field(default_factory=dict)
+    final: dict[str, list[Results]] = field(default_factory=dict)
+    #: ``selected[problem][study][optimizer]``: the hyper-parameters that study selected.
+    selected: dict[str, list[dict[str, dict[str, float]]]] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
-        return all(p in self.final and self.final[p].complete for p in self.benchmark.problems)
+        return all(
+            len(self.final.get(p, [])) == self.benchmark.studies
+            and all(r.complete for r in self.final[p])
+            for p in self.benchmark.problems
+        )
 
     def failed(self) -> list[str]:
-        """The passes that raised, as ``"<problem>/<phase> pass N: <error>"``."""
+        """The passes that raised, as ``"<problem>/study-<s>/<phase> pass N: <error>"``."""
         found = []
         for phase, results in (("tuning", self.tuning), ("final", self.final)):
-            for problem, r in results.items():
+            for problem, studies in results.items():
                 found += [
-                    f"{problem}/{phase} pass {i}: {p.error}"
+                    f"{problem}/study-{s}/{phase} pass {i}: {p.error}"
+                    for s, r in enumerate(studies)
                     for i, p in enumerate(r.passes)
                     if p.error is not None
                 ]

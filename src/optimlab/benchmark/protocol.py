@@ -2,9 +2,13 @@
 split, select, rerun the selected settings with fresh seeds, and report.
 
 A benchmark lives in one directory: ``benchmark.json`` (what was asked, checked on
-``--resume``), per problem the two experiments ``<problem>/tuning`` and
-``<problem>/final`` (ordinary experiments: checkpointed after every epoch, resumed
-exactly), and the report written once both are complete (:mod:`.report`).
+``--resume``), per problem and study the two experiments
+``<problem>/study-<s>/tuning`` and ``<problem>/study-<s>/final`` (ordinary
+experiments: checkpointed after every epoch, resumed exactly; one per study because a
+study's validation split is its own, and the members of a pass share one training
+set), and the report written once all are complete (:mod:`.report`). A benchmark
+written before studies (``<problem>/tuning``, no ``studies`` in ``benchmark.json``)
+is not continued: ``--overwrite`` replaces it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .. import optimizers, problems
+from .. import problems
 from .._checks import positive_int
 from .._files import atomic_write
 from ..backend import resolve
@@ -26,12 +30,18 @@ from ..experiment.resume import require_same_setting
 from ..experiment.runner import check_fits
 from ..experiment.settings import check_memory, make_optimizer
 from . import report, selection
-from .plan import Benchmark, Outcome
+from .plan import MAX_STUDIES, Benchmark, Outcome
 
-__all__ = ["run_benchmark", "saved_epochs"]
+__all__ = ["experiment_path", "run_benchmark", "saved_epochs"]
 
 CONFIG = "benchmark.json"
 _FORMAT = "optimlab.benchmark"
+PHASES = ("tuning", "final")
+
+
+def experiment_path(problem: str, study: int, phase: str) -> str:
+    """Where, inside a benchmark's directory, ``phase`` of ``study`` on ``problem`` lies."""
+    return f"{problem}/study-{study}/{phase}"
 
 
 def run_benchmark(
@@ -43,15 +53,16 @@ def run_benchmark(
     stop_after: Callable[[int, int], bool] | None = None,
     jobs: int | None = None,
     scheduler: str | None = None,
-    on_phase: Callable[[str, str, Setting], Reporter | None] | None = None,
+    on_phase: Callable[[str, int, str, Setting], Reporter | None] | None = None,
 ) -> Outcome:
     """Run (or continue) ``benchmark`` in directory ``out``; write its report when done.
 
     ``jobs``, ``scheduler`` and ``stop_after`` are
     :func:`~optimlab.experiment.run_experiment`'s, for each of its experiments
-    (``jobs=None``: one worker per usable core); ``on_phase(problem, phase, setting)``
-    is told when the tuning or the final runs of a problem start, and may return the
-    :class:`~optimlab.experiment.Reporter` of that experiment.
+    (``jobs=None``: one worker per usable core); ``on_phase(problem, study, phase,
+    setting)`` is told when the tuning or the final runs of a study on a problem start,
+    and may return the :class:`~optimlab.experiment.Reporter` of that experiment. The
+    studies run one after the other, each tuned, selected and rerun before the next.
 
     Everything that can be checked — the optimizers, every trial's hyper-parameters,
     the data, the split and the network, the memory of the tuning and final passes,
@@ -66,7 +77,8 @@ def run_benchmark(
     ConfigError
         Bad input (among it selection by validation accuracy or a target accuracy on a
         problem without accuracy), a directory that holds something else, or
-        (``resume``) a benchmark there that was asked with other arguments.
+        (``resume``) a benchmark there that was asked with other arguments or written
+        before studies.
     """
     if jobs is not None:
         positive_int("jobs", jobs)
@@ -79,6 +91,12 @@ def run_benchmark(
     if resume:
         if stored is None:
             raise ConfigError(f"there is no benchmark to resume in {out} (no {CONFIG})")
+        if "studies" not in stored:
+            raise ConfigError(
+                f"the benchmark in {out} was written before benchmarks had studies, and "
+                "this version cannot continue it: pass --overwrite to replace it, or finish "
+                "it with the optimlab version that started it"
+            )
         require_same_setting(
             stored,
             json.loads(json.dumps(benchmark.to_dict())),
@@ -94,9 +112,8 @@ def run_benchmark(
     if stored is None and out.is_dir():  # a benchmark's own files, never another's
         folder.check_beside(_files(benchmark)[0], folders=benchmark.problems)
     folder.check_removable(old)
-    for problem in benchmark.problems:  # its experiments' directories hold no other kind
-        for phase in ("tuning", "final"):
-            directory.OutputDirectory(out / problem / phase, f"benchmark-{phase}")
+    for path in _files(benchmark)[1]:  # its experiments' directories hold no other kind
+        directory.OutputDirectory(out / path, _kind(path))
     outcome = Outcome(benchmark)
     with folder.locked():  # what was checked, checked again: another process may have run
         if _stored(out) != stored or (stored is not None and _started(out, stored) != started):
@@ -114,7 +131,7 @@ def run_benchmark(
         common = {"stop_after": stop_after, "jobs": jobs}
         for problem in benchmark.problems:
             if not _run_problem(
-                benchmark, out / problem, problem, outcome, common, scheduler, bool(old), on_phase
+                benchmark, out, problem, outcome, common, scheduler, bool(old), on_phase
             ):
                 return outcome
         report.write(out, outcome)
@@ -123,36 +140,41 @@ def run_benchmark(
 
 def _run_problem(
     benchmark: Benchmark,
-    folder: Path,
+    out: Path,
     problem: str,
     outcome: Outcome,
     common: dict[str, Any],
     scheduler: str | None,
     overwrite: bool,
-    on_phase: Callable[[str, str, Setting], Reporter | None] | None,
+    on_phase: Callable[[str, int, str, Setting], Reporter | None] | None,
 ) -> bool:
-    """Tune, select and rerun on one problem; False if it stopped before the end."""
-    for phase in ("tuning", "final"):
-        if phase == "tuning":
-            setting = benchmark.tuning(problem)
-        else:
-            outcome.selected[problem] = _selected(benchmark, outcome.tuning[problem])
-            setting = benchmark.final(problem, outcome.selected[problem])
-        reporter = on_phase(problem, phase, setting) if on_phase is not None else None
-        path = folder / phase
-        resume = (path / "results.json").is_file()
-        results = run_experiment(
-            setting,
-            path,
-            resume=resume,
-            overwrite=overwrite and not resume,  # beside files not ours, once ours are gone
-            reporter=reporter,
-            scheduler=scheduler,
-            **common,
-        )
-        getattr(outcome, phase)[problem] = results
-        if not results.complete:
-            return False
+    """Tune, select and rerun on one problem, study after study; False if it stopped
+    before the end."""
+    for name in ("tuning", "final", "selected"):
+        getattr(outcome, name)[problem] = []
+    for study in range(benchmark.studies):
+        for phase in PHASES:
+            if phase == "tuning":
+                setting = benchmark.tuning(problem, study)
+            else:
+                chosen = _selected(benchmark, outcome.tuning[problem][study])
+                outcome.selected[problem].append(chosen)
+                setting = benchmark.final(problem, chosen, study)
+            reporter = on_phase(problem, study, phase, setting) if on_phase is not None else None
+            path = out / experiment_path(problem, study, phase)
+            resume = (path / "results.json").is_file()
+            results = run_experiment(
+                setting,
+                path,
+                resume=resume,
+                overwrite=overwrite and not resume,  # beside files not ours, once ours are gone
+                reporter=reporter,
+                scheduler=scheduler,
+                **common,
+            )
+            getattr(outcome, phase)[problem].append(results)
+            if not results.complete:
+                return False
     return True
 
 
@@ -177,11 +199,12 @@ def _check(benchmark: Benchmark, scheduler: str | None) -> None:
         setting = benchmark.tuning(problem)
         # the final runs train the seeds as the members of one pass
         check_memory(setting.layers, benchmark.seeds, setting.dtype, setting.device)
-        for trial in setting.trials:
-            trial.make()
+        for study in range(benchmark.studies):  # a random search draws per study
+            for trial in benchmark.tuning(problem, study).trials:
+                trial.make()
         backend = resolve(setting.device, library=setting.library)
         train, test = setting.problem.load_data(setting, backend)
-        check_fits(setting, backend, train, test)
+        check_fits(setting, backend, train, test)  # the split's size: the same in every study
     for name in benchmark.optimizers:
         make_optimizer(name, {}, benchmark.options.get(name, {}), 1, None)  # a schedule's text
     if scheduler is not None:
@@ -208,19 +231,34 @@ def _files(benchmark: Benchmark) -> tuple[list[str], list[str]]:
     files = [CONFIG, *report.FILES]
     if len(benchmark.problems) > 1:  # each problem's figures in its folder
         files += [f"{p}/{name}" for p in benchmark.problems for name in report.FILES]
-    experiments = [f"{p}/{phase}" for p in benchmark.problems for phase in ("tuning", "final")]
+    experiments = [
+        experiment_path(p, study, phase)
+        for p in benchmark.problems
+        for study in range(benchmark.studies)
+        for phase in PHASES
+    ]
     return files, experiments
+
+
+def _kind(path: str) -> str:
+    """The kind of the experiment at ``path`` (``.../tuning`` or ``.../final``)."""
+    return f"benchmark-{path.rpartition('/')[2]}"
 
 
 def _experiments(out: Path, stored: dict[str, Any]) -> list[str]:
     """The directories of the experiments of the benchmark in ``out``: its manifest's,
-    else those of the problems ``benchmark.json`` names."""
+    else those of the problems and studies ``benchmark.json`` names (one study in
+    ``<problem>/tuning`` and ``/final`` where it names none: written before studies)."""
     manifest = directory.OutputDirectory(out, "benchmark")
     listed = manifest.listed("experiments")
     if listed is not None:
         return listed
     names = [p for p in stored.get("problems", []) if isinstance(p, str) and p in problems.PROBLEMS]
-    return [f"{p}/{phase}" for p in names for phase in ("tuning", "final")]
+    studies = stored.get("studies")
+    if studies is None:
+        return [f"{p}/{phase}" for p in names for phase in PHASES]
+    count = studies if isinstance(studies, int) and 0 < studies <= MAX_STUDIES else 0
+    return [experiment_path(p, s, phase) for p in names for s in range(count) for phase in PHASES]
 
 
 def _old_files(out: Path, stored: dict[str, Any]) -> list[str]:
@@ -228,7 +266,7 @@ def _old_files(out: Path, stored: dict[str, Any]) -> list[str]:
     folder = directory.OutputDirectory(out, "benchmark")
     old = set(folder.own_files()) or set(_files_of(stored))
     for path in _experiments(out, stored):
-        phase = directory.OutputDirectory(out / path, f"benchmark-{path.rpartition('/')[2]}")
+        phase = directory.OutputDirectory(out / path, _kind(path))
         names = phase.own_files() | {"results.json", "results.csv", directory.MANIFEST}
         old |= {f"{path}/{name}" for name in names}
     return sorted(name for name in old if (out / name).exists())
@@ -263,7 +301,8 @@ def _remove(out: Path, stored: dict[str, Any]) -> None:
     experiments = _experiments(out, stored)
     folder.remove((folder.own_files() or set(_files_of(stored))) - {CONFIG})
     for path in experiments:
-        directory.remove_experiment(out / path, f"benchmark-{path.rpartition('/')[2]}")
-    for problem in {Path(path).parts[0] for path in experiments}:
+        directory.remove_experiment(out / path, _kind(path))
+    parents = {parent for path in experiments for parent in Path(path).parents}
+    for parent in sorted(parents - {Path(".")}, key=lambda p: len(p.parts), reverse=True):
         with contextlib.suppress(OSError):  # left where it holds files not ours
-            (out / problem).rmdir()
+            (out / parent).rmdir()

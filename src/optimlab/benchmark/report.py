@@ -1,11 +1,13 @@
 """A finished benchmark's table and files: results.json and .csv, figures, report.md.
 
-Per optimizer and problem: the selected hyper-parameters; test accuracy and loss of
-the final runs (mean ± sample std over seeds, and the mean's 95% bootstrap interval);
-epochs to the target (median over seeds of the first epoch whose *validation*
-accuracy reaches it); the plateau (the share of the tuning trials within 0.5 points
-of the optimizer's best validation accuracy); the expected best validation accuracy
-after k tuning trials (``expected_best_validation``); the rank by mean test accuracy
+Per optimizer and problem: the hyper-parameters each study selected; test accuracy
+and loss of the final runs of every study pooled (mean ± sample std over the runs, and
+the mean's 95% bootstrap interval, resampling studies then seeds); epochs to the
+target (median over the runs of the first epoch whose *validation* accuracy reaches
+it); the plateau (the share of a study's tuning trials within 0.5 points of the
+optimizer's best validation accuracy there, averaged over studies); the expected best
+validation accuracy after k tuning trials of a study, averaged over studies
+(``expected_best_validation``); the rank by mean test accuracy
 (a run that diverged ranks last, a diverged seed is left out of the mean and
 counted), its 95% bootstrap interval, and Welch's test against the best row,
 Holm-adjusted (:mod:`.statistics`); and, with several problems, the
@@ -23,6 +25,7 @@ gets no ``accuracy.png``.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -33,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from .._files import atomic_write
+from ..experiment.results import PassResult, Results
 from ..experiment.settings import hyperparameters_json
 from ..experiment.summary import has_accuracy
 from ..figures import plot_final_curves, plot_profile, plot_tuning_sensitivity
@@ -61,23 +65,30 @@ class Row:
 
     problem: str
     optimizer: str
-    selected: dict[str, float]
+    #: The hyper-parameters each study selected, in study order.
+    selected: tuple[dict[str, float], ...]
+    #: The tuned ones as text: ``lr=0.01`` where every study agrees, else each study's
+    #: value in study order, ``lr=0.01/0.0316/0.01``.
     tuned: str
     accuracy_mean: float
     accuracy_std: float
     loss_mean: float
     loss_std: float
     epochs_to_target: float
-    #: The share of the tuning trials within 0.5 points (a loss: 10%) of the best.
+    #: The share of a study's tuning trials within 0.5 points (a loss: 10%) of its
+    #: best, averaged over studies.
     plateau: float
+    #: The final runs that diverged, in all studies.
     diverged: int
-    #: The selected learning rate is the smallest or the largest of the trials': the
-    #: best one may lie outside the search range.
+    #: In a study, the selected learning rate is the smallest or the largest of the
+    #: trials': the best one may lie outside the search range.
     edge: bool = False
     rank: int = 0
     score: float | None = None
     #: The studies whose final runs the figures pool.
     studies: int = 1
+    #: The final runs the figures pool (every study's; the diverged left out).
+    n: int = 0
     #: 95% hierarchical-bootstrap intervals of the mean test figures (:mod:`.statistics`).
     accuracy_ci95: tuple[float, float] = (math.nan, math.nan)
     loss_ci95: tuple[float, float] = (math.nan, math.nan)
@@ -87,29 +98,35 @@ class Row:
     #: ``p_vs_best >= 0.05`` (True for the best; None where untestable).
     tied_with_best: bool | None = None
     #: For k = 1 … the trials: the expected best final validation accuracy (a loss-only
-    #: problem: lowest validation loss) of k of them drawn without replacement.
+    #: problem: lowest validation loss) of k of a study's trials drawn without
+    #: replacement, averaged over studies.
     expected_best_validation: tuple[float, ...] = ()
-    #: The final test figures the statistics read (accuracy, or the loss of a
-    #: loss-only problem), diverged seeds left out; not written.
-    samples: tuple[float, ...] = ()
+    #: Per study, the final test figures the statistics read (accuracy, or the loss of
+    #: a loss-only problem), diverged seeds left out; not written.
+    samples: tuple[tuple[float, ...], ...] = ()
 
 
 def target(outcome: Outcome, problem: str) -> float:
     """The accuracy the epochs-to-target column counts to: ``--target``, else the best
-    optimizer's mean final validation accuracy less :data:`selection.TOLERANCE`; for a
-    loss-only problem the validation loss, :func:`selection.loss_target` of the best
-    optimizer's mean final validation loss."""
+    optimizer's mean final validation accuracy (over every study's final runs) less
+    :data:`selection.TOLERANCE`; for a loss-only problem the validation loss,
+    :func:`selection.loss_target` of the best optimizer's mean final validation loss."""
     accuracy = has_accuracy(problem)
     if outcome.benchmark.target is not None and accuracy:
         return outcome.benchmark.target
-    final = outcome.final[problem]
+    finals = outcome.final[problem]
     figure = "validation_accuracy" if accuracy else "validation_loss"
     means = [
         np.mean(
-            [getattr(t.epochs[-1], figure) for t in final.trials_of(i) if _counts(t)]
+            [
+                getattr(t.epochs[-1], figure)
+                for final in finals
+                for t in final.trials_of(i)
+                if _counts(t)
+            ]
             or [math.nan]
         )
-        for i in range(len(final.passes))
+        for i in range(len(outcome.benchmark.optimizers))
     ]
     finite = [m for m in means if math.isfinite(m)]
     if not accuracy:
@@ -138,9 +155,9 @@ def _compared(order: list[Row], problem: str) -> list[Row]:
     best (the first); see :mod:`.statistics`."""
     sign = -1.0 if has_accuracy(problem) else 1.0  # accuracy: the highest ranks first
     ranks = statistics.bootstrap_rank_ci(
-        [[r.samples] for r in order], lambda m: sign * m, [r.diverged > 0 for r in order]
+        [list(r.samples) for r in order], lambda m: sign * m, [r.diverged > 0 for r in order]
     )
-    p = statistics.p_vs_best([r.samples for r in order], 0)
+    p = statistics.p_vs_best([_flat(r.samples) for r in order], 0)
     return [
         _with(
             r,
@@ -161,45 +178,71 @@ def _rank_by_loss(row: Row) -> tuple[bool, float]:
 
 
 def _row(outcome: Outcome, problem: str, index: int) -> Row:
-    """Optimizer ``index`` on ``problem``, unranked."""
+    """Optimizer ``index`` on ``problem``, unranked: every study's final runs pooled."""
     benchmark = outcome.benchmark
     name = benchmark.optimizers[index]
-    final, tuning = outcome.final[problem], outcome.tuning[problem]
+    finals, tunings = outcome.final[problem], outcome.tuning[problem]
     accuracy = has_accuracy(problem)
     goal = target(outcome, problem)
-    runs = final.trials_of(index)
-    last = [r.epochs[-1] for r in runs if r.epochs and not r.diverged]
-    acc = [e.test_accuracy for e in last] if accuracy else []
-    loss = [e.test_loss for e in last]
+    runs = [final.trials_of(index) for final in finals]  # per study
+    last = [[r.epochs[-1] for r in study if _counts(r)] for study in runs]
+    acc = [[e.test_accuracy for e in study] for study in last] if accuracy else []
+    loss = [[e.test_loss for e in study] for study in last]
     figure = "validation_accuracy" if accuracy else "validation_loss"
     tuned = [
-        getattr(t.epochs[-1], figure) if t.epochs and not t.diverged else math.nan
-        for t in tuning.trials_of(index)
+        [
+            getattr(t.epochs[-1], figure) if t.epochs and not t.diverged else math.nan
+            for t in tuning.trials_of(index)
+        ]
+        for tuning in tunings
     ]
-    samples = acc if accuracy else loss
-    selected = outcome.selected[problem][name]
+    selected = tuple(chosen[name] for chosen in outcome.selected[problem])
     reach = [
         selection.epochs_to_target(r.epochs, goal, loss=not accuracy) if _counts(r) else math.inf
-        for r in runs
+        for study in runs
+        for r in study
     ]
+    plateau = selection.plateau if accuracy else selection.loss_plateau
     return Row(
         problem,
         name,
         selected,
-        ", ".join(f"{d.name}={selected[d.name]:.3g}" for d in _tuned(benchmark, name)),
-        _mean(acc),
-        statistics.sample_std(acc),
-        _mean(loss),
-        statistics.sample_std(loss),
+        _tuned_text(benchmark, name, selected),
+        _mean(_flat(acc)),
+        statistics.sample_std(_flat(acc)),
+        _mean(_flat(loss)),
+        statistics.sample_std(_flat(loss)),
         float(np.median(reach)),
-        selection.plateau(tuned) if accuracy else selection.loss_plateau(tuned),
-        sum(r.diverged for r in runs),
-        _at_edge(selected, tuning.trials_of(index)),
-        accuracy_ci95=statistics.bootstrap_ci([acc]),
-        loss_ci95=statistics.bootstrap_ci([loss]),
-        expected_best_validation=tuple(_expected_best([tuned], accuracy)),
-        samples=tuple(samples),
+        _finite_mean([plateau(study) for study in tuned]),
+        sum(r.diverged for study in runs for r in study),
+        any(_at_edge(chosen, tuning.trials_of(index)) for chosen, tuning in zip(selected, tunings)),
+        studies=len(finals),
+        n=len(_flat(loss)),
+        accuracy_ci95=statistics.bootstrap_ci(acc),
+        loss_ci95=statistics.bootstrap_ci(loss),
+        expected_best_validation=tuple(_expected_best(tuned, accuracy)),
+        samples=tuple(tuple(study) for study in (acc if accuracy else loss)),
     )
+
+
+def _flat(groups: Any) -> list[float]:
+    return [v for group in groups for v in group]
+
+
+def _finite_mean(values: list[float]) -> float:
+    """The mean of the finite ``values``; ``nan`` if none is."""
+    finite = [v for v in values if math.isfinite(v)]
+    return float(np.mean(finite)) if finite else math.nan
+
+
+def _tuned_text(benchmark: Any, name: str, selected: tuple[dict[str, float], ...]) -> str:
+    """The tuned hyper-parameters each study selected: ``lr=0.01`` where the studies
+    agree, else ``lr=0.01/0.0316/0.01`` (study 0, 1, 2)."""
+    parts = []
+    for d in _tuned(benchmark, name):
+        values = [f"{chosen[d.name]:.3g}" for chosen in selected]
+        parts.append(f"{d.name}={values[0] if len(set(values)) == 1 else '/'.join(values)}")
+    return ", ".join(parts)
 
 
 def _expected_best(studies: list[list[float]], accuracy: bool) -> list[float]:
@@ -326,35 +369,89 @@ def markdown_table(table: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def _pooled(studies: list[Results]) -> tuple[Results, list[int]]:
+    """Every study's runs of one phase as one :class:`Results`: one pass per optimizer,
+    its runs of study 0, then of study 1, ...; and each run's study.
+
+    Its setting is study 0's but for the passes (the studies differ only in their
+    seeds, split and selected settings, which ``results.json`` records per study); a
+    pass's time is the sum over studies. What ``compare``'s figures and ``plot`` read.
+    """
+    first = studies[0]
+    count = len(first.setting.passes)
+    passes = [[t for r in studies for t in r.setting.passes[i]] for i in range(count)]
+    trials, study_of = [], []
+    for i in range(count):
+        for s, results in enumerate(studies):
+            trials += [dataclasses.replace(t, pass_index=i) for t in results.trials_of(i)]
+            study_of += [s] * len(results.trials_of(i))
+    records = [
+        PassResult(
+            seconds=sum(r.passes[i].seconds for r in studies),
+            complete=all(r.passes[i].complete for r in studies),
+            error=next((r.passes[i].error for r in studies if r.passes[i].error), None),
+        )
+        for i in range(count)
+    ]
+    return (
+        Results(
+            first.kind,
+            dataclasses.replace(first.setting, passes=passes),
+            first.data,
+            first.environment,
+            records,
+            trials,
+            _sum_seconds(studies),
+        ),
+        study_of,
+    )
+
+
 def _problem_json(outcome: Outcome, problem: str, table: list[Row]) -> dict[str, Any]:
-    """One problem's part of results.json: the final runs in compare's format, the
-    selected settings, every tuning trial with its validation curve, and the table."""
-    final, tuning = outcome.final[problem], outcome.tuning[problem]
+    """One problem's part of results.json: every study's final runs in compare's format
+    (each with its ``study``), the settings each study selected, each study's seeds,
+    every tuning trial with its validation curve and study, and the table."""
+    benchmark = outcome.benchmark
+    finals, tunings = outcome.final[problem], outcome.tuning[problem]
+    final, study_of = _pooled(finals)
+    document = final.to_dict()
+    document["runs"] = [{**run, "study": s} for run, s in zip(document["runs"], study_of)]
     return {
-        **final.to_dict(),
-        "selected": {k: hyperparameters_json(v) for k, v in outcome.selected[problem].items()},
+        **document,
+        "selected": {
+            name: [hyperparameters_json(chosen[name]) for chosen in outcome.selected[problem]]
+            for name in benchmark.optimizers
+        },
+        "studies": [benchmark.study(s).to_dict() for s in range(len(finals))],
         "target": _finite(target(outcome, problem)),
         "trials": [
             {
                 "optimizer": t.optimizer,
                 "hyperparameters": hyperparameters_json(t.hyperparameters),
                 "seed": t.seed,
+                "study": s,
                 "status": t.status,
                 "validation_accuracy": [_finite(e.validation_accuracy) for e in t.epochs],
                 "validation_loss": [_finite(e.validation_loss) for e in t.epochs],
             }
+            for s, tuning in enumerate(tunings)
             for t in tuning.trials
         ],
-        "tuning_seconds": tuning.wall_seconds,
+        "tuning_seconds": _sum_seconds(tunings),
         "table": [
             {
                 **{k: _json(v) for k, v in r.__dict__.items() if k != "samples"},
-                "selected": hyperparameters_json(r.selected),
+                "selected": [hyperparameters_json(chosen) for chosen in r.selected],
             }
             for r in table
             if r.problem == problem
         ],
     }
+
+
+def _sum_seconds(studies: list[Results]) -> float | None:
+    walls = [r.wall_seconds for r in studies]
+    return None if None in walls else sum(walls)
 
 
 def _finite(value: float) -> float | None:
@@ -390,13 +487,14 @@ def write(out: Path, outcome: Outcome) -> list[Row]:
     several = len(benchmark.problems) > 1
     for problem in benchmark.problems:  # with several, each problem's in its folder
         folder = out / problem if several else out
-        tuning = outcome.tuning[problem]
+        tuning = _pooled(outcome.tuning[problem])[0]  # every study's trials
         # a noisy function holds out its own validation samples (Problem.validation)
         held_out = tuning.setting.validation or benchmark.validation
         plot_tuning_sensitivity(tuning, benchmark.search, held_out, folder / "sensitivity.png")
         rows_of = [r for r in table if r.problem == problem]
+        final = _pooled(outcome.final[problem])[0]
         for figure, name in _curves(problem):
-            plot_final_curves(outcome.final[problem], figure, folder / name, rows_of)
+            plot_final_curves(final, figure, folder / name, rows_of)
     if len(benchmark.problems) > 1:
         times = {
             p: {r.optimizer: r.epochs_to_target for r in table if r.problem == p}
@@ -416,8 +514,8 @@ def _curves(problem: str) -> tuple[tuple[str, str], ...]:
 
 
 def _write_csv(path: Path, outcome: Outcome) -> None:
-    """Every epoch of the final runs; the accuracy columns only where a problem has an
-    accuracy (empty in a loss-only problem's rows)."""
+    """Every epoch of every study's final runs; the accuracy columns only where a
+    problem has an accuracy (empty in a loss-only problem's rows)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     accuracies = ("validation_accuracy", "test_accuracy")
@@ -432,28 +530,30 @@ def _write_csv(path: Path, outcome: Outcome) -> None:
     if not any(has_accuracy(problem) for problem in outcome.final):
         figures = [name for name in figures if name not in accuracies]
     writer.writerow(
-        ["problem", "optimizer", "hyperparameters", "seed", "epoch", *figures, "status"]
+        ["problem", "study", "optimizer", "hyperparameters", "seed", "epoch", *figures, "status"]
     )
-    for problem, results in outcome.final.items():
+    for problem, studies in outcome.final.items():
         blank = () if has_accuracy(problem) else accuracies
-        for t in results.trials:
-            hyper = json.dumps(hyperparameters_json(t.hyperparameters), sort_keys=True)
-            for e in t.epochs:
-                values = ["" if name in blank else getattr(e, name) for name in figures]
-                writer.writerow([problem, t.optimizer, hyper, t.seed, e.epoch, *values, t.status])
+        for study, results in enumerate(studies):
+            for t in results.trials:
+                hyper = json.dumps(hyperparameters_json(t.hyperparameters), sort_keys=True)
+                for e in t.epochs:
+                    values = ["" if name in blank else getattr(e, name) for name in figures]
+                    writer.writerow(
+                        [problem, study, t.optimizer, hyper, t.seed, e.epoch, *values, t.status]
+                    )
     with atomic_write(path, "w") as f:
         f.write(buffer.getvalue())
 
 
 def _markdown(outcome: Outcome, table: list[Row]) -> str:
     benchmark = outcome.benchmark
-    final = outcome.final[benchmark.problems[0]]
+    final = outcome.final[benchmark.problems[0]][0]
     s, env = final.setting, final.environment
     budget = (
         f"{benchmark.budget} log-spaced learning rates"
         if benchmark.search == "grid"
-        else f"{benchmark.budget} quasi-random points of the search space "
-        f"(seed {benchmark.search_seed})"
+        else f"{benchmark.budget} quasi-random points of the search space"
     )
     select = (
         f"fewest epochs to {100 * benchmark.target:.2f}% validation accuracy, "
@@ -462,20 +562,38 @@ def _markdown(outcome: Outcome, table: list[Row]) -> str:
         else f"{benchmark.select} at the last epoch"
     )
     seconds = sum(
-        (r.wall_seconds or 0.0) for r in (*outcome.tuning.values(), *outcome.final.values())
+        (r.wall_seconds or 0.0)
+        for phase in (outcome.tuning, outcome.final)
+        for studies in phase.values()
+        for r in studies
+    )
+    studies = [benchmark.study(i) for i in range(benchmark.studies)]
+    seeds = "; ".join(
+        f"study {st.index}: tuning seed {st.tuning_seed}, final seeds "
+        f"{st.final_seeds[0]}–{st.final_seeds[-1]}, split seed {st.split_seed}"
+        + (f", search seed {st.search_seed}" if benchmark.search == "random" else "")
+        for st in studies
     )
     goals = ", ".join(_goal(outcome, p) for p in benchmark.problems)
-    described = "; ".join(_described(p, r, benchmark.validation) for p, r in outcome.final.items())
+    described = "; ".join(
+        _described(p, r[0], benchmark.validation) for p, r in outcome.final.items()
+    )
     lines = [
         "# optimlab benchmark",
         "",
         f"- **Problems:** {described}.",
-        f"- **Budget per optimizer:** {budget}, seed 0, {s.epochs} epochs each.",
-        f"- **Selection** (validation set only): {select}.",
-        f"- **Final runs:** the selected setting with seeds 1–{benchmark.seeds}; test figures "
-        f"after the last epoch, mean ± sample std over seeds [the mean's 95% bootstrap "
-        f"interval, {statistics.RESAMPLES} resamples]; a diverged seed is left out of the "
-        "mean and counted beside the optimizer.",
+        f"- **Budget per optimizer and study:** {budget}, {s.epochs} epochs each.",
+        f"- **Studies:** {benchmark.studies} (study seed {benchmark.study_seed}), each "
+        "with its own tuning seed, validation split"
+        + (" and search sequence" if benchmark.search == "random" else "")
+        + f", selection and final seeds ({seeds}).",
+        f"- **Selection** (each study on its validation split only): {select}; the "
+        "selected column shows each study's choice where they differ (study 0/1/...).",
+        f"- **Final runs:** each study's selected setting with {benchmark.seeds} seeds of "
+        f"its own; test figures after the last epoch of every study's runs pooled, mean ± "
+        f"sample std [the mean's 95% bootstrap interval, resampling studies then seeds, "
+        f"{statistics.RESAMPLES} resamples]; a diverged seed is left out of the mean and "
+        "counted beside the optimizer.",
         f"- **Target** for the epochs column: {goals}.",
         f"- **Training time:** {seconds:.0f} s summed over passes; optimlab "
         f"{env.versions.get('optimlab', '?')}, revision {env.git_revision or 'unknown'}, "
@@ -530,8 +648,8 @@ def _legend(problems: tuple[str, ...]) -> str:
     if len(loss_only) < len(problems):
         text.append(
             "Plateau: the share of an optimizer's tuning trials within 0.5 points of its "
-            "best validation accuracy. Rank: by mean test accuracy; a setting with a diverged "
-            "seed ranks last."
+            "best validation accuracy (in each study, averaged over studies). Rank: by mean "
+            "test accuracy; a setting with a diverged seed ranks last."
         )
     if loss_only:
         which = f"For {', '.join(loss_only)} (no accuracy): t" if len(text) else "T"
@@ -542,12 +660,12 @@ def _legend(problems: tuple[str, ...]) -> str:
             "optimizer's mean final validation loss plus 10% of its absolute value."
         )
     text.append(
-        "Vs best: Welch's t-test of the final test figures against the best row's, "
-        "Holm-adjusted over the rows; tied: p >= 0.05 (— : fewer than two seeds, or no "
-        "spread). Rank 95%: the rank's bootstrap interval."
+        "Vs best: Welch's t-test of the final test figures (every study's runs) against the "
+        "best row's, Holm-adjusted over the rows; tied: p >= 0.05 (— : fewer than two runs, "
+        "or no spread). Rank 95%: the rank's bootstrap interval (studies, then seeds)."
     )
     text.append(
-        "(edge): the selected learning rate is the smallest or the largest tried, so the "
-        "best one may lie outside the search range."
+        "(edge): a study's selected learning rate is the smallest or the largest tried, so "
+        "the best one may lie outside the search range."
     )
     return " ".join(text)

@@ -48,6 +48,8 @@ def _benchmark(
         target=args.target,
         problems=tuple(args.problems),
         search_seed=args.search_seed or 0,
+        studies=args.studies,
+        study_seed=args.study_seed,
         options={name: dict(options) for name in args.optimizers} if options else {},
         setting=setting,
     )
@@ -67,15 +69,16 @@ def benchmark_command(args: argparse.Namespace) -> int:
     parallel = args.scheduler is not None or jobs > 1
     displays: list[_Display] = []
 
-    def on_phase(problem: str, phase: str, experiment: Setting) -> _Display:
+    def on_phase(problem: str, study: int, phase: str, experiment: Setting) -> _Display:
         if displays:
             displays[-1].close()
         if not args.quiet:
             trials = len(experiment.passes[0])
             what = "tuning trials" if phase == "tuning" else "final runs (seeds)"
             print(
-                f"{problem}: {phase} — {len(experiment.passes)} optimizer(s) x {trials} "
-                f"{what}, {experiment.epochs} epoch(s) each",
+                f"{problem}/study-{study} (of {benchmark.studies}): {phase} — "
+                f"{len(experiment.passes)} optimizer(s) x {trials} {what}, "
+                f"{experiment.epochs} epoch(s) each",
                 file=sys.stderr,
             )
         displays.append(_Display(args.quiet, experiment, parallel=parallel))
@@ -116,7 +119,7 @@ def benchmark_command(args: argparse.Namespace) -> int:
     table = rows(outcome)
     print(format_table(table))
     print(f"report, results and figures in {Path(args.out)} (report.md)")
-    if all(row.diverged and row.diverged == args.seeds for row in table):
+    if all(row.diverged and not row.n for row in table):
         print(
             "optimlab benchmark: every final run diverged (see the table); "
             "try smaller learning rates",

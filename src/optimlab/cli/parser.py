@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 from .. import _checks, optimizers, problems, schedules, trajectories
 from .._checks import positive_int, seeds
 from .._version import __version__
-from ..benchmark.plan import PROBLEMS, SEARCHES
+from ..benchmark.plan import MAX_STUDIES, MAX_STUDY_SEED, PROBLEMS, SEARCHES
 from ..benchmark.selection import SELECT
 from ..errors import ConfigError
 from ..nn import activations, losses
@@ -292,8 +292,10 @@ def _add_benchmark(commands: Any) -> None:
         "budget of tuning trials (--grid log-spaced learning rates, or --trials quasi-random "
         "points of its search space), all trained for --epochs; select each optimizer's "
         "setting from validation figures only (--select, or --target); rerun it with --seeds "
-        "fresh seeds and report test accuracy and loss. Writes results.json, results.csv, "
-        "sensitivity.png, accuracy.png, loss.png and report.md into DIR.",
+        "fresh seeds. All of it is repeated in --studies independent studies (their own "
+        "seeds, split and search sequence, from --study-seed); the report pools their "
+        "test accuracy and loss. Writes results.json, results.csv, sensitivity.png, "
+        "accuracy.png, loss.png and report.md into DIR.",
     )
     _add_setting(parser, problem=False, epochs=f"{EPOCHS}, every trial and final run")
     parser.add_argument(
@@ -322,13 +324,29 @@ def _add_benchmark(commands: Any) -> None:
         "--search-seed",
         type=int,
         metavar="S",
-        help="seed of the random search (0); a grid takes none",
+        help="added to each study's seed of the random search (0); a grid takes none",
     )
     parser.add_argument(
         "--seeds",
         type=_positive("seeds"),
         default=5,
-        help="final runs per optimizer: seeds 1..N (5)",
+        help="final runs per optimizer and study, with seeds of the study's own (5)",
+    )
+    parser.add_argument(
+        "--studies",
+        type=_positive("studies"),
+        default=3,
+        metavar="N",
+        help="repeat the tuning, the selection and the final runs N times, each study with "
+        "its own seeds, validation split and search sequence; the table pools them "
+        f"(3, as AlgoPerf; at most {MAX_STUDIES})",
+    )
+    parser.add_argument(
+        "--study-seed",
+        type=_study_seed,
+        default=0,
+        metavar="S",
+        help="the seed every study's seeds derive from (0; docs/benchmark.md, Studies)",
     )
     parser.add_argument(
         "--validation",
@@ -358,6 +376,19 @@ def _add_benchmark(commands: Any) -> None:
         "a performance profile across them",
     )
     _add_output(parser)
+
+
+def _study_seed(text: str) -> int:
+    """An argument type: an integer from 0 to :data:`MAX_STUDY_SEED`."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_STUDY_SEED:
+        raise argparse.ArgumentTypeError(
+            f"study_seed must be an integer from 0 to {MAX_STUDY_SEED:,}, not {text!r}"
+        )
+    return value
 
 
 def _accuracy(text: str) -> float:
