@@ -296,6 +296,58 @@ def test_a_shape_aware_rule_gets_the_layers_and_trains_like_the_flat_one(members
     np.testing.assert_array_equal(to_numpy(layerwise), to_numpy(flat))
 
 
+# -- one divergence rule (issue 26): the library's Trainer says what compare says --------
+
+
+def test_a_finite_loss_far_over_chance_is_divergence_and_training_goes_on(mnist64):
+    """lr 1e6 saturates the sigmoids: the loss stays finite (about 2e6) but is far over
+    ten times that of knowing nothing (10 ln 2). compare calls that run diverged; fit
+    called it completed (issue 26). It is marked, warned about once, and trains on."""
+    from optimlab.experiment import compare_setting
+    from optimlab.experiment.results import diverged_at
+
+    train = mnist64[0].head(200)
+    model = MLP([784, 8, 10], seed=0, dtype="float64")
+    with pytest.warns(RuntimeWarning) as caught:
+        history = fit(model, optimizers.SGD(lr=1e6), train, epochs=2, batch_size=10)
+    assert history.diverged and not history.stopped
+    assert len(history.epochs) == 2 and all(map(math.isfinite, history.train_loss))
+    assert [str(w.message) for w in caught] == [history.status]
+    # compare's sentence for the same history, from its own setting
+    setting = compare_setting({"sgd": {"lr": 1e6}}, [0], layers=[784, 8, 10], dtype="float64")
+    why = diverged_at(setting, history)
+    assert why is not None and why.startswith("diverged at epoch 1: the training loss ")
+    assert history.status == f"sgd: {why}"
+
+
+def test_a_member_over_the_bound_is_marked_alone_and_a_resumed_run_trains_it_on(mnist64):
+    """The rule per member: one member's rate explodes, the others are unaffected; continued
+    from its histories, the marked member (its loss finite) still trains."""
+    train = mnist64[0].head(100)
+    model = MLP([784, 8, 10], seed=[0, 1, 2], dtype="float64")
+    chosen = [optimizers.SGD(lr=1.0), optimizers.SGD(lr=1e6), optimizers.SGD(lr=0.5)]
+    trainer = Trainer(model, chosen, train, batch_size=10, seed=[0, 1, 2])
+    assert trainer.reference_loss == pytest.approx(10 * math.log(2.0))
+    with pytest.warns(RuntimeWarning, match=r"^member 1 \(sgd\): diverged at epoch 1: "):
+        histories = trainer.run(1)
+    assert [h.diverged for h in histories] == [False, True, False]
+    histories = trainer.run(2, histories=histories)
+    assert [len(h.epochs) for h in histories] == [2, 2, 2]
+    assert histories[1].status.startswith("member 1 (sgd): diverged at epoch 1: ")
+
+
+def test_the_reference_loss_can_be_given_and_is_checked(mnist64):
+    """An experiment gives its own reference (compare's, for its setting); a nonsense one
+    is refused in one sentence."""
+    train = mnist64[0].head(50)
+    model = MLP([784, 4, 10], "relu", "softmax", seed=0, dtype="float64")
+    assert Trainer(model, "sgd", train).reference_loss == pytest.approx(math.log(10))
+    assert Trainer(model, "sgd", train, reference_loss=3).reference_loss == 3.0
+    for bad in (0, -1.0, math.inf, math.nan, "x", True):
+        with pytest.raises(ConfigError, match="reference_loss must be a finite number above 0"):
+            Trainer(model, "sgd", train, reference_loss=bad)
+
+
 # -- an optimizer step that returns another shape (issue 26) -------------------------------
 
 

@@ -4,6 +4,7 @@
 ``step``           one training step (gather, gradient, optimizer step), eager or
                    as a captured CUDA graph
 ``trainer``        :class:`Trainer`: the run between steps, and the epoch loop
+``divergence``     when a run has diverged: one rule for the Trainer and commands
 ``fit``            :func:`fit` and :func:`fit_members`: training in one call
 ``evaluation``     :func:`evaluate`: accuracy, loss and predictions in one pass
 ``history``        :class:`EpochRecord` and :class:`History`

@@ -60,9 +60,13 @@ def fit(
     Returns
     -------
     History
-        One :class:`EpochRecord` per epoch run. If the training loss becomes ``nan``
-        or infinite, training stops after that epoch, ``history.status`` says so and a
-        ``RuntimeWarning`` is issued.
+        One :class:`EpochRecord` per epoch run. The run diverges by the rule of
+        ``optimlab compare`` (:mod:`optimlab.train.divergence`): if the training loss
+        becomes ``nan`` or infinite, training stops after that epoch; if it goes over
+        ``EXPLODED`` (10) times the loss of knowing nothing (``K ln 2`` for K sigmoid
+        outputs, ``ln K`` for softmax), training goes on, its figures recorded. Either
+        way ``history.diverged`` is true, ``history.status`` says at which epoch and why
+        and one ``RuntimeWarning`` is issued.
     """
     check_model(model)
     if model.members is not None:
@@ -114,9 +118,10 @@ def fit_members(
     Returns
     -------
     list[History]
-        One per member. A member whose training loss becomes ``nan`` or infinite is
-        reported (its ``status``, and a ``RuntimeWarning``) and its history stops
-        there; the others are unaffected and go on.
+        One per member, each marked diverged by :func:`fit`'s rule on its own: a member
+        whose training loss becomes ``nan`` or infinite is reported (its ``status``, and
+        a ``RuntimeWarning``) and its history stops there; one whose loss goes over the
+        rule's bound is reported the same way and trains on; the others are unaffected.
 
     Examples
     --------

@@ -44,8 +44,10 @@ VALIDATION = ("validation_accuracy", "validation_loss")
 class History:
     """The per-epoch record of one training run.
 
-    ``status`` is ``"completed"``, or says why training stopped early (a loss that
-    became ``nan`` or infinite); the records of the epochs run so far are kept.
+    ``status`` is ``"completed"``, or says why the run diverged
+    (:mod:`optimlab.train.divergence`): a training loss that became ``nan`` or infinite,
+    which stopped training (the records of the epochs run so far are kept), or one far
+    over the loss of knowing nothing, after which training went on.
     """
 
     optimizer: str
@@ -55,8 +57,13 @@ class History:
 
     @property
     def diverged(self) -> bool:
-        """Whether training stopped because the loss stopped being finite."""
+        """Whether the run diverged (``status`` says at which epoch and why)."""
         return self.status != "completed"
+
+    @property
+    def stopped(self) -> bool:
+        """Whether training stopped early: the last epoch's training loss is not finite."""
+        return bool(self.epochs) and not math.isfinite(self.epochs[-1].train_loss)
 
     def column(self, name: str) -> list[float]:
         """One figure for every epoch, e.g. ``history.column("test_accuracy")``."""

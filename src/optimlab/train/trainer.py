@@ -28,6 +28,7 @@ from ..backend import to_numpy
 from ..errors import ConfigError
 from ..nn import Model
 from ..optimizers import Optimizer
+from . import divergence
 from .evaluation import check_data, check_model, evaluate_params
 from .history import EpochRecord, History
 from .state import TrainerState
@@ -62,6 +63,9 @@ class Trainer:
         Run the steps as replays of a captured CUDA graph: ``None`` (default) does so
         where the library can (PyTorch on CUDA); ``False`` runs them one operation
         at a time (to compare).
+    reference_loss
+        The loss of knowing nothing, against which :meth:`run` tells divergence
+        (default: :func:`optimlab.train.divergence.reference_loss` of model and data).
     """
 
     def __init__(
@@ -73,6 +77,7 @@ class Trainer:
         batch_size: int = 10,
         seed: int | Sequence[int] = 0,
         graphs: bool | None = None,
+        reference_loss: float | None = None,
     ) -> None:
         check_model(model)
         self.batch_size = _checks.positive_int("batch_size", batch_size)
@@ -94,6 +99,8 @@ class Trainer:
         #: The optimizer groups: neighbouring members with one kind of optimizer.
         self.groups = _groups(model, self.optimizers)
         self._captured: dict[tuple[int, ...], Any] = {}  # CUDA graphs, by batch shape
+        #: The loss of knowing nothing: a training loss over ``EXPLODED`` times it diverged.
+        self.reference_loss = divergence.reference_loss(model, train, reference_loss)
 
     @property
     def optimizer(self) -> Optimizer:
@@ -127,8 +134,10 @@ class Trainer:
         (held-out training samples) are evaluated in batched passes and
         ``callback(k, record)`` is called for each member ``k`` still running; then
         ``after_epoch(histories)`` (to save a checkpoint). To continue a run, pass the
-        ``histories`` so far to a restored trainer. A member whose training loss stops
-        being finite is reported (``status``, a ``RuntimeWarning``) and leaves the run.
+        ``histories`` so far to a restored trainer. Divergence is compare's
+        (:mod:`optimlab.train.divergence`): a member whose training loss is not finite is
+        marked diverged (``status``, one ``RuntimeWarning``) and leaves the run; one over
+        ``EXPLODED`` times :attr:`reference_loss` is marked so and trains on, as in compare.
         """
         epochs = _checks.positive_int("epochs", epochs)
         if monitor is not None:
@@ -137,7 +146,7 @@ class Trainer:
             check_data(self.model, validation, "validation")
         if histories is None:
             histories = [History(o.name, o.hyperparameters) for o in self.optimizers]
-        running = [k for k, h in enumerate(histories) if not h.diverged]
+        running = [k for k, h in enumerate(histories) if not h.stopped]
         # A diverging run is reported through its status, not NumPy's overflow warnings.
         with np.errstate(over="ignore", invalid="ignore"):
             while self.epoch < epochs and running:
@@ -146,8 +155,7 @@ class Trainer:
                     histories[k].epochs.append(record)
                     if callback is not None:
                         callback(k, record)
-                    if not math.isfinite(record.train_loss):
-                        _stop(histories[k], self.model.members is not None, k, record)
+                    if _judge(self, histories[k], k, record):  # training stops
                         running.remove(k)
                 if after_epoch is not None:
                     after_epoch(histories)
@@ -181,25 +189,9 @@ class Trainer:
 
     def restore(self, state: TrainerState) -> None:
         """Continue from a :meth:`checkpoint` (see there)."""
-        model = self.model
-        if (
-            tuple(state.params.shape) != tuple(model.params.shape)
-            or len(state.rngs) != len(self.rngs)
-            or [len(s) for s in state.slots] != [len(g.optimizer.slots) for g in self.groups]
-            or [set(s) for s in state.scalars] != [set(g.optimizer.scalars) for g in self.groups]
-        ):
+        if not _fits(state, self):
             raise ConfigError("the checkpoint was written for another model or other members")
-        # Copies: training updates them in place, and the state must stay as it was.
-        own = lambda a: model.backend.asarray(np.array(a, copy=True), dtype=model.dtype)  # noqa: E731
-        model.params = own(state.params)
-        self.groups = _groups(model, self.optimizers)
-        for group, slots in zip(self.groups, state.slots):
-            arrays = {
-                name: [own(a) for a in slot] for name, slot in zip(group.optimizer.slots, slots)
-            }
-            group.state = group.state._replace(count=int(state.count), slots=arrays)
-        for group, scalars in zip(self.groups, state.scalars):
-            group.state = group.state._replace(scalars={k: own(a) for k, a in scalars.items()})
+        self.groups = _restored_groups(self.model, self.optimizers, state)
         for rng, saved in zip(self.rngs, state.rngs):
             rng.bit_generator.state = saved
         self.epoch = int(state.epoch)
@@ -286,13 +278,48 @@ def run_steps(
         steps -= taken
 
 
-def _stop(history: History, members: bool, k: int, record: EpochRecord) -> None:
-    who = f"member {k} ({history.optimizer})" if members else history.optimizer
-    history.status = (
-        f"{who}: the training loss became {record.train_loss} in epoch {record.epoch}; "
-        "training stopped (try a smaller learning rate)"
+def _judge(trainer: Trainer, history: History, k: int, record: EpochRecord) -> bool:
+    """Mark ``history`` diverged if it is not yet and ``record`` is (one warning, at the
+    caller of fit); whether its training stops (a loss that is not finite)."""
+    loss, reference = record.train_loss, trainer.reference_loss
+    if not history.diverged and divergence.diverged(loss, reference):
+        members = trainer.model.members is not None
+        who = f"member {k} ({history.optimizer})" if members else history.optimizer
+        if math.isfinite(loss):
+            why = divergence.reason(record, reference, divergence.knowing(trainer.model))
+            history.status = f"{who}: {why}"
+        else:
+            history.status = (
+                f"{who}: the training loss became {loss} in epoch {record.epoch}; "
+                "training stopped (try a smaller learning rate)"
+            )
+        warnings.warn(history.status, RuntimeWarning, stacklevel=4)
+    return not math.isfinite(loss)
+
+
+def _fits(state: TrainerState, trainer: Trainer) -> bool:
+    """Whether ``state`` was written for ``trainer``'s model, members and optimizers."""
+    groups = trainer.groups
+    return (
+        tuple(state.params.shape) == tuple(trainer.model.params.shape)
+        and len(state.rngs) == len(trainer.rngs)
+        and [len(s) for s in state.slots] == [len(g.optimizer.slots) for g in groups]
+        and [set(s) for s in state.scalars] == [set(g.optimizer.scalars) for g in groups]
     )
-    warnings.warn(history.status, RuntimeWarning, stacklevel=4)
+
+
+def _restored_groups(model: Model, chosen: list[Optimizer], state: TrainerState) -> list[Group]:
+    """The optimizer groups at ``state``, with ``model.params`` set to its parameters."""
+    # Copies: training updates them in place, and the state must stay as it was.
+    own = lambda a: model.backend.asarray(np.array(a, copy=True), dtype=model.dtype)  # noqa: E731
+    model.params = own(state.params)
+    groups = _groups(model, chosen)
+    for group, slots, scalars in zip(groups, state.slots, state.scalars):
+        arrays = {name: [own(a) for a in slot] for name, slot in zip(group.optimizer.slots, slots)}
+        group.state = group.state._replace(
+            count=int(state.count), slots=arrays, scalars={k: own(a) for k, a in scalars.items()}
+        )
+    return groups
 
 
 def _records(
