@@ -314,9 +314,9 @@ def test_a_plugin_named_like_an_option_is_refused_and_the_rest_works(clashing_si
     gets typed flags."""
     done = _run(["-m", "optimlab", "train", "--help"], clashing_site, tmp_path)
     assert done.returncode == 0, done.stderr
-    warned = [line for line in done.stderr.splitlines() if "PluginWarning: " in line]
-    assert len(warned) == 1, done.stderr
-    sentence = warned[0].split("PluginWarning: ", 1)[1]
+    warned = done.stderr.splitlines()  # one line, as the command line says a warning
+    assert len(warned) == 1 and warned[0].startswith("optimlab: warning: "), done.stderr
+    sentence = "optimlab: " + warned[0].removeprefix("optimlab: warning: ")
     assert sentence.startswith("optimlab: the optimizer plugin 'clashing' (clashing_plugins:")
     assert "its hyper-parameter 'epochs' is named as the command line's option --epochs" in (
         sentence

@@ -206,6 +206,28 @@ def test_broken_plugins_are_skipped_with_one_sentence_each(broken_site, tmp_path
     assert refused.returncode == 2 and "ghost" in refused.stderr
 
 
+def test_the_command_line_says_each_skipped_plugin_in_one_line_of_its_own(broken_site, tmp_path):
+    """Issue 26: the warnings of loading the plugins at import reached the terminal as
+    Python prints them ("/.../optimizers/__init__.py:244: PluginWarning: ..." and the
+    source line after it), since they came before the command line had started."""
+    for argv in (
+        ["compare", "--help"],
+        ["train", "--epochs", "1", "--limit-train", "50", "--layers", "784,4,10", "--quiet"],
+    ):
+        done = _run(["-m", "optimlab", *argv], broken_site, tmp_path)
+        assert done.returncode == 0, done.stderr
+        lines = done.stderr.splitlines()
+        assert len(lines) == 4, done.stderr
+        for name in ("ghost", "notone", "misnamed", "sgd"):
+            (line,) = [
+                x
+                for x in lines
+                if x.startswith(f"optimlab: warning: the optimizer plugin {name!r} (")
+            ]
+            assert line.endswith("; it is skipped"), line
+        assert ".py:" not in done.stderr and "PluginWarning" not in done.stderr
+
+
 # -- load_plugins in this process, with entry points made here ----------------------------
 
 

@@ -23,6 +23,7 @@ import threading
 import warnings
 from collections.abc import Callable, Sequence
 
+from .. import optimizers
 from ..errors import OptimlabError
 from .benchmark_command import benchmark_command
 from .experiment_commands import compare_command, plot_command, sweep_command
@@ -54,6 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     SIGTERM stops a command as Ctrl-C does (what is complete is saved, and the
     command says so), with exit code 143 instead of 130.
     """
+    with warnings.catch_warnings():  # the plugins skipped at import, before any --help
+        warnings.showwarning = _one_line(None)
+        optimizers.warn_skipped_plugins()
     args = build_parser().parse_args(argv)
     terminated = []
 
@@ -82,15 +86,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 _FLOATING = ("overflow encountered", "invalid value encountered", "divide by zero encountered")
 
 
-def _one_line(command: str) -> Callable[..., None]:
+def _one_line(command: str | None) -> Callable[..., None]:
     """A ``warnings.showwarning`` for the command line: a warning is one line naming the
-    command (no internal path, no source line); NumPy's floating-point ones are dropped."""
+    command (no internal path, no source line), ``optimlab: warning: ...`` for one of
+    optimlab's own (a plugin skipped) or before a command runs; NumPy's floating-point
+    ones are dropped."""
 
     def show(message: Warning | str, category: type[Warning], *args: object, **kw: object) -> None:
         text = str(message)
         if issubclass(category, RuntimeWarning) and text.startswith(_FLOATING):
             return
-        print(f"optimlab {command}: warning: {text}", file=sys.stderr)
+        who = "optimlab" if command is None else f"optimlab {command}"
+        if text.startswith("optimlab: "):  # it names optimlab already, not a command
+            who, text = "optimlab", text.removeprefix("optimlab: ")
+        print(f"{who}: warning: {text}", file=sys.stderr)
 
     return show
 

@@ -107,6 +107,7 @@ def defaults(name: str) -> dict[str, float]:
 
 
 def _class(name: str) -> type[Optimizer]:
+    warn_skipped_plugins()  # the registry is in use: say which plugins it lacks
     cls = OPTIMIZERS.get(name.lower()) if isinstance(name, str) else None
     if cls is None:
         raise ConfigError(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)}")
@@ -120,12 +121,25 @@ def _class(name: str) -> type[Optimizer]:
 # it, so plugins must be in it by then. A plugin's module is therefore imported while
 # optimlab itself is importing: at its top it may import from optimlab.optimizers (and its
 # modules) and optimlab.errors; anything else of optimlab belongs inside its functions.
+#
+# The PluginWarnings of that import-time loading are held back until the registry is first
+# used (warn_skipped_plugins): issued while optimlab imports, before the command line has
+# started, Python would print them with this file's path and line, which the command line
+# cannot reformat.
 
 import importlib.metadata as _metadata  # noqa: E402
 import re as _re  # noqa: E402
 import warnings as _warnings  # noqa: E402
 
-__all__ += ["ENTRY_POINT_GROUP", "NAME", "PLUGINS", "PluginWarning", "load_plugins", "skip_plugin"]
+__all__ += [
+    "ENTRY_POINT_GROUP",
+    "NAME",
+    "PLUGINS",
+    "PluginWarning",
+    "load_plugins",
+    "skip_plugin",
+    "warn_skipped_plugins",
+]
 
 #: The entry-point group under which a package registers optimizers (name -> class).
 ENTRY_POINT_GROUP = "optimlab.optimizers"
@@ -136,6 +150,8 @@ _BUILTIN = frozenset(OPTIMIZERS)
 #: A registry name, whole: lower-case letters, digits and ``_``, starting with a letter.
 NAME = _re.compile(r"[a-z][a-z0-9_]*\Z")
 _ENTRIES: dict[str, _metadata.EntryPoint] = {}  # a plugin's entry point, by its name
+#: The sentences of the plugins skipped while optimlab imports, held back; None once issued.
+_HELD: list[str] | None = []
 
 
 class PluginWarning(RuntimeWarning):
@@ -151,17 +167,45 @@ def load_plugins(entry_points=None) -> dict[str, type[Optimizer]]:
     the registry name: lower-case letters, digits and ``_``, not a built-in optimizer's
     name, and the ``name`` of the :class:`Optimizer` subclass it points to. One that
     cannot be loaded or fails these rules is skipped with a :class:`PluginWarning` of one
-    sentence naming it and its package.
+    sentence naming it and its package (those of the loading at import are issued when
+    the registry is first used: :func:`warn_skipped_plugins`).
     """
+    warn_skipped_plugins()
+    return _load(entry_points)
+
+
+def warn_skipped_plugins() -> None:
+    """Issue the :class:`PluginWarning` of each plugin skipped at optimlab's import, once.
+
+    The loading at import holds them back until the registry is first used (:func:`get`,
+    :func:`defaults`, :func:`load_plugins`, a :class:`~optimlab.Trainer`) or the command
+    line starts, which shows each as one line of its own (``optimlab: warning: ...``);
+    from then on a plugin skipped is warned about at once.
+    """
+    global _HELD
+    held, _HELD = _HELD or [], None
+    for sentence in held:
+        _warnings.warn(sentence, PluginWarning, stacklevel=2)
+
+
+def _warn(sentence: str, stacklevel: int) -> None:
+    """A PluginWarning of ``sentence`` (``stacklevel`` from the caller), or held back."""
+    if _HELD is not None:
+        _HELD.append(sentence)
+    else:
+        _warnings.warn(sentence, PluginWarning, stacklevel=stacklevel + 1)
+
+
+def _load(entry_points) -> dict[str, type[Optimizer]]:
+    """:func:`load_plugins`' work (its warnings held back while they are)."""
     if entry_points is None:
         try:
             entry_points = _metadata.entry_points(group=ENTRY_POINT_GROUP)
         except Exception as error:  # broken package metadata: the built-ins still work
-            _warnings.warn(
+            _warn(
                 f"optimlab: the optimizer plugins cannot be listed: {_reason(error)}; "
                 "none is loaded",
-                PluginWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
             return {}
     added = {}
@@ -169,7 +213,7 @@ def load_plugins(entry_points=None) -> dict[str, type[Optimizer]]:
         try:
             cls = _plugin(entry)
         except (Exception, SystemExit) as error:  # sys.exit() at its import: not every command's
-            _skipped(entry, _reason(error))
+            _skipped(entry, _reason(error), stacklevel=3)
             continue
         if cls is not None:
             OPTIMIZERS[entry.name] = PLUGINS[entry.name] = added[entry.name] = cls
@@ -187,15 +231,14 @@ def skip_plugin(name: str, reason: str) -> None:
     if entry is None:  # registered by hand: name the class instead
         value = f"{cls.__module__}:{cls.__qualname__}"
         entry = _metadata.EntryPoint(name, value, ENTRY_POINT_GROUP)
-    _skipped(entry, reason)
+    _skipped(entry, reason, stacklevel=2)
 
 
-def _skipped(entry, reason: str) -> None:
-    _warnings.warn(
+def _skipped(entry, reason: str, stacklevel: int) -> None:
+    _warn(
         f"optimlab: the optimizer plugin {entry.name!r} ({entry.value}{_package(entry)}) "
         f"cannot be loaded: {reason}; it is skipped",
-        PluginWarning,
-        stacklevel=3,
+        stacklevel=stacklevel + 1,
     )
 
 
@@ -241,4 +284,4 @@ def _reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-load_plugins()
+_load(None)

@@ -101,6 +101,7 @@ class Trainer:
         self._captured: dict[tuple[int, ...], Any] = {}  # CUDA graphs, by batch shape
         #: The loss of knowing nothing: a training loss over ``EXPLODED`` times it diverged.
         self.reference_loss = divergence.reference_loss(model, train, reference_loss)
+        optimizers.warn_skipped_plugins()  # before training, not at optimlab's import
 
     @property
     def optimizer(self) -> Optimizer:
