@@ -524,11 +524,19 @@ TINY += ["--limit-train", "800", "--validation", "300", "--layers", "784,8,10", 
         (["--study-seed", "-1"], "study_seed must be an integer from 0 to 999,999, not '-1'"),
         (["--study-seed", "x"], "study_seed must be an integer from 0 to 999,999, not 'x'"),
         (["--study-seed", "1000000"], "from 0 to 999,999, not '1000000'"),
+        (["--schedules", "constant,nope"], "--schedules: unknown schedule 'nope'"),
+        (["--schedules", "cosine,cosine"], "each schedule may be named once in --schedules"),
+        (["--schedules", "wsd:warmup=1"], "schedule wsd needs"),
+        (
+            ["--schedule", "cosine", "--schedules", "constant,cosine", "--jobs", "1"],
+            "--schedule and --schedules exclude each other",
+        ),
     ],
     ids=[
         *("layers", "local-0", "bad-address", "no-dask", "seeds-memory", "huge-grid", "seed"),
         *("studies-0", "studies-float", "studies-101", "study-seed-negative"),
         *("study-seed-text", "study-seed-huge"),
+        *("schedules-unknown", "schedules-twice", "schedules-incomplete", "schedule-and-schedules"),
     ],
 )
 def test_a_refused_benchmark_touches_nothing(tmp_path, capsys, monkeypatch, extra, message):
@@ -557,6 +565,12 @@ def test_the_library_refuses_before_making_the_directory(tmp_path):
     for bad in (-1, True, 1.0, 1_000_000):
         with pytest.raises(ConfigError, match="study_seed must be an integer from 0 to 999,999"):
             _small(study_seed=bad)
+    with pytest.raises(ConfigError, match="--schedules: unknown schedule 'nope'"):
+        _small(schedules=("constant", "nope"))
+    with pytest.raises(ConfigError, match="each schedule may be named once"):
+        _small(schedules=("cosine", " cosine"))
+    with pytest.raises(ConfigError, match="--schedule and --schedules exclude each other"):
+        _small(schedules=("cosine",), options={"sgd": {"schedule": "linear"}})
 
 
 def test_a_failed_overwrite_removes_nothing(tmp_path, capsys, monkeypatch):
@@ -601,3 +615,96 @@ def test_a_benchmark_stopped_before_its_first_epoch_is_no_dead_end(tmp_path, cap
     assert "no epoch was complete, so nothing is saved: run the same command" in err
     assert (out / "benchmark.json").is_file()
     assert _cli(tmp_path, "--out", str(out)) == 0  # the same command starts it again
+
+
+# ---------------------------------------------------------------- schedules
+
+
+def test_schedules_make_each_optimizer_and_schedule_a_method(tmp_path, finished):
+    """--schedules constant,cosine: four rows, each method tuned with the full budget,
+    selected and rerun on its own; the cosine trials carry the schedule and train
+    otherwise than the constant ones, which train as the optimizer without schedules
+    does (the same figures as ``finished``'s study 0, whose seeds and split they share)."""
+    bench = _small(schedules=("constant", "cosine"), studies=1)
+    out = tmp_path / "b"
+    outcome = run_benchmark(bench, out, jobs=1)
+    labels = ["sgd+constant", "sgd+cosine", "adam+constant", "adam+cosine"]
+    assert [m.label for m in bench.methods] == labels
+    tuning, final = outcome.tuning["report"][0], outcome.final["report"][0]
+    assert [len(p) for p in tuning.setting.passes] == [3] * 4  # the full budget each
+    assert [len(p) for p in final.setting.passes] == [2] * 4
+    for index, label in enumerate(labels):
+        want = {"schedule": "cosine"} if label.endswith("cosine") else {}
+        for t in tuning.trials_of(index) + final.trials_of(index):
+            assert t.options == want and t.optimizer == label.split("+")[0]
+    before = finished[1].tuning["report"][0]
+    for index, name in ((0, "sgd"), (2, "adam")):
+        constant, cosine = tuning.trials_of(index), tuning.trials_of(index + 1)
+        plain = before.trials_of(("sgd", "adam").index(name))
+        assert [_numbers(e) for t in constant for e in t.epochs] == [
+            _numbers(e) for t in plain for e in t.epochs
+        ]
+        # same learning rates and seed: the schedule alone makes the difference
+        assert [t.hyperparameters for t in cosine] == [t.hyperparameters for t in constant]
+        last = [[_numbers(t.epochs[-1]) for t in trials] for trials in (cosine, constant)]
+        assert last[0] != last[1]
+    table = report.rows(outcome)
+    assert sorted(r.method for r in table) == sorted(labels)
+    assert {r.method: (r.optimizer, r.schedule) for r in table} == {
+        "sgd+constant": ("sgd", "constant"),
+        "sgd+cosine": ("sgd", "cosine"),
+        "adam+constant": ("adam", "constant"),
+        "adam+cosine": ("adam", "cosine"),
+    }
+    d = json.loads((out / "results.json").read_text())
+    assert list(d["selected"]) == labels
+    assert [r["method"] for r in d["table"]] == [r.method for r in table]
+    assert {r["method"] for r in d["runs"]} == set(labels)
+    cosine_runs = [r for r in d["runs"] if r["method"].endswith("cosine")]
+    assert cosine_runs and all(r["options"] == {"schedule": "cosine"} for r in cosine_runs)
+    assert all(len([t for t in d["trials"] if t["method"] == m]) == 3 for m in labels)
+    with open(out / "results.csv", newline="") as f:
+        assert {r["method"] for r in csv.DictReader(f)} == set(labels)
+    assert json.loads((out / "benchmark.json").read_text())["schedules"] == ["constant", "cosine"]
+    text = (out / "report.md").read_text()
+    assert "**Schedules:** constant, cosine" in text and "| adam+cosine |" in text
+
+
+def test_the_command_takes_a_schedule_and_schedules(tmp_path, capsys):
+    """--schedule on benchmark: durations in epochs against the run's real steps (it was
+    refused); --schedules splits at the commas that start a schedule's name, not at
+    those between one schedule's arguments."""
+    one = tmp_path / "one"
+    argv = ["--epochs", "2", "--studies", "1", "--out", str(one)]
+    assert _cli(tmp_path, *argv, "--schedule", "warmup_cosine:warmup=1") == 0, capsys.readouterr()
+    d = json.loads((one / "results.json").read_text())
+    assert {json.dumps(r.get("options")) for r in d["runs"]} == {
+        '{"schedule": "warmup_cosine:warmup=1"}'
+    }
+    assert [r["method"] for r in d["table"]] == ["sgd"]
+    several = tmp_path / "several"
+    schedules = "constant,wsd:warmup=0.5,decay=1,linear"
+    argv = ["--epochs", "2", "--studies", "1", "--out", str(several), "--schedules", schedules]
+    assert _cli(tmp_path, *argv) == 0
+    printed = capsys.readouterr().out
+    d = json.loads((several / "results.json").read_text())
+    assert d["benchmark"]["schedules"] == ["constant", "wsd:warmup=0.5,decay=1", "linear"]
+    methods = {"sgd+constant", "sgd+wsd:warmup=0.5,decay=1", "sgd+linear"}
+    assert {r["method"] for r in d["table"]} == methods
+    assert all(m in printed for m in methods)
+
+
+def test_the_sensitivity_title_counts_the_trials_of_one_study(tmp_path, finished, monkeypatch):
+    """Two studies of three trials pooled: the title said "6 trials per optimizer (grid),
+    seed 0"; it counts a study's trials and names how many studies it pools."""
+    import optimlab.figures.benchmark as figures
+
+    titles = []
+    monkeypatch.setattr(
+        figures, "save_png", lambda fig, path, dpi: titles.append(fig.axes[0].get_title())
+    )
+    report.write(tmp_path, finished[1])  # the report's figures, not drawn
+    assert titles[0] == (
+        "Sensitivity: 3 trials per optimizer and study (grid), 2 studies pooled, "
+        "500 validation samples"
+    )

@@ -5,14 +5,24 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .. import problems
+from .. import problems, schedules
 from .._checks import positive_int
 from ..errors import ConfigError
 from ..experiment import Results, Setting, Trial
 from ..experiment.data import SPLIT_SEED
 from . import selection, spaces
 
-__all__ = ["MAX_STUDIES", "MAX_STUDY_SEED", "PROBLEMS", "SEARCHES", "Benchmark", "Outcome", "Study"]
+__all__ = [
+    "CONSTANT",
+    "MAX_STUDIES",
+    "MAX_STUDY_SEED",
+    "PROBLEMS",
+    "SEARCHES",
+    "Benchmark",
+    "Method",
+    "Outcome",
+    "Study",
+]
 
 #: The problems a benchmark runs on unless told: the report's network on MNIST.
 PROBLEMS = (problems.DEFAULT,)
@@ -23,6 +33,22 @@ MAX_COUNT = 100_000
 MAX_STUDIES = 100
 MAX_STUDY_SEED = 999_999
 SEARCHES = ("grid", "random")
+#: The schedule of ``Benchmark.schedules`` that is no schedule: the optimizer's constant
+#: rate (its options then hold none, so it trains as the optimizer alone does).
+CONSTANT = "constant"
+
+
+@dataclass(frozen=True)
+class Method:
+    """What a benchmark tunes, selects and reports as one row: an optimizer with its
+    options (among them, with :attr:`Benchmark.schedules`, a schedule)."""
+
+    #: The row's name: the optimizer's, or ``optimizer+schedule`` (``adam+cosine``).
+    label: str
+    optimizer: str
+    options: dict[str, Any]
+    #: The schedule's text when the benchmark compares schedules, else None.
+    schedule: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,7 +85,10 @@ class Benchmark:
     reported figures pool every study's final runs. ``setting`` holds the
     keyword arguments of :class:`~optimlab.experiment.Setting` shared by every run
     (epochs, batch size, dtype, device, ...); ``options`` an optimizer's options
-    (``{"adam": {"schedule": "cosine"}}``). ``validation``: training samples a network
+    (``{"adam": {"schedule": "cosine"}}``). ``schedules`` (none: each optimizer is one
+    method) makes each optimizer with each schedule a method of its own
+    (:attr:`methods`), with the full budget, its own selection and final runs, and a row
+    named ``optimizer+schedule``. ``validation``: training samples a network
     problem holds out (None: each problem's own :attr:`~optimlab.problems.Problem.validation`,
     recorded as one number when they agree); a function problem always holds out its own.
     """
@@ -77,6 +106,7 @@ class Benchmark:
     setting: dict[str, Any] = field(default_factory=dict)
     studies: int = 3
     study_seed: int = 0
+    schedules: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "optimizers", tuple(self.optimizers))
@@ -132,11 +162,20 @@ class Benchmark:
                     )
         if len(set(self.problems)) != len(self.problems):
             raise ConfigError("each problem may be named once in a benchmark")
+        object.__setattr__(self, "schedules", _schedules(self.schedules, self.options))
         if self.validation is None:  # each network problem's own; one number if they agree
             own = {p.validation for p in map(problems.get, self.problems) if p.trains_network}
             object.__setattr__(self, "validation", own.pop() if len(own) == 1 else None)
         if self.validation is not None:
             positive_int("validation", self.validation)
+
+    @property
+    def methods(self) -> tuple[Method, ...]:
+        """What is tuned and reported, in pass order: each optimizer with its options;
+        with ``schedules``, each optimizer with each schedule (optimizer-major),
+        labelled ``optimizer+schedule`` (``constant`` too: the optimizer's own constant
+        rate, no schedule in its options)."""
+        return _methods(self.optimizers, self.options, self.schedules)
 
     def study(self, index: int) -> Study:
         """Study ``index`` (0-based) and its seeds.
@@ -174,29 +213,29 @@ class Benchmark:
         return spaces.random(name, self.budget, self.study(study).search_seed, problem)
 
     def tuning(self, problem: str, study: int = 0) -> Setting:
-        """``study``'s tuning experiment: one pass per optimizer, its trials as the
+        """``study``'s tuning experiment: one pass per method, its trials as the
         members; only the study's validation split is evaluated."""
         chosen = self.study(study)
         passes = [
             [
-                Trial(name, hyper, chosen.tuning_seed, dict(self.options.get(name, {})))
-                for hyper in self.trials(name, problem, study)
+                Trial(m.optimizer, hyper, chosen.tuning_seed, dict(m.options))
+                for hyper in self.trials(m.optimizer, problem, study)
             ]
-            for name in self.optimizers
+            for m in self.methods
         ]
         return self._setting(problem, "benchmark-tuning", passes, "validation", chosen)
 
     def final(self, problem: str, selected: dict[str, dict[str, float]], study: int = 0) -> Setting:
-        """``study``'s final runs: one pass per optimizer, the setting the study selected
-        (``selected[name]``) with the study's final seeds; the study's validation split
+        """``study``'s final runs: one pass per method, the setting the study selected
+        (``selected[label]``) with the study's final seeds; the study's validation split
         and the test set are evaluated."""
         chosen = self.study(study)
         passes = [
             [
-                Trial(name, selected[name], seed, dict(self.options.get(name, {})))
+                Trial(m.optimizer, selected[m.label], seed, dict(m.options))
                 for seed in chosen.final_seeds
             ]
-            for name in self.optimizers
+            for m in self.methods
         ]
         return self._setting(problem, "benchmark-final", passes, "both", chosen)
 
@@ -222,12 +261,51 @@ class Benchmark:
         return Setting(kind, passes, **common)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain values for ``benchmark.json``."""
+        """Plain values for ``benchmark.json`` (``schedules`` only where given, so a
+        benchmark written before them resumes)."""
+        d = asdict(self)
+        if not self.schedules:
+            del d["schedules"]
         return {
-            **asdict(self),
+            **d,
             "optimizers": list(self.optimizers),
             "problems": list(self.problems),
+            **({"schedules": list(self.schedules)} if self.schedules else {}),
         }
+
+
+def _schedules(texts: Any, options: dict[str, dict[str, Any]]) -> tuple[str, ...]:
+    """``texts`` (a benchmark's ``schedules``), each a schedule's text
+    (:func:`optimlab.schedules.check`), stripped; refused if one is named twice or the
+    ``options`` hold a schedule beside them."""
+    for text in texts:
+        schedules.check(text, option="--schedules")
+    found = tuple(text.strip() for text in texts)
+    if len(set(found)) != len(found):
+        raise ConfigError("each schedule may be named once in --schedules")
+    if found and any("schedule" in o for o in options.values()):
+        raise ConfigError(
+            "--schedule and --schedules exclude each other: name every schedule in --schedules"
+        )
+    return found
+
+
+def _methods(
+    optimizers: tuple[str, ...], options: dict[str, dict[str, Any]], texts: tuple[str, ...]
+) -> tuple[Method, ...]:
+    """:attr:`Benchmark.methods`."""
+    if not texts:
+        return tuple(Method(name, name, dict(options.get(name, {}))) for name in optimizers)
+    return tuple(
+        Method(
+            f"{name}+{text}",
+            name,
+            {**options.get(name, {}), **({} if text == CONSTANT else {"schedule": text})},
+            text,
+        )
+        for name in optimizers
+        for text in texts
+    )
 
 
 @dataclass
@@ -239,7 +317,8 @@ class Outcome:
     benchmark: Benchmark
     tuning: dict[str, list[Results]] = field(default_factory=dict)
     final: dict[str, list[Results]] = field(default_factory=dict)
-    #: ``selected[problem][study][optimizer]``: the hyper-parameters that study selected.
+    #: ``selected[problem][study][label]``: the hyper-parameters that study selected for
+    #: each method (:attr:`Method.label`: the optimizer's name without schedules).
     selected: dict[str, list[dict[str, dict[str, float]]]] = field(default_factory=dict)
 
     @property

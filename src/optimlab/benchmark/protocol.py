@@ -179,15 +179,16 @@ def _run_problem(
 
 
 def _selected(benchmark: Benchmark, tuning: Results) -> dict[str, dict[str, float]]:
-    """Each optimizer's selected hyper-parameters, from the tuning's validation figures."""
+    """Each method's selected hyper-parameters (by its label), from the tuning's
+    validation figures."""
     chosen = {}
     epochs = tuning.setting.epochs
-    for index, name in enumerate(benchmark.optimizers):
+    for index, method in enumerate(benchmark.methods):
         trials = tuning.trials_of(index)
         best = selection.select(
             [t.epochs for t in trials], benchmark.select, benchmark.target, epochs=epochs
         )
-        chosen[name] = dict(trials[best].hyperparameters)
+        chosen[method.label] = dict(trials[best].hyperparameters)
     return chosen
 
 
@@ -205,8 +206,8 @@ def _check(benchmark: Benchmark, scheduler: str | None) -> None:
         backend = resolve(setting.device, library=setting.library)
         train, test = setting.problem.load_data(setting, backend)
         check_fits(setting, backend, train, test)  # the split's size: the same in every study
-    for name in benchmark.optimizers:
-        make_optimizer(name, {}, benchmark.options.get(name, {}), 1, None)  # a schedule's text
+    for method in benchmark.methods:
+        make_optimizer(method.optimizer, {}, method.options, 1, None)  # a schedule's text
     if scheduler is not None:
         cluster.check(scheduler)
 

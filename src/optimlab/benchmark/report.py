@@ -61,9 +61,11 @@ TAUS = tuple(float(t) for t in np.linspace(1.0, 4.0, 301))
 
 @dataclass(frozen=True)
 class Row:
-    """One optimizer on one problem (see the module's docstring)."""
+    """One method (an optimizer, or with ``--schedules`` an optimizer with a schedule)
+    on one problem (see the module's docstring)."""
 
     problem: str
+    #: The optimizer's registered name.
     optimizer: str
     #: The hyper-parameters each study selected, in study order.
     selected: tuple[dict[str, float], ...]
@@ -104,6 +106,15 @@ class Row:
     #: Per study, the final test figures the statistics read (accuracy, or the loss of
     #: a loss-only problem), diverged seeds left out; not written.
     samples: tuple[tuple[float, ...], ...] = ()
+    #: The row's name (:attr:`~optimlab.benchmark.plan.Method.label`): ``optimizer``, or
+    #: ``optimizer+schedule`` with ``--schedules``; empty: ``optimizer``.
+    method: str = ""
+    #: The method's schedule with ``--schedules`` (``constant``: none), else None.
+    schedule: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.method:
+            object.__setattr__(self, "method", self.optimizer)
 
 
 def target(outcome: Outcome, problem: str) -> float:
@@ -126,7 +137,7 @@ def target(outcome: Outcome, problem: str) -> float:
             ]
             or [math.nan]
         )
-        for i in range(len(outcome.benchmark.optimizers))
+        for i in range(len(outcome.benchmark.methods))
     ]
     finite = [m for m in means if math.isfinite(m)]
     if not accuracy:
@@ -135,18 +146,18 @@ def target(outcome: Outcome, problem: str) -> float:
 
 
 def rows(outcome: Outcome) -> list[Row]:
-    """The table's rows: per problem, its optimizers by rank."""
+    """The table's rows: per problem, its methods by rank."""
     benchmark = outcome.benchmark
     table: list[Row] = []
     times: dict[str, dict[str, float]] = {}
     for problem in benchmark.problems:
-        found = [_row(outcome, problem, index) for index in range(len(benchmark.optimizers))]
+        found = [_row(outcome, problem, index) for index in range(len(benchmark.methods))]
         order = sorted(found, key=_rank if has_accuracy(problem) else _rank_by_loss)
         table += _compared([_with(r, rank=k + 1) for k, r in enumerate(order)], problem)
-        times[problem] = {r.optimizer: r.epochs_to_target for r in found}
+        times[problem] = {r.method: r.epochs_to_target for r in found}
     if len(benchmark.problems) > 1:
         rho = selection.profile(times, TAUS)
-        table = [_with(r, score=selection.profile_score(rho[r.optimizer], TAUS)) for r in table]
+        table = [_with(r, score=selection.profile_score(rho[r.method], TAUS)) for r in table]
     return table
 
 
@@ -178,9 +189,10 @@ def _rank_by_loss(row: Row) -> tuple[bool, float]:
 
 
 def _row(outcome: Outcome, problem: str, index: int) -> Row:
-    """Optimizer ``index`` on ``problem``, unranked: every study's final runs pooled."""
+    """Method ``index`` on ``problem``, unranked: every study's final runs pooled."""
     benchmark = outcome.benchmark
-    name = benchmark.optimizers[index]
+    method = benchmark.methods[index]
+    name = method.optimizer
     finals, tunings = outcome.final[problem], outcome.tuning[problem]
     accuracy = has_accuracy(problem)
     goal = target(outcome, problem)
@@ -196,7 +208,7 @@ def _row(outcome: Outcome, problem: str, index: int) -> Row:
         ]
         for tuning in tunings
     ]
-    selected = tuple(chosen[name] for chosen in outcome.selected[problem])
+    selected = tuple(chosen[method.label] for chosen in outcome.selected[problem])
     reach = [
         selection.epochs_to_target(r.epochs, goal, loss=not accuracy) if _counts(r) else math.inf
         for study in runs
@@ -222,6 +234,8 @@ def _row(outcome: Outcome, problem: str, index: int) -> Row:
         loss_ci95=statistics.bootstrap_ci(loss),
         expected_best_validation=tuple(_expected_best(tuned, accuracy)),
         samples=tuple(tuple(study) for study in (acc if accuracy else loss)),
+        method=method.label,
+        schedule=method.schedule,
     )
 
 
@@ -310,7 +324,7 @@ def _cells(row: Row, several: bool, accuracy: bool = True) -> list[str]:
     cells = [
         *([row.problem] if several else []),
         str(row.rank),
-        row.optimizer,
+        row.method,
         row.tuned + (" (edge)" if row.edge else ""),
         *([_pm(row.accuracy_mean, row.accuracy_std, 100.0, 2, row.accuracy_ci95)] * accuracy),
         _pm(row.loss_mean, row.loss_std, 1.0, 4, row.loss_ci95),
@@ -414,19 +428,25 @@ def _problem_json(outcome: Outcome, problem: str, table: list[Row]) -> dict[str,
     benchmark = outcome.benchmark
     finals, tunings = outcome.final[problem], outcome.tuning[problem]
     final, study_of = _pooled(finals)
+    labels = [m.label for m in benchmark.methods]
     document = final.to_dict()
-    document["runs"] = [{**run, "study": s} for run, s in zip(document["runs"], study_of)]
+    document["runs"] = [
+        {**run, "study": s, "method": labels[t.pass_index]}
+        for run, s, t in zip(document["runs"], study_of, final.trials)
+    ]
     return {
         **document,
         "selected": {
-            name: [hyperparameters_json(chosen[name]) for chosen in outcome.selected[problem]]
-            for name in benchmark.optimizers
+            label: [hyperparameters_json(chosen[label]) for chosen in outcome.selected[problem]]
+            for label in labels
         },
         "studies": [benchmark.study(s).to_dict() for s in range(len(finals))],
         "target": _finite(target(outcome, problem)),
         "trials": [
             {
                 "optimizer": t.optimizer,
+                "method": labels[t.pass_index],
+                **({"options": dict(t.options)} if t.options else {}),
                 "hyperparameters": hyperparameters_json(t.hyperparameters),
                 "seed": t.seed,
                 "study": s,
@@ -485,19 +505,27 @@ def write(out: Path, outcome: Outcome) -> list[Row]:
         f.write("\n")
     _write_csv(out / "results.csv", outcome)
     several = len(benchmark.problems) > 1
+    labels = [m.label for m in benchmark.methods]
     for problem in benchmark.problems:  # with several, each problem's in its folder
         folder = out / problem if several else out
         tuning = _pooled(outcome.tuning[problem])[0]  # every study's trials
         # a noisy function holds out its own validation samples (Problem.validation)
         held_out = tuning.setting.validation or benchmark.validation
-        plot_tuning_sensitivity(tuning, benchmark.search, held_out, folder / "sensitivity.png")
+        plot_tuning_sensitivity(
+            tuning,
+            benchmark.search,
+            held_out,
+            folder / "sensitivity.png",
+            studies=len(outcome.tuning[problem]),
+            labels=labels,
+        )
         rows_of = [r for r in table if r.problem == problem]
         final = _pooled(outcome.final[problem])[0]
         for figure, name in _curves(problem):
-            plot_final_curves(final, figure, folder / name, rows_of)
+            plot_final_curves(final, figure, folder / name, rows_of, labels=labels)
     if len(benchmark.problems) > 1:
         times = {
-            p: {r.optimizer: r.epochs_to_target for r in table if r.problem == p}
+            p: {r.method: r.epochs_to_target for r in table if r.problem == p}
             for p in benchmark.problems
         }
         plot_profile(selection.profile(times, TAUS), TAUS, out / "profile.png")
@@ -530,8 +558,19 @@ def _write_csv(path: Path, outcome: Outcome) -> None:
     if not any(has_accuracy(problem) for problem in outcome.final):
         figures = [name for name in figures if name not in accuracies]
     writer.writerow(
-        ["problem", "study", "optimizer", "hyperparameters", "seed", "epoch", *figures, "status"]
+        [
+            "problem",
+            "study",
+            "optimizer",
+            "method",
+            "hyperparameters",
+            "seed",
+            "epoch",
+            *figures,
+            "status",
+        ]
     )
+    labels = [m.label for m in outcome.benchmark.methods]
     for problem, studies in outcome.final.items():
         blank = () if has_accuracy(problem) else accuracies
         for study, results in enumerate(studies):
@@ -540,7 +579,17 @@ def _write_csv(path: Path, outcome: Outcome) -> None:
                 for e in t.epochs:
                     values = ["" if name in blank else getattr(e, name) for name in figures]
                     writer.writerow(
-                        [problem, study, t.optimizer, hyper, t.seed, e.epoch, *values, t.status]
+                        [
+                            problem,
+                            study,
+                            t.optimizer,
+                            labels[t.pass_index],
+                            hyper,
+                            t.seed,
+                            e.epoch,
+                            *values,
+                            t.status,
+                        ]
                     )
     with atomic_write(path, "w") as f:
         f.write(buffer.getvalue())
@@ -582,7 +631,17 @@ def _markdown(outcome: Outcome, table: list[Row]) -> str:
         "# optimlab benchmark",
         "",
         f"- **Problems:** {described}.",
-        f"- **Budget per optimizer and study:** {budget}, {s.epochs} epochs each.",
+        f"- **Budget per {'method' if benchmark.schedules else 'optimizer'} and study:** "
+        f"{budget}, {s.epochs} epochs each.",
+        *(
+            [
+                f"- **Schedules:** {', '.join(benchmark.schedules)}; each optimizer with each "
+                "is a method of its own (its row `optimizer+schedule`), tuned, selected and "
+                "rerun with the full budget (`constant`: the optimizer's constant rate)."
+            ]
+            if benchmark.schedules
+            else []
+        ),
         f"- **Studies:** {benchmark.studies} (study seed {benchmark.study_seed}), each "
         "with its own tuning seed, validation split"
         + (" and search sequence" if benchmark.search == "random" else "")

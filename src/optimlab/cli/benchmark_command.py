@@ -37,6 +37,10 @@ def _benchmark(
             f"--validation does not apply to {args.problems[0]}: a loss-only problem holds "
             "out its own validation samples"
         )
+    if args.schedules and "schedule" in options:
+        raise ConfigError(
+            "--schedule and --schedules exclude each other: name every schedule in --schedules"
+        )
     budget = (args.grid if args.search == "grid" else args.trials) or BUDGET
     return Benchmark(
         tuple(args.optimizers),
@@ -50,6 +54,7 @@ def _benchmark(
         search_seed=args.search_seed or 0,
         studies=args.studies,
         study_seed=args.study_seed,
+        schedules=tuple(args.schedules or ()),
         options={name: dict(options) for name in args.optimizers} if options else {},
         setting=setting,
     )
@@ -77,7 +82,8 @@ def benchmark_command(args: argparse.Namespace) -> int:
             what = "tuning trials" if phase == "tuning" else "final runs (seeds)"
             print(
                 f"{problem}/study-{study} (of {benchmark.studies}): {phase} — "
-                f"{len(experiment.passes)} optimizer(s) x {trials} {what}, "
+                f"{len(experiment.passes)} {'method' if benchmark.schedules else 'optimizer'}(s) "
+                f"x {trials} {what}, "
                 f"{experiment.epochs} epoch(s) each",
                 file=sys.stderr,
             )
@@ -136,21 +142,26 @@ class _Display(ExperimentDisplay):
 
     def pass_started(self, index: int, trials: list[Trial], resumed_at: int) -> None:
         resumed = f", resuming after epoch {resumed_at}" if resumed_at else ""
-        self.bar.line(f"  {trials[0].optimizer}: {len(trials)} members{resumed}")
+        self.bar.line(f"  {_name(trials[0])}: {len(trials)} members{resumed}")
 
     def pass_done(self, index: int, seconds: float) -> None:
-        name = self.setting.passes[index][0].optimizer
-        self.bar.line(f"  {name} done in {seconds:.1f} s")
+        self.bar.line(f"  {_name(self.setting.passes[index][0])} done in {seconds:.1f} s")
 
     def epoch_done(self, index: int, epoch: int, records: list[tuple[Trial, EpochRecord]]) -> None:
         if not records:
             return
-        name = records[0][0].optimizer
+        name = _name(records[0][0])
         shown = _figures(self.setting, [r for _, r in records], has_accuracy(self.setting))
         self.bar.line(
             f"  {name:<10} epoch {epoch:3d}/{self.setting.epochs}  {shown}  "
             f"{records[0][1].seconds:6.2f} s"
         )
+
+
+def _name(trial: Trial) -> str:
+    """A pass's name on the display: its optimizer, ``+schedule`` where it has one."""
+    schedule = trial.options.get("schedule")
+    return f"{trial.optimizer}+{schedule}" if isinstance(schedule, str) else trial.optimizer
 
 
 def _figures(setting: Setting, records: list[EpochRecord], accuracy: bool) -> str:

@@ -72,6 +72,27 @@ def _schedule(text: str) -> str:
     return text
 
 
+def _schedules(text: str) -> list[str]:
+    """An argument type: schedules separated by commas, ``constant,warmup_cosine:warmup=1``;
+    a piece ``key=value`` without a name continues the schedule before it
+    (``wsd:warmup=0.5,decay=2,cosine`` is wsd's two arguments, then cosine). Each is
+    checked as ``--schedule``'s text is."""
+    found: list[str] = []
+    for piece in text.split(","):
+        if "=" in piece and ":" not in piece and found:
+            found[-1] += f",{piece}"
+        else:
+            found.append(piece.strip())
+    try:
+        for schedule in found:
+            schedules.check(schedule, option="--schedules")
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if len(set(found)) != len(found):
+        raise argparse.ArgumentTypeError("each schedule may be named once in --schedules")
+    return found
+
+
 def _clip(text: str) -> float:
     try:
         value = float(text)
@@ -283,6 +304,18 @@ BUDGET = 8
 EPOCHS = 3
 
 
+def _add_schedules(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--schedules",
+        type=_schedules,
+        metavar="S1,S2,...",
+        help="compare schedules: each optimizer with each schedule is a method of its own, "
+        "tuned, selected and rerun with the full budget, its row named optimizer+schedule "
+        "(constant: the optimizer's constant rate); e.g. constant,cosine,warmup_cosine:warmup=1 "
+        "(docs/benchmark.md, Schedules)",
+    )
+
+
 def _add_benchmark(commands: Any) -> None:
     parser = commands.add_parser(
         "benchmark",
@@ -368,6 +401,7 @@ def _add_benchmark(commands: Any) -> None:
         metavar="ACC",
         help="select by the fewest epochs to this validation accuracy (0.97 or 97%%)",
     )
+    _add_schedules(parser)
     parser.add_argument(
         "--problems",
         type=lambda text: _names(text, "report,mnist_mlp"),

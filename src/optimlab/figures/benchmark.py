@@ -38,15 +38,32 @@ def _legend(ax: Any, n: int) -> None:
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), ncols=1 if n <= 20 else 2)
 
 
-def plot_tuning_sensitivity(tuning: Results, search: str, validation: int, path: Path) -> Path:
+def _labels(results: Results, labels: Sequence[str] | None) -> list[str]:
+    """Each pass's name: ``labels`` (a benchmark's methods), else its optimizer's."""
+    if labels is not None:
+        return list(labels)
+    return [trials[0].optimizer if trials else "" for trials in results.setting.passes]
+
+
+def plot_tuning_sensitivity(
+    tuning: Results,
+    search: str,
+    validation: int,
+    path: Path,
+    *,
+    studies: int = 1,
+    labels: Sequence[str] | None = None,
+) -> Path:
     """Final validation accuracy of every tuning trial against its learning rate, one
-    colour per optimizer (a line through a grid's points; points alone for a random
-    search, whose other hyper-parameters vary too). For a loss-only problem the final
-    validation loss, on a log scale where every one is positive."""
+    colour per pass (an optimizer, or a benchmark's method: ``labels``, in pass order;
+    a line through a grid's points; points alone for a random search, whose other
+    hyper-parameters vary too). ``tuning`` pools ``studies`` studies' trials, each
+    pass holding every study's. For a loss-only problem the final validation loss, on
+    a log scale where every one is positive."""
     fig = _figure()
     ax = fig.add_subplot()
-    names = list(dict.fromkeys(t.optimizer for t in tuning.trials))
-    budget = max(len(trials) for trials in tuning.setting.passes)
+    names = _labels(tuning, labels)
+    budget = max(len(trials) for trials in tuning.setting.passes) // max(1, studies)
     accuracy = has_accuracy(tuning)
     figure, scale = ("validation_accuracy", 100.0) if accuracy else ("validation_loss", 1.0)
     drawn: list[float] = []
@@ -75,8 +92,9 @@ def plot_tuning_sensitivity(tuning: Results, search: str, validation: int, path:
         if drawn and min(drawn) > 0:
             ax.set_yscale("log")
     ax.grid(True, alpha=0.3)
+    pooled = f"{studies} studies pooled" if studies > 1 else "1 study"
     ax.set_title(
-        f"Sensitivity: {budget} trials per optimizer ({search}), seed 0, "
+        f"Sensitivity: {budget} trials per optimizer and study ({search}), {pooled}, "
         f"{validation} validation samples",
         fontsize=10,
     )
@@ -90,18 +108,27 @@ _AXES = {
 }
 
 
-def plot_final_curves(final: Results, figure: str, path: Path, table: Sequence[Any]) -> Path:
-    """The final runs of each optimizer over the epochs: mean over seeds, ±1 std band;
-    the legend names the selected setting, in rank order."""
+def plot_final_curves(
+    final: Results,
+    figure: str,
+    path: Path,
+    table: Sequence[Any],
+    *,
+    labels: Sequence[str] | None = None,
+) -> Path:
+    """The final runs of each pass (an optimizer, or a benchmark's method: ``labels``,
+    in pass order) over the epochs: mean over seeds, ±1 std band; the legend names the
+    selected setting, in rank order (``table``'s rows, by their ``method``)."""
     ylabel, scale = _AXES[figure]
     fig = _figure()
     ax = fig.add_subplot()
-    names = [t.optimizer for t in final.trials]
-    order = {r.optimizer: r for r in table}
+    passes = _labels(final, labels)
+    names = [passes[t.pass_index] for t in final.trials]
+    order = {getattr(r, "method", r.optimizer): r for r in table}
     by_name: dict[str, list[Any]] = {}
     for t in final.trials:
         if t.epochs and not t.diverged:
-            by_name.setdefault(t.optimizer, []).append(t)
+            by_name.setdefault(passes[t.pass_index], []).append(t)
     ranked = sorted(by_name, key=lambda n: order[n].rank if n in order else 0)
     colors = dict(zip(dict.fromkeys(names), _colors(len(set(names)))))
     for name in ranked:
