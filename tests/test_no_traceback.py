@@ -108,6 +108,17 @@ def test_a_raising_step_in_trajectories_is_one_sentence_and_writes_nothing(boom,
     assert not out.exists()
 
 
+def test_a_raising_step_in_train_is_one_sentence(boom, tmp_path, capsys):
+    """Issue 26: the step of train's one optimizer raised through to a traceback."""
+    save = tmp_path / "model.npz"
+    argv = ["train", "--optimizer", "boom", "--limit-train", "20", "--epochs", "1", "--quiet"]
+    code = main([*argv, "--save", str(save)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert _lines(captured.err) == ["optimlab train: boom failed: ValueError: boom went the step"]
+    assert not save.exists()
+
+
 def test_train_uses_compares_divergence_rule(capsys):
     """Issue 26: train reported a loss of hundreds (2.65e+29 with larger rates) as a
     normal result, exit 0, where compare calls the same run diverged."""

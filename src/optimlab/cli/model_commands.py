@@ -47,7 +47,14 @@ def train_command(args: argparse.Namespace) -> int:
     per_epoch = math.ceil(train.n / setting.batch_size)  # a schedule's epochs, in steps
     # the one optimizer, made once the run's steps are known (its schedule among them)
     optimizer = trial.make(per_epoch, per_epoch * setting.epochs)
-    trainer = Trainer(model, optimizer, train, batch_size=setting.batch_size, seed=trial.seed)
+    trainer = Trainer(
+        model,
+        optimizer,
+        train,
+        batch_size=setting.batch_size,
+        seed=trial.seed,
+        reference_loss=problem.chance_loss(setting),
+    )
     recorded = _recorded(setting, optimizer)
     histories = _resume(args, trainer, recorded, files) if args.resume else None
     trained = (
@@ -61,8 +68,8 @@ def train_command(args: argparse.Namespace) -> int:
     )
     info = {"setting": recorded, "data": files}
     history = _train(args, trainer, test, histories, info, Bar(args.quiet, header))
-    if history is None:
-        return 130
+    if isinstance(history, int):  # interrupted (130), or the optimizer failed (1)
+        return history
     # compare's rule (experiment.results.diverged_at): a loss that is not finite, or
     # finite but over ten times that of knowing nothing
     why = history.status if history.diverged else diverged_at(setting, history)
@@ -213,8 +220,9 @@ def _train(
     histories: list[History] | None,
     info: dict[str, Any],
     bar: Bar,
-) -> History | None:
-    """Run the epochs with a line and a checkpoint after each; None if interrupted."""
+) -> History | int:
+    """Run the epochs with a line and a checkpoint after each; the exit code instead if
+    interrupted (130) or the optimizer's step failed (1, said in one sentence)."""
 
     def after_epoch(histories: list[History]) -> None:
         record = histories[0].epochs[-1]
@@ -237,6 +245,13 @@ def _train(
                 histories=histories,
                 after_epoch=after_epoch,
             )[0]
+    except (OptimlabError, MemoryError, OSError):
+        raise  # the input, the memory, the disk: said by the command line as for every command
+    except Exception as error:  # the optimizer's step itself: as a failed pass is told
+        bar.close()
+        name = trainer.optimizers[0].name
+        print(f"optimlab train: {name} failed: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         bar.close()
         where = (
@@ -248,7 +263,7 @@ def _train(
             else ""
         )
         print(f"optimlab train: interrupted{where}", file=sys.stderr)
-        return None
+        return 130
     bar.close()
     return history
 

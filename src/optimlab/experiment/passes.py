@@ -96,7 +96,14 @@ def run_pass(
     model = setting.problem.make_model(setting, seeds, backend)
     per_epoch = math.ceil(train.n / setting.batch_size)
     chosen = [t.make(per_epoch, per_epoch * setting.epochs) for t in trials]
-    trainer = Trainer(model, chosen, train, batch_size=setting.batch_size, seed=seeds)
+    trainer = Trainer(
+        model,
+        chosen,
+        train,
+        batch_size=setting.batch_size,
+        seed=seeds,
+        reference_loss=setting.problem.chance_loss(setting),
+    )
     histories = None
     if resume_from is not None:
         trainer.restore(resume_from["trainer"])

@@ -10,12 +10,10 @@ The file is strict JSON: a figure that is not finite (a diverged trial's loss) i
 written as ``null``, and the trial's ``status`` says why ("diverged at epoch N:
 ..."). ``data.files`` holds the SHA-256 of every data file, checked on resume.
 
-A trial *diverged* at epoch N when its training loss in that epoch is not finite
-(training stops), or when it exceeds :data:`EXPLODED` times the loss of a network
-that knows nothing (outputs 1/2 everywhere under sigmoid outputs, ``K ln 2`` for K
-outputs; the uniform distribution under softmax, ``ln K``): such a loss is finite
-but far worse than chance (``--lr 100`` on MNIST gives about 270 against 6.9), and
-the trial is flagged, though its figures go on being recorded.
+A trial *diverged* by the one rule of :mod:`optimlab.train.divergence` (a training
+loss that is not finite, or over ten times that of a model that knows nothing, its
+problem's :meth:`~optimlab.problems.Problem.chance_loss`): it is flagged, and its
+figures go on being recorded.
 """
 
 from __future__ import annotations
@@ -30,7 +28,7 @@ from typing import Any
 
 from .. import optimizers
 from ..errors import DataError
-from ..train import EpochRecord, History
+from ..train import EpochRecord, History, divergence
 from .provenance import Environment
 from .settings import Setting, hyperparameters_from_json, hyperparameters_json
 
@@ -47,26 +45,16 @@ __all__ = [
 RESULTS_FORMAT = "optimlab.results"
 _VERSION = 1
 
-#: A finite training loss above this many times the know-nothing loss is divergence.
-EXPLODED = 10.0
-
 
 def diverged_at(setting: Setting, history: History) -> str | None:
-    """Why ``history`` diverged ("diverged at epoch N: ..."), or None if it did not."""
-    reference = setting.problem.chance_loss(setting)
-    knowing = "knowing nothing" if setting.problem.trains_network else "the start point"
-    for e in history.epochs:
-        if not math.isfinite(e.train_loss):
-            return (
-                f"diverged at epoch {e.epoch}: the training loss became {e.train_loss} "
-                "(training stopped; figures that are not finite are null)"
-            )
-        if e.train_loss > EXPLODED * reference:
-            return (
-                f"diverged at epoch {e.epoch}: the training loss {e.train_loss:.4g} is over "
-                f"{EXPLODED:g} times the loss of {knowing} ({reference:.4g})"
-            )
-    return None
+    """Why ``history`` diverged ("diverged at epoch N: ..."), or None if it did not: the
+    one rule of :mod:`optimlab.train.divergence`, against the problem's chance loss."""
+    return divergence.diverged_at(
+        history,
+        setting.problem.chance_loss(setting),
+        "knowing nothing" if setting.problem.trains_network else "the start point",
+        "training stopped; figures that are not finite are null",
+    )
 
 
 def _finite(value: float) -> float | None:

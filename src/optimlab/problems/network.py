@@ -15,7 +15,6 @@ Its data is one of three things:
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from ..backend import Backend
 from ..datasets import Dataset
 from ..errors import ConfigError, DataError
 from ..nn import MLP
+from ..train import divergence
 from .base import Problem
 
 __all__ = ["Arrays", "NetworkProblem", "file_digests"]
@@ -130,8 +130,7 @@ class NetworkProblem(Problem):
     def chance_loss(self, setting: Any) -> float:
         """Per sample: ``log(classes)`` for softmax cross-entropy (a uniform guess), and
         ``classes * log 2`` for sigmoid outputs (every output at 0.5)."""
-        outputs = setting.layers[-1]
-        return math.log(outputs) if setting.output == "softmax" else outputs * math.log(2.0)
+        return divergence.know_nothing_loss(setting.layers[-1], setting.output)
 
     def check(self, setting: Any, train: Dataset) -> None:
         """Refuse more output units than the data has classes (``--layers 784,30,1000``
