@@ -150,6 +150,7 @@ def test_nothing_that_trains_imports_the_figures_or_matplotlib():
 #: modules only (a package counts with everything inside it).
 LAYERS = (
     ("optimlab.errors", "optimlab._checks", "optimlab._files", "optimlab._version"),
+    ("optimlab._plugins",),
     ("optimlab.backend", "optimlab.schedules"),
     ("optimlab.optimizers", "optimlab.datasets", "optimlab.nn"),
     ("optimlab.train", "optimlab.problems"),

@@ -8,9 +8,6 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import math
-import os
-import shutil
-import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -18,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import install_offline, run_with
 from optimlab import MLP, fit, load_mnist, optimizers
 from optimlab.optimizers.base import Optimizer, rate
 from optimlab.testing import check_optimizer
@@ -26,36 +24,10 @@ EXAMPLE = Path(__file__).parent / "plugin_example"
 GROUP = "optimlab.optimizers"
 
 
-def _run(args: list[str], site: Path, cwd: Path) -> subprocess.CompletedProcess:
-    """``python args`` with ``site`` first on the import path."""
-    path = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH", "")) if p)
-    env = {**os.environ, "PYTHONPATH": path, "PYTHONWARNINGS": "default"}
-    return subprocess.run(
-        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-    )
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     """The example package, installed with pip into a folder of its own (offline)."""
-    pytest.importorskip("setuptools", reason="building the example needs setuptools (test extra)")
-    root = tmp_path_factory.mktemp("plugin")
-    source = root / "source"  # a copy: the build writes its folders next to the sources
-    shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
-    target = root / "site"
-    done = subprocess.run(
-        [
-            sys.executable,
-            *("-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation"),
-            *("--no-index", "--disable-pip-version-check", "--target", str(target)),
-            str(source),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return target
+    return install_offline(EXAMPLE, tmp_path_factory.mktemp("plugin"))
 
 
 @pytest.fixture
@@ -88,26 +60,26 @@ def test_the_installed_plugin_is_registered_everywhere(site, tmp_path):
             "flags": "lr" in HYPERPARAMETERS,
         }))
     """
-    done = _run(["-c", code], site, tmp_path)
+    done = run_with(site, ["-c", code], tmp_path)
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout)
     assert found["plugins"] == {"signsgd": "optimlab_signsgd.SignSGD"}
     assert found["names"][-1] == "signsgd" and found["names"][0] == "sgd"  # built-ins first
     assert found["defaults"] == {"lr": 0.01}
     assert found["got"] == "SignSGD(lr=0.5)"
-    helped = _run(["-m", "optimlab", "compare", "--help"], site, tmp_path)
+    helped = run_with(site, ["-m", "optimlab", "compare", "--help"], tmp_path)
     assert helped.returncode == 0, helped.stderr
     assert "signsgd" in " ".join(helped.stdout.split())
 
 
 def test_compare_trains_the_plugin_beside_sgd(site, sign_sgd, tmp_path):
     out = tmp_path / "out"
-    done = _run(
+    done = run_with(
+        site,
         [
             *("-m", "optimlab", "compare", "--optimizers", "sgd,signsgd"),
             *("--epochs", "1", "--limit-train", "2000", "--out", str(out), "--quiet"),
         ],
-        site,
         tmp_path,
     )
     assert done.returncode == 0, done.stderr
@@ -175,7 +147,7 @@ def test_broken_plugins_are_skipped_with_one_sentence_each(broken_site, tmp_path
         from optimlab import optimizers
         print(optimizers.get("sgd", lr=0.5), sorted(optimizers.PLUGINS))
     """
-    done = _run(["-c", code], broken_site, tmp_path)
+    done = run_with(broken_site, ["-c", code], tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "sgd (lr=0.5, weight_decay=0) []"
     sentences = [
@@ -197,11 +169,11 @@ def test_broken_plugins_are_skipped_with_one_sentence_each(broken_site, tmp_path
         assert package in sentence and reason in sentence, sentence
         assert sentence.endswith("; it is skipped"), sentence
     # the command line still works, with the built-in optimizers only
-    helped = _run(["-m", "optimlab", "compare", "--help"], broken_site, tmp_path)
+    helped = run_with(broken_site, ["-m", "optimlab", "compare", "--help"], tmp_path)
     assert helped.returncode == 0, helped.stderr
     assert "ghost" not in helped.stdout and "nesterov" in helped.stdout
-    refused = _run(
-        ["-m", "optimlab", "train", "--optimizer", "ghost", "--epochs", "1"], broken_site, tmp_path
+    refused = run_with(
+        broken_site, ["-m", "optimlab", "train", "--optimizer", "ghost", "--epochs", "1"], tmp_path
     )
     assert refused.returncode == 2 and "ghost" in refused.stderr
 
@@ -214,7 +186,7 @@ def test_the_command_line_says_each_skipped_plugin_in_one_line_of_its_own(broken
         ["compare", "--help"],
         ["train", "--epochs", "1", "--limit-train", "50", "--layers", "784,4,10", "--quiet"],
     ):
-        done = _run(["-m", "optimlab", *argv], broken_site, tmp_path)
+        done = run_with(broken_site, ["-m", "optimlab", *argv], tmp_path)
         assert done.returncode == 0, done.stderr
         lines = done.stderr.splitlines()
         assert len(lines) == 4, done.stderr
@@ -305,3 +277,19 @@ def test_the_docs_show_the_example_package_as_it_is():
     for path in ("pyproject.toml", "src/optimlab_signsgd/__init__.py"):
         text = (EXAMPLE / path).read_text()
         assert f"\n{text}```" in docs, f"docs/plugins.md does not show {path} as it is"
+
+
+def test_a_script_that_imports_the_plugin_before_optimlab_still_gets_it(site, tmp_path):
+    """The plugin's module is importing when optimlab lists the entry points (it imports
+    optimlab at its top): the entry point waits, and is loaded when its name is asked
+    for, without a warning."""
+    code = """if True:
+        import warnings
+        warnings.simplefilter("error")
+        import optimlab_signsgd
+        from optimlab import optimizers
+        print(optimizers.get("signsgd").name)
+    """
+    done = run_with(site, ["-c", code], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["signsgd"] and done.stderr == ""

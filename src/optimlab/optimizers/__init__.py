@@ -108,6 +108,8 @@ def defaults(name: str) -> dict[str, float]:
 
 def _class(name: str) -> type[Optimizer]:
     warn_skipped_plugins()  # the registry is in use: say which plugins it lacks
+    if isinstance(name, str) and name.lower() not in OPTIMIZERS and _DEFERRED:
+        _load_deferred()
     cls = OPTIMIZERS.get(name.lower()) if isinstance(name, str) else None
     if cls is None:
         raise ConfigError(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)}")
@@ -121,15 +123,13 @@ def _class(name: str) -> type[Optimizer]:
 # it, so plugins must be in it by then. A plugin's module is therefore imported while
 # optimlab itself is importing: at its top it may import from optimlab.optimizers (and its
 # modules) and optimlab.errors; anything else of optimlab belongs inside its functions.
-#
-# The PluginWarnings of that import-time loading are held back until the registry is first
-# used (warn_skipped_plugins): issued while optimlab imports, before the command line has
-# started, Python would print them with this file's path and line, which the command line
-# cannot reformat.
+# What the groups share (names, held-back warnings, a module still importing) is
+# optimlab._plugins'.
 
 import importlib.metadata as _metadata  # noqa: E402
-import re as _re  # noqa: E402
-import warnings as _warnings  # noqa: E402
+
+from .. import _plugins  # noqa: E402
+from .._plugins import NAME, PluginWarning  # noqa: E402
 
 __all__ += [
     "ENTRY_POINT_GROUP",
@@ -147,15 +147,9 @@ ENTRY_POINT_GROUP = "optimlab.optimizers"
 #: OPTIMIZERS, after the built-in ones).
 PLUGINS: dict[str, type[Optimizer]] = {}
 _BUILTIN = frozenset(OPTIMIZERS)
-#: A registry name, whole: lower-case letters, digits and ``_``, starting with a letter.
-NAME = _re.compile(r"[a-z][a-z0-9_]*\Z")
 _ENTRIES: dict[str, _metadata.EntryPoint] = {}  # a plugin's entry point, by its name
-#: The sentences of the plugins skipped while optimlab imports, held back; None once issued.
-_HELD: list[str] | None = []
-
-
-class PluginWarning(RuntimeWarning):
-    """An optimizer plugin that cannot be loaded; it is skipped, and nothing else changes."""
+#: Entry points whose module was importing when they were listed: loaded at first need.
+_DEFERRED: list[_metadata.EntryPoint] = []
 
 
 def load_plugins(entry_points=None) -> dict[str, type[Optimizer]]:
@@ -175,25 +169,15 @@ def load_plugins(entry_points=None) -> dict[str, type[Optimizer]]:
 
 
 def warn_skipped_plugins() -> None:
-    """Issue the :class:`PluginWarning` of each plugin skipped at optimlab's import, once.
+    """Issue the :class:`PluginWarning` of each plugin (optimizer or problem) skipped at
+    optimlab's import, once.
 
     The loading at import holds them back until the registry is first used (:func:`get`,
     :func:`defaults`, :func:`load_plugins`, a :class:`~optimlab.Trainer`) or the command
     line starts, which shows each as one line of its own (``optimlab: warning: ...``);
     from then on a plugin skipped is warned about at once.
     """
-    global _HELD
-    held, _HELD = _HELD or [], None
-    for sentence in held:
-        _warnings.warn(sentence, PluginWarning, stacklevel=2)
-
-
-def _warn(sentence: str, stacklevel: int) -> None:
-    """A PluginWarning of ``sentence`` (``stacklevel`` from the caller), or held back."""
-    if _HELD is not None:
-        _HELD.append(sentence)
-    else:
-        _warnings.warn(sentence, PluginWarning, stacklevel=stacklevel + 1)
+    _plugins.flush()
 
 
 def _load(entry_points) -> dict[str, type[Optimizer]]:
@@ -202,23 +186,33 @@ def _load(entry_points) -> dict[str, type[Optimizer]]:
         try:
             entry_points = _metadata.entry_points(group=ENTRY_POINT_GROUP)
         except Exception as error:  # broken package metadata: the built-ins still work
-            _warn(
-                f"optimlab: the optimizer plugins cannot be listed: {_reason(error)}; "
+            _plugins.warn(
+                f"optimlab: the optimizer plugins cannot be listed: {_plugins.reason(error)}; "
                 "none is loaded",
-                stacklevel=3,
+                stacklevel=2,
             )
             return {}
     added = {}
     for entry in entry_points:
+        if _plugins.initializing(entry):  # its module imports optimlab right now
+            _DEFERRED.append(entry)
+            continue
         try:
             cls = _plugin(entry)
         except (Exception, SystemExit) as error:  # sys.exit() at its import: not every command's
-            _skipped(entry, _reason(error), stacklevel=3)
+            _plugins.skipped("optimizer", entry, _plugins.reason(error), stacklevel=2)
             continue
         if cls is not None:
             OPTIMIZERS[entry.name] = PLUGINS[entry.name] = added[entry.name] = cls
             _ENTRIES[entry.name] = entry
     return added
+
+
+def _load_deferred() -> None:
+    """Load the entry points whose module was importing when they were listed."""
+    deferred = list(_DEFERRED)
+    _DEFERRED.clear()
+    _load(deferred)
 
 
 def skip_plugin(name: str, reason: str) -> None:
@@ -231,15 +225,7 @@ def skip_plugin(name: str, reason: str) -> None:
     if entry is None:  # registered by hand: name the class instead
         value = f"{cls.__module__}:{cls.__qualname__}"
         entry = _metadata.EntryPoint(name, value, ENTRY_POINT_GROUP)
-    _skipped(entry, reason, stacklevel=2)
-
-
-def _skipped(entry, reason: str, stacklevel: int) -> None:
-    _warn(
-        f"optimlab: the optimizer plugin {entry.name!r} ({entry.value}{_package(entry)}) "
-        f"cannot be loaded: {reason}; it is skipped",
-        stacklevel=stacklevel + 1,
-    )
+    _plugins.skipped("optimizer", entry, reason, stacklevel=1)
 
 
 def _plugin(entry) -> type[Optimizer] | None:
@@ -269,19 +255,6 @@ def _plugin(entry) -> type[Optimizer] | None:
     if missing:
         raise ConfigError(f"its hyper-parameter {missing[0]!r} has no default")
     return cls
-
-
-def _package(entry) -> str:
-    dist = getattr(entry, "dist", None)
-    return "" if dist is None else f", from the package {dist.name} {dist.version}"
-
-
-def _reason(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    text = lines[0].rstrip(".") if lines else ""
-    if isinstance(error, ConfigError):
-        return text
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 _load(None)

@@ -12,11 +12,10 @@ package adds its own through the entry-point group ``optimlab.problems``
 from __future__ import annotations
 
 import importlib.metadata as _metadata
-import sys as _sys
-import warnings as _warnings
 
+from .. import _plugins
+from .._plugins import NAME
 from ..errors import ConfigError
-from ..optimizers import NAME, PluginWarning
 from .base import Problem, default_rate
 from .catalog import BUILTIN
 from .function import FunctionProblem, NoisyObjective
@@ -61,10 +60,11 @@ def get(name: str | Problem) -> Problem:
     """
     if isinstance(name, Problem):
         return name
+    _plugins.flush()  # the registry is in use: say which plugins it lacks
     if isinstance(name, str) and name not in PROBLEMS and _DEFERRED:
         deferred = list(_DEFERRED)
         _DEFERRED.clear()
-        load_plugins(deferred)
+        _load(deferred)
     if not isinstance(name, str) or name not in PROBLEMS:
         raise ConfigError(f"unknown problem {name!r}; choose from {', '.join(PROBLEMS)}")
     return PROBLEMS[name]
@@ -103,19 +103,29 @@ def load_plugins(entry_points=None) -> dict[str, Problem]:
     name is the problem's name and it points to a :class:`Problem` (or to a function
     of no arguments returning one). One that cannot be loaded or breaks a rule of
     :func:`register` is skipped with a :class:`~optimlab.optimizers.PluginWarning` of
-    one sentence naming it and its package; the others still work.
+    one sentence naming it and its package; the others still work (the warnings of the
+    loading at import are issued when the registry is first used, as the optimizers').
     """
+    _plugins.flush()
+    return _load(entry_points)
+
+
+def _load(entry_points) -> dict[str, Problem]:
+    """:func:`load_plugins`' work (its warnings held back while they are)."""
     if entry_points is None:
         try:
             entry_points = _metadata.entry_points(group=ENTRY_POINT_GROUP)
         except Exception as error:  # broken package metadata: the built-ins still work
-            _warn(f"the problem plugins cannot be listed: {error}; none is loaded")
+            _plugins.warn(
+                f"optimlab: the problem plugins cannot be listed: {_plugins.reason(error)}; "
+                "none is loaded",
+                stacklevel=2,
+            )
             return {}
     added = {}
     for entry in entry_points:
-        module = _sys.modules.get(entry.module)
-        if getattr(getattr(module, "__spec__", None), "_initializing", False):
-            _DEFERRED.append(entry)  # its module imports optimlab right now: load it later
+        if _plugins.initializing(entry):  # its module imports optimlab right now
+            _DEFERRED.append(entry)
             continue
         try:
             problem = entry.load()
@@ -129,20 +139,8 @@ def load_plugins(entry_points=None) -> dict[str, Problem]:
                 raise ConfigError(f"{entry.name!r} is already a problem's name")
             added[entry.name] = register(problem)
         except (Exception, SystemExit) as error:  # sys.exit() at its import included
-            dist = getattr(entry, "dist", None)
-            package = "" if dist is None else f", from the package {dist.name} {dist.version}"
-            reason = str(error).strip().splitlines()[0].rstrip(".") if str(error).strip() else ""
-            if not isinstance(error, ConfigError):
-                reason = f"{type(error).__name__}: {reason}" if reason else type(error).__name__
-            _warn(
-                f"the problem plugin {entry.name!r} ({entry.value}{package}) cannot be "
-                f"loaded: {reason}; it is skipped"
-            )
+            _plugins.skipped("problem", entry, _plugins.reason(error), stacklevel=2)
     return added
 
 
-def _warn(message: str) -> None:
-    _warnings.warn(f"optimlab: {message}", PluginWarning, stacklevel=3)
-
-
-load_plugins()
+_load(None)
