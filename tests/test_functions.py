@@ -3,19 +3,18 @@ points through the library and every training command."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from helpers import assert_refused
-from optimlab import Trainer, fit, fit_members, optimizers, problems
+from optimlab import Trainer, fit, fit_members, optimizers, problems, resolve
 from optimlab.backend import to_numpy
 from optimlab.cli import main
-from optimlab.problems import functions
 from optimlab.nn import Point
+from optimlab.problems import functions
 
 FUNCTION_PROBLEMS = [name for name, p in problems.PROBLEMS.items() if not p.trains_network]
 
@@ -207,3 +206,31 @@ def test_a_2d_problems_search_space_is_centred_on_its_rate():
     lrs = [t.hyperparameters["lr"] for t in bench.tuning("beale").trials if t.optimizer == "sgd"]
     beale = spaces.space("sgd", "beale")[0]
     assert min(lrs) == beale.low and max(lrs) == beale.high and max(lrs) <= network.low
+
+
+def _branin(u, v):
+    """DeepOBS's Branin (a = 1), typed here from its definition."""
+    b, c, r, s, t = 5.1 / (4 * np.pi**2), 5 / np.pi, 6.0, 10.0, 1 / (8 * np.pi)
+    return (v - b * u**2 + c * u - r) ** 2 + s * (1 - t) * np.cos(u) + s
+
+
+def test_a_2d_function_validates_on_the_exact_function():
+    """Issue 24, item 6: the benchmark's validation loss on a 2-D function is the exact
+    function at the trained point (the held-out samples' term u x + v y left out), while
+    the quadratic keeps its held-out samples."""
+    from optimlab.experiment import Setting, Trial
+    from optimlab.experiment.passes import run_pass
+
+    trials = [Trial("sgd", {"lr": 0.02}, seed) for seed in (1, 2)]
+    setting = Setting(
+        "benchmark-tuning", [trials], problem="branin", epochs=2, validation=2000,
+        evaluate="validation", dtype="float64", **{
+            k: v for k, v in problems.get("branin").setting().items() if k != "epochs"
+        },
+    )  # fmt: skip
+    record = run_pass(setting, 0)
+    for history, (u, v) in zip(record.histories, record.params):
+        assert history.epochs[-1].validation_loss == pytest.approx(_branin(u, v), rel=1e-12)
+    quadratic = problems.get("quadratic_deep")
+    train, _ = function_data(quadratic.function, resolve("cpu"), "float64")
+    assert quadratic.validation_set(train) is train

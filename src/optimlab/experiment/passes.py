@@ -89,7 +89,8 @@ def run_pass(
     train, test = data if data is not None else setting.problem.load_data(setting, backend)
     validation = None
     if setting.validation is not None:
-        train, validation = split_validation(train, setting.validation, setting.split_seed)
+        train, held_out = split_validation(train, setting.validation, setting.split_seed)
+        validation = setting.problem.validation_set(held_out)
     monitor = None if setting.evaluate == "validation" else test  # tuning never sees it
     trials = setting.passes[index]
     seeds = [t.seed for t in trials]

@@ -110,6 +110,12 @@ class Problem(abc.ABC):
         """Raise :class:`~optimlab.errors.ConfigError` where ``setting`` cannot train on
         ``train`` (checked before anything is written)."""
 
+    def validation_set(self, held_out: Dataset) -> Dataset:
+        """What a run is validated on, given the training samples held out for it
+        (``optimlab benchmark``): those samples themselves, unless the problem says
+        otherwise (a 2-D function validates on the exact function)."""
+        return held_out
+
     def learning_rate(self, optimizer: str) -> float | None:
         """Its default learning rate for ``optimizer`` (None: the optimizer's own)."""
         return default_rate(self.learning_rates, optimizer)

@@ -36,6 +36,7 @@ def _two_d(name: str) -> FunctionProblem:
         learning_rates=surface.learning_rates,
         function=functions.FUNCTIONS[name],
         noisy=surface.noisy,
+        exact_validation=True,  # DeepOBS's test set: the exact function
     )
 
 

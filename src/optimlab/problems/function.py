@@ -10,10 +10,12 @@ and CUDA graphs apply unchanged. It has a loss and no accuracy.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import array_api_compat
 import numpy as np
 
 from ..backend import Backend
@@ -48,6 +50,11 @@ class FunctionProblem(Problem):
     function: NoisyObjective = field(repr=False)
     #: Whether ``--noise`` may change the level (False: only 0 or the function's own).
     noisy: bool = True
+    #: Whether a run is validated on the exact function (every held-out sample set to 0,
+    #: as DeepOBS's test set is) rather than on the held-out samples: on a 2-D function
+    #: the samples' term ``u x + v y`` would otherwise decide which of several equal
+    #: minima validates best.
+    exact_validation: bool = False
     trains_network = False
 
     @property
@@ -90,6 +97,13 @@ class FunctionProblem(Problem):
         if setting.limit_train is not None:
             train = train.head(setting.limit_train)
         return train, test
+
+    def validation_set(self, held_out: Dataset) -> Dataset:
+        """The held-out samples, or as many zeros where :attr:`exact_validation`."""
+        if not self.exact_validation:
+            return held_out
+        xp = array_api_compat.array_namespace(held_out.images)
+        return dataclasses.replace(held_out, images=xp.zeros_like(held_out.images))
 
     def chance_loss(self, setting: Any) -> float:
         """The training loss at the start point."""
