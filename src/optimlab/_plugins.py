@@ -18,14 +18,25 @@ imported. Three rules hold for both:
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 import sys
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["NAME", "PluginWarning", "flush", "initializing", "reason", "skipped", "warn"]
+__all__ = [
+    "NAME",
+    "PluginWarning",
+    "flush",
+    "initializing",
+    "load",
+    "reason",
+    "skipped",
+    "warn",
+]
 
 #: A registry name, whole: lower-case letters, digits and ``_``, starting with a letter.
 NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
@@ -82,3 +93,38 @@ def initializing(entry: Any) -> bool:
     exist yet): load it later."""
     module = sys.modules.get(entry.module)
     return bool(getattr(getattr(module, "__spec__", None), "_initializing", False))
+
+
+def load(
+    group: str,
+    kind: str,
+    entry_points: Any,
+    deferred: list[Any],
+    register: Callable[[Any], Any],
+) -> dict[str, Any]:
+    """Register each entry point of ``entry_points`` (None: the installed packages' of
+    ``group``) with ``register(entry)``, which returns what it registered (None: it was
+    already there) or raises why it cannot; returns what was registered, by name.
+
+    One that raises, even ``sys.exit()`` at its import, is skipped with a warning naming
+    it as a ``kind`` plugin; one whose module is importing right now goes to ``deferred``.
+    """
+    if entry_points is None:
+        try:
+            entry_points = importlib.metadata.entry_points(group=group)
+        except Exception as error:  # broken package metadata: the built-ins still work
+            warn(f"optimlab: the {kind} plugins cannot be listed: {reason(error)}; none is loaded")
+            return {}
+    added = {}
+    for entry in entry_points:
+        if initializing(entry):
+            deferred.append(entry)
+            continue
+        try:
+            registered = register(entry)
+        except (Exception, SystemExit) as error:
+            skipped(kind, entry, reason(error))
+            continue
+        if registered is not None:
+            added[entry.name] = registered
+    return added

@@ -182,30 +182,15 @@ def warn_skipped_plugins() -> None:
 
 def _load(entry_points) -> dict[str, type[Optimizer]]:
     """:func:`load_plugins`' work (its warnings held back while they are)."""
-    if entry_points is None:
-        try:
-            entry_points = _metadata.entry_points(group=ENTRY_POINT_GROUP)
-        except Exception as error:  # broken package metadata: the built-ins still work
-            _plugins.warn(
-                f"optimlab: the optimizer plugins cannot be listed: {_plugins.reason(error)}; "
-                "none is loaded",
-                stacklevel=2,
-            )
-            return {}
-    added = {}
-    for entry in entry_points:
-        if _plugins.initializing(entry):  # its module imports optimlab right now
-            _DEFERRED.append(entry)
-            continue
-        try:
-            cls = _plugin(entry)
-        except (Exception, SystemExit) as error:  # sys.exit() at its import: not every command's
-            _plugins.skipped("optimizer", entry, _plugins.reason(error), stacklevel=2)
-            continue
-        if cls is not None:
-            OPTIMIZERS[entry.name] = PLUGINS[entry.name] = added[entry.name] = cls
-            _ENTRIES[entry.name] = entry
-    return added
+    return _plugins.load(ENTRY_POINT_GROUP, "optimizer", entry_points, _DEFERRED, _register)
+
+
+def _register(entry) -> type[Optimizer] | None:
+    cls = _plugin(entry)
+    if cls is not None:
+        OPTIMIZERS[entry.name] = PLUGINS[entry.name] = cls
+        _ENTRIES[entry.name] = entry
+    return cls
 
 
 def _load_deferred() -> None:

@@ -112,35 +112,20 @@ def load_plugins(entry_points=None) -> dict[str, Problem]:
 
 def _load(entry_points) -> dict[str, Problem]:
     """:func:`load_plugins`' work (its warnings held back while they are)."""
-    if entry_points is None:
-        try:
-            entry_points = _metadata.entry_points(group=ENTRY_POINT_GROUP)
-        except Exception as error:  # broken package metadata: the built-ins still work
-            _plugins.warn(
-                f"optimlab: the problem plugins cannot be listed: {_plugins.reason(error)}; "
-                "none is loaded",
-                stacklevel=2,
-            )
-            return {}
-    added = {}
-    for entry in entry_points:
-        if _plugins.initializing(entry):  # its module imports optimlab right now
-            _DEFERRED.append(entry)
-            continue
-        try:
-            problem = entry.load()
-            if not isinstance(problem, Problem) and callable(problem):
-                problem = problem()
-            if isinstance(problem, Problem) and problem.name != entry.name:
-                raise ConfigError(
-                    f"it is the problem {problem.name!r}, not the entry point's {entry.name!r}"
-                )
-            if entry.name in PROBLEMS and PROBLEMS[entry.name] is not problem:
-                raise ConfigError(f"{entry.name!r} is already a problem's name")
-            added[entry.name] = register(problem)
-        except (Exception, SystemExit) as error:  # sys.exit() at its import included
-            _plugins.skipped("problem", entry, _plugins.reason(error), stacklevel=2)
-    return added
+    return _plugins.load(ENTRY_POINT_GROUP, "problem", entry_points, _DEFERRED, _register)
+
+
+def _register(entry) -> Problem:
+    problem = entry.load()
+    if not isinstance(problem, Problem) and callable(problem):
+        problem = problem()
+    if isinstance(problem, Problem) and problem.name != entry.name:
+        raise ConfigError(
+            f"it is the problem {problem.name!r}, not the entry point's {entry.name!r}"
+        )
+    if entry.name in PROBLEMS and PROBLEMS[entry.name] is not problem:
+        raise ConfigError(f"{entry.name!r} is already a problem's name")
+    return register(problem)
 
 
 _load(None)
