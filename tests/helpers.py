@@ -13,6 +13,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from optimlab.backend import Backend, to_numpy
+from optimlab.optimizers import SGD
 
 
 def assert_on(backend: Backend, x: Any, dtype: Any = None) -> None:
@@ -190,3 +191,16 @@ def run_with(site: Path, args: list[str], cwd: Path) -> Any:
     return subprocess.run(
         [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
     )
+
+
+class Transposing(SGD):
+    """A plugin's shape-aware rule whose update returns each weight matrix transposed: as
+    many numbers as the parameters, so nothing downstream noticed (issue 26)."""
+
+    name = "transposing"
+    elementwise = False
+
+    @staticmethod
+    def update(xp, w, g, *accumulators, t, lr, lead=0, weight_decay=0.0):
+        new = w - lr * g
+        return (xp.matrix_transpose(new) if new.ndim - lead == 2 else new), ()

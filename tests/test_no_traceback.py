@@ -11,6 +11,7 @@ import types
 
 import pytest
 
+from helpers import Transposing
 from optimlab import optimizers
 from optimlab.cli import main
 from optimlab.optimizers import SGD
@@ -45,19 +46,6 @@ def test_a_raising_step_fails_its_pass_in_one_sentence(boom, tmp_path, capsys, j
     assert "failed: ValueError: boom went the step" in captured.err
     row = next(line for line in captured.out.splitlines() if line.startswith("boom"))
     assert "nan" not in row and "no epoch complete: its pass failed" in row, row
-
-
-class Transposing(SGD):
-    """A shape-aware rule whose update returns each weight matrix transposed: as many
-    numbers as the parameters, so compare trained on and exited 0 (issue 26)."""
-
-    name = "transposing"
-    elementwise = False
-
-    @staticmethod
-    def update(xp, w, g, *accumulators, t, lr, lead=0, weight_decay=0.0):
-        new = w - lr * g
-        return (xp.matrix_transpose(new) if new.ndim - lead == 2 else new), ()
 
 
 class Flattening(SGD):

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import math
 import time
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
 
-from helpers import EagerGraph, assert_close, assert_on
+from helpers import EagerGraph, Transposing, assert_close, assert_on
 from optimlab import MLP, ConfigError, Dataset, Trainer, evaluate, fit, load_mnist, optimizers
 from optimlab.backend import to_numpy
 
@@ -351,20 +349,7 @@ def test_the_reference_loss_can_be_given_and_is_checked(mnist64):
 # -- an optimizer step that returns another shape (issue 26) -------------------------------
 
 
-class _Transposing(optimizers.SGD):
-    """A plugin's shape-aware rule whose update returns each weight matrix transposed:
-    as many numbers as the parameters, so nothing downstream noticed (issue 26)."""
-
-    name = "transposing"
-    elementwise = False
-
-    @staticmethod
-    def update(xp, w, g, *accumulators, t, lr, lead=0, weight_decay=0.0):
-        new = w - lr * g
-        return (xp.matrix_transpose(new) if new.ndim - lead == 2 else new), ()
-
-
 def test_a_step_that_returns_another_shape_is_one_sentence_naming_the_optimizer(mnist64):
     model = MLP([784, 3, 10], seed=0, dtype="float64")
     with pytest.raises(ValueError, match=r"^the optimizer 'transposing' returned an array of "):
-        fit(model, _Transposing(lr=0.1), mnist64[0].head(20), epochs=1)
+        fit(model, Transposing(lr=0.1), mnist64[0].head(20), epochs=1)
