@@ -4,6 +4,7 @@ setting the validation figures favour, resumes exactly, runs on Dask, and report
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from helpers import assert_refused, write_idx, write_mnist_subset
-from optimlab import ConfigError
+from optimlab import ConfigError, problems
 from optimlab.benchmark import Benchmark, report, run_benchmark, selection, spaces
 from optimlab.cli import main
 from optimlab.experiment import directory
@@ -380,8 +381,28 @@ def test_the_table_statistics_in_results_json_are_scipy_s_of_its_runs(finished):
     assert "vs best" in text and "rank 95%" in text and "2000 resamples" in text
 
 
-def test_the_default_target_is_the_best_final_validation_accuracy_less_half_a_point(finished):
+def test_the_default_target_is_the_problem_s_own_and_written_with_its_source(finished):
+    out, outcome = finished
+    assert report.target(outcome, "report") == 0.94  # the report network's, in catalog.py
+    source = report.target_source(outcome, "report")
+    assert source.startswith("the problem's own (docs/benchmark.md")
+    d = json.loads((out / "results.json").read_text())
+    assert (d["target"], d["target_source"]) == (0.94, source)
+    assert f"report: 94.00% validation accuracy, {source}" in (out / "report.md").read_text()
+    # the time to target: steps and seconds beside the epochs, at the first epoch reached
+    final = outcome.final["report"][0]
+    per_epoch = math.ceil(final.data.train_samples / final.setting.batch_size)
+    for row in report.rows(outcome):  # every study holds out as many samples
+        assert row.steps_to_target == row.epochs_to_target * per_epoch
+        assert (0 < row.seconds_to_target < math.inf) == math.isfinite(row.epochs_to_target)
+
+
+def test_a_problem_without_a_target_counts_to_the_best_final_accuracy_less_half_a_point(
+    finished, monkeypatch
+):
     _, outcome = finished
+    own = dataclasses.replace(problems.get("report"), target=None)
+    monkeypatch.setattr(problems, "PROBLEMS", {**problems.PROBLEMS, "report": own})
     best = max(  # over every study's final runs
         np.mean(
             [
@@ -393,11 +414,19 @@ def test_the_default_target_is_the_best_final_validation_accuracy_less_half_a_po
         for i in range(2)
     )
     assert report.target(outcome, "report") == pytest.approx(best - 0.005)
+    assert report.target_source(outcome, "report") == (
+        "the best optimizer's mean final validation accuracy less 0.5 points"
+    )
 
 
-def test_several_problems_add_the_performance_profile(tmp_path):
+def test_several_problems_add_the_performance_profile(tmp_path, monkeypatch):
     """The report's network and DeepOBS's logistic regression: a table per problem, a
-    profile score per optimizer computed from the epochs to each problem's target."""
+    profile score per optimizer computed from the steps to each problem's target (the
+    relative one: 2 epochs on 1500 samples reach neither problem's own)."""
+    relative = {
+        n: dataclasses.replace(problems.get(n), target=None) for n in ("report", "mnist_logreg")
+    }
+    monkeypatch.setattr(problems, "PROBLEMS", {**problems.PROBLEMS, **relative})
     setting = {"epochs": 2, "limit_train": 1500}
     bench = _small(problems=("report", "mnist_logreg"), setting=setting, seeds=1, studies=1)
     outcome = run_benchmark(bench, tmp_path / "b", jobs=1)
@@ -412,8 +441,7 @@ def test_several_problems_add_the_performance_profile(tmp_path):
         ("mnist_logreg", 2),
     ]
     times = {
-        p: {r.optimizer: r.epochs_to_target for r in table if r.problem == p}
-        for p in bench.problems
+        p: {r.optimizer: r.steps_to_target for r in table if r.problem == p} for p in bench.problems
     }
     rho = selection.profile(times, report.TAUS)
     for row in table:

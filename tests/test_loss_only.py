@@ -24,7 +24,8 @@ from optimlab.experiment.summary import has_accuracy
 from optimlab.train import EpochRecord
 
 NAN = math.nan
-QUADRATIC = dataclasses.replace(problems.get("quadratic_deep"), epochs=3)
+#: Without a target of its own: the cases below count to the relative one.
+QUADRATIC = dataclasses.replace(problems.get("quadratic_deep"), epochs=3, target=None)
 
 
 @pytest.fixture
@@ -320,9 +321,27 @@ def test_a_loss_only_benchmark_ranks_targets_and_tunes_by_loss(loss_only):
     assert (table["adam"].rank, table["sgd"].rank) == (1, 2)  # by test loss
     assert table["adam"].loss_mean == pytest.approx(0.5)
     assert (table["sgd"].epochs_to_target, table["adam"].epochs_to_target) == (3.0, 2.0)
+    # ceil(800 / 128) = 7 steps per epoch, 1 s of steps each: 21 steps (3 s), 14 (2 s)
+    assert (table["sgd"].steps_to_target, table["sgd"].seconds_to_target) == (21.0, 3.0)
+    assert (table["adam"].steps_to_target, table["adam"].seconds_to_target) == (14.0, 2.0)
     assert table["sgd"].plateau == pytest.approx(1 / 3)
     assert table["adam"].plateau == pytest.approx(2 / 3)
     assert all(math.isnan(r.accuracy_mean) for r in table.values())
+
+
+def test_a_problem_s_own_loss_target_replaces_the_relative_one(monkeypatch):
+    """The quadratic with its own target 1.06: sgd's seeds reach it at epoch 3 (1.05) and
+    never (1.08), the median ∞; adam's at epoch 2 in both (1.0, 1.05): 14 steps. The
+    relative target (1.1) would have sgd at 21 steps."""
+    from optimlab.benchmark import report
+
+    own = dataclasses.replace(QUADRATIC, target=1.06, target_source="a test")
+    monkeypatch.setattr(problems, "PROBLEMS", {**problems.PROBLEMS, own.name: own})
+    outcome = _benchmark_outcome((own.name,))
+    assert report.target(outcome, own.name) == 1.06
+    assert report.target_source(outcome, own.name) == "the problem's own (a test)"
+    table = {r.optimizer: r for r in report.rows(outcome)}
+    assert table["sgd"].steps_to_target == math.inf and table["adam"].steps_to_target == 14.0
 
 
 def test_a_diverged_final_seed_is_left_out_of_the_mean_and_flagged(loss_only):
@@ -353,7 +372,9 @@ def test_a_loss_only_benchmark_report_has_no_accuracy(loss_only, tmp_path):
     assert names == ["loss.png", "report.md", "results.csv", "results.json", "sensitivity.png"]
     text = (tmp_path / "report.md").read_text()
     assert "accuracy.png" not in text and "test accuracy" not in text
-    columns = "| rank | optimizer | selected | test loss | vs best | rank 95% | epochs to target |"
+    columns = (
+        "| rank | optimizer | selected | test loss | vs best | rank 95% | steps to target (s) |"
+    )
     assert f"{columns} plateau |" in text
     assert f"{loss_only}: validation loss at most 1.1" in text
     header = (tmp_path / "results.csv").read_text().splitlines()[0].split(",")
@@ -362,7 +383,7 @@ def test_a_loss_only_benchmark_report_has_no_accuracy(loss_only, tmp_path):
     printed = report.format_table(table)
     assert "accuracy" not in printed and printed.splitlines()[0].split() == [
         *("rank", "optimizer", "selected", "test", "loss", "vs", "best", "rank", "95%"),
-        *("epochs", "to", "target", "plateau"),
+        *("steps", "to", "target", "(s)", "plateau"),
     ]
 
 
@@ -390,7 +411,7 @@ def test_a_loss_only_problem_beside_a_network_problem(loss_only, tmp_path):
     by = {(r.problem, r.optimizer): r for r in table}
     assert by[loss_only, "adam"].epochs_to_target == 2.0  # the loss target, not nan's
     times = {
-        p: {r.optimizer: r.epochs_to_target for r in table if r.problem == p}
+        p: {r.optimizer: r.steps_to_target for r in table if r.problem == p}
         for p in ("report", loss_only)
     }
     rho = selection.profile(times, report.TAUS)

@@ -10,6 +10,7 @@ reads only the trials' epoch records, so every figure of a row is known in advan
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pytest
 
@@ -20,6 +21,9 @@ from optimlab.train import EpochRecord
 EPOCHS = 4
 #: The target accuracy every case counts its epochs to (``Benchmark.target``).
 TARGET = 0.9
+#: Every final run trains on 1000 samples in batches of 128: ceil(1000 / 128) = 8 steps
+#: per epoch (the last batch cut short; dropping it would give 7).
+TRAIN_SAMPLES, BATCH = 1000, 128
 
 
 class _Phase:
@@ -27,6 +31,8 @@ class _Phase:
 
     def __init__(self, trials: list[TrialResult]):
         self.trials = trials
+        self.data = SimpleNamespace(train_samples=TRAIN_SAMPLES)
+        self.setting = SimpleNamespace(batch_size=BATCH)
 
     def trials_of(self, index: int) -> list[TrialResult]:
         return [t for t in self.trials if t.pass_index == index]
@@ -34,7 +40,8 @@ class _Phase:
 
 def _run(reach: float, test_accuracy: float = 0.95, *, status: str = "completed", epochs=EPOCHS):
     """A run's epoch records: validation accuracy 0.5 until epoch ``reach`` (``inf``:
-    never), 0.95 from there; the test figures ``test_accuracy`` and ``1 - test_accuracy``."""
+    never), 0.95 from there; the test figures ``test_accuracy`` and ``1 - test_accuracy``;
+    each epoch's steps took 1 second."""
     return [
         EpochRecord(
             e,
@@ -124,6 +131,16 @@ def test_the_profile_score_of_a_hand_computed_case_over_tau_1_to_4():
         ("mnist_mlp", "sgd"): math.inf,
         ("mnist_mlp", "adam"): math.inf,
     }
+    # in steps, 8 per epoch: the same ratios, so the same scores below
+    steps = {(r.problem, r.optimizer): r.steps_to_target for r in table}
+    assert steps == {
+        ("report", "sgd"): 8.0,
+        ("report", "adam"): 16.0,
+        ("mnist_logreg", "sgd"): 24.0,
+        ("mnist_logreg", "adam"): 8.0,
+        ("mnist_mlp", "sgd"): math.inf,
+        ("mnist_mlp", "adam"): math.inf,
+    }
     for problem in problems:
         assert _row(table, problem, "sgd").score == pytest.approx(4 / 9, abs=2e-3)
         assert _row(table, problem, "adam").score == pytest.approx(5 / 9, abs=2e-3)
@@ -160,7 +177,12 @@ def test_epochs_to_target_is_the_median_over_every_study_s_seeds():
     """sgd reaches 90% at epochs 1, 1, 4 in study 0 and 2, 3, 3 in study 1: pooled
     1, 1, 2, 3, 3, 4, the median (2 + 3) / 2 = 2.5 (the mean is 14/6 = 2.33, the mean
     of the studies' medians (1 + 3) / 2 = 2). adam: 1, 2, never and 2, 3, never:
-    pooled 1, 2, 2, 3, ∞, ∞, the median 2.5 (the mean is ∞: "never")."""
+    pooled 1, 2, 2, 3, ∞, ∞, the median 2.5 (the mean is ∞: "never").
+
+    In steps (8 per epoch) sgd's are 8, 8, 16, 24, 24, 32, the median (16 + 24) / 2 = 20;
+    in seconds (1 s per epoch, summed up to the epoch reached) 1, 1, 2, 3, 3, 4, the
+    median 2.5 (the reached epoch's own second alone would give 1). adam: 8, 16, 16,
+    24, ∞, ∞, the median 20; seconds 1, 2, 2, 3, ∞, ∞, the median 2.5."""
     studies = [
         {"sgd": [_run(1), _run(1), _run(4)], "adam": [_run(1), _run(2), _run(math.inf)]},
         {"sgd": [_run(2), _run(3), _run(3)], "adam": [_run(2), _run(3), _run(math.inf)]},
@@ -168,6 +190,11 @@ def test_epochs_to_target_is_the_median_over_every_study_s_seeds():
     table = report.rows(_outcome(("report",), {"report": studies}))
     assert _row(table, "report", "sgd").epochs_to_target == 2.5
     assert _row(table, "report", "adam").epochs_to_target == 2.5
+    for name in ("sgd", "adam"):
+        row = _row(table, "report", name)
+        assert (row.steps_to_target, row.seconds_to_target) == (20.0, 2.5)
+    line = next(x for x in report.format_table(table).splitlines() if "sgd" in x)
+    assert "20 (2.5 s)" in line
 
 
 # ---------------------------------------------------------------- a diverged seed

@@ -2,10 +2,13 @@
 
 Per optimizer and problem: the hyper-parameters each study selected; test accuracy
 and loss of the final runs of every study pooled (mean ± sample std over the runs, and
-the mean's 95% bootstrap interval, resampling studies then seeds); epochs to the
-target (median over the runs of the first epoch whose *validation* accuracy reaches
-it); the plateau (the share of a study's tuning trials within 0.5 points of the
-optimizer's best validation accuracy there, averaged over studies); the expected best
+the mean's 95% bootstrap interval, resampling studies then seeds); the time to the
+target (:func:`target`: ``--target``, else the problem's own
+:attr:`~optimlab.problems.Problem.target`, else relative to the best optimizer), the
+median over the runs of the first evaluation whose *validation* figure reaches it, in
+optimizer steps and in training seconds, and in epochs for older readers; the plateau
+(the share of a study's tuning trials within 0.5 points of the optimizer's best
+validation accuracy there, averaged over studies); the expected best
 validation accuracy after k tuning trials of a study, averaged over studies
 (``expected_best_validation``); the rank by mean test accuracy
 (a run that diverged ranks last, a diverged seed is left out of the mean and
@@ -15,8 +18,9 @@ performance-profile score.
 
 A loss-only problem (a noisy function: no accuracy, see
 :func:`optimlab.experiment.summary.has_accuracy`) goes by the loss instead: its rank
-by mean test loss, its target the best optimizer's mean final validation loss plus
-10% of its absolute value (reached by a validation loss at most that), its
+by mean test loss, its target a validation loss (reached by one at most that; without
+a target of its own, the best optimizer's mean final validation loss plus 10% of its
+absolute value), its
 plateau the share of trials within 10% of the best final validation loss; its
 accuracy is "—" in the tables, left out of them when no problem has one, and it
 gets no ``accuracy.png``.
@@ -35,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import problems as _problems
 from .._files import atomic_write
 from ..experiment.results import PassResult, Results
 from ..experiment.settings import hyperparameters_json
@@ -43,7 +48,17 @@ from ..figures import plot_final_curves, plot_profile, plot_tuning_sensitivity
 from . import selection, spaces, statistics
 from .plan import Outcome
 
-__all__ = ["FILES", "TAUS", "Row", "format_table", "markdown_table", "rows", "target", "write"]
+__all__ = [
+    "FILES",
+    "TAUS",
+    "Row",
+    "format_table",
+    "markdown_table",
+    "rows",
+    "target",
+    "target_source",
+    "write",
+]
 
 #: The files of a benchmark's report (besides its experiments' directories).
 FILES = (
@@ -76,6 +91,8 @@ class Row:
     accuracy_std: float
     loss_mean: float
     loss_std: float
+    #: The median over the final runs of the epoch of the first evaluation that reaches
+    #: the target (``inf``: never); kept for readers of older files.
     epochs_to_target: float
     #: The share of a study's tuning trials within 0.5 points (a loss: 10%) of its
     #: best, averaged over studies.
@@ -111,20 +128,38 @@ class Row:
     method: str = ""
     #: The method's schedule with ``--schedules`` (``constant``: none), else None.
     schedule: str | None = None
+    #: The median over the final runs of the optimizer steps to the first evaluation
+    #: that reaches the target (``inf``: never): the time the profile compares.
+    steps_to_target: float = math.inf
+    #: The median over the final runs of the training seconds to that evaluation (the
+    #: epochs' step time summed, evaluations not counted; ``inf``: never).
+    seconds_to_target: float = math.inf
 
     def __post_init__(self) -> None:
         if not self.method:
             object.__setattr__(self, "method", self.optimizer)
 
 
+def _own_target(problem: str) -> float | None:
+    """The problem's fixed target (:attr:`~optimlab.problems.Problem.target`), None
+    where it has none or optimlab does not know it."""
+    known = _problems.PROBLEMS.get(problem)
+    return None if known is None else known.target
+
+
 def target(outcome: Outcome, problem: str) -> float:
-    """The accuracy the epochs-to-target column counts to: ``--target``, else the best
+    """The validation figure the time to target counts to: ``--target`` (an accuracy),
+    else the problem's own :attr:`~optimlab.problems.Problem.target`, else the best
     optimizer's mean final validation accuracy (over every study's final runs) less
-    :data:`selection.TOLERANCE`; for a loss-only problem the validation loss,
-    :func:`selection.loss_target` of the best optimizer's mean final validation loss."""
+    :data:`selection.TOLERANCE`; for a loss-only problem a validation loss, without a
+    target of its own :func:`selection.loss_target` of the best optimizer's mean final
+    validation loss."""
     accuracy = has_accuracy(problem)
     if outcome.benchmark.target is not None and accuracy:
         return outcome.benchmark.target
+    own = _own_target(problem)
+    if own is not None:
+        return own
     finals = outcome.final[problem]
     figure = "validation_accuracy" if accuracy else "validation_loss"
     means = [
@@ -145,6 +180,18 @@ def target(outcome: Outcome, problem: str) -> float:
     return max(finite) - selection.TOLERANCE if finite else math.inf
 
 
+def target_source(outcome: Outcome, problem: str) -> str:
+    """Where :func:`target` took ``problem``'s target from, one phrase."""
+    if outcome.benchmark.target is not None and has_accuracy(problem):
+        return "--target"
+    if _own_target(problem) is not None:
+        known = _problems.PROBLEMS[problem]
+        return f"the problem's own ({known.target_source or 'no source given'})"
+    if has_accuracy(problem):
+        return "the best optimizer's mean final validation accuracy less 0.5 points"
+    return "the best optimizer's mean final validation loss plus 10% of its absolute value"
+
+
 def rows(outcome: Outcome) -> list[Row]:
     """The table's rows: per problem, its methods by rank."""
     benchmark = outcome.benchmark
@@ -154,7 +201,7 @@ def rows(outcome: Outcome) -> list[Row]:
         found = [_row(outcome, problem, index) for index in range(len(benchmark.methods))]
         order = sorted(found, key=_rank if has_accuracy(problem) else _rank_by_loss)
         table += _compared([_with(r, rank=k + 1) for k, r in enumerate(order)], problem)
-        times[problem] = {r.method: r.epochs_to_target for r in found}
+        times[problem] = {r.method: r.steps_to_target for r in found}
     if len(benchmark.problems) > 1:
         rho = selection.profile(times, TAUS)
         table = [_with(r, score=selection.profile_score(rho[r.method], TAUS)) for r in table]
@@ -214,6 +261,13 @@ def _row(outcome: Outcome, problem: str, index: int) -> Row:
         for study in runs
         for r in study
     ]
+    times = [
+        selection.time_to_target(r.epochs, goal, _steps_per_epoch(final), loss=not accuracy)
+        if _counts(r)
+        else (math.inf, math.inf)
+        for final, study in zip(finals, runs)
+        for r in study
+    ]
     plateau = selection.plateau if accuracy else selection.loss_plateau
     return Row(
         problem,
@@ -236,7 +290,20 @@ def _row(outcome: Outcome, problem: str, index: int) -> Row:
         samples=tuple(tuple(study) for study in (acc if accuracy else loss)),
         method=method.label,
         schedule=method.schedule,
+        steps_to_target=_median([steps for steps, _ in times]),
+        seconds_to_target=_median([seconds for _, seconds in times]),
     )
+
+
+def _steps_per_epoch(results: Any) -> int:
+    """Optimizer steps in one epoch of ``results``' runs: its training samples (those
+    held out for validation excluded) over the batch size, the last batch cut short."""
+    return math.ceil(results.data.train_samples / results.setting.batch_size)
+
+
+def _median(values: list[float]) -> float:
+    """The median of ``values`` (``inf`` counting as the largest); ``inf`` if empty."""
+    return float(np.median(values)) if values else math.inf
 
 
 def _flat(groups: Any) -> list[float]:
@@ -330,7 +397,7 @@ def _cells(row: Row, several: bool, accuracy: bool = True) -> list[str]:
         _pm(row.loss_mean, row.loss_std, 1.0, 4, row.loss_ci95),
         _versus(row),
         "–".join(f"{r:g}" for r in row.rank_ci95) if math.isfinite(row.rank_ci95[0]) else "—",
-        "never" if not math.isfinite(row.epochs_to_target) else f"{row.epochs_to_target:g}",
+        _time(row),
         "—" if not math.isfinite(row.plateau) else f"{100 * row.plateau:.0f}%",
     ]
     if row.diverged:
@@ -338,6 +405,13 @@ def _cells(row: Row, several: bool, accuracy: bool = True) -> list[str]:
     if row.score is not None:
         cells.append(f"{row.score:.3f}")
     return cells
+
+
+def _time(row: Row) -> str:
+    """The time to target: ``steps (seconds s)``, or "never"."""
+    if not math.isfinite(row.steps_to_target):
+        return "never"
+    return f"{row.steps_to_target:.10g} ({row.seconds_to_target:.3g} s)"
 
 
 def _header(several: bool, scores: bool, accuracy: bool = True) -> list[str]:
@@ -350,7 +424,7 @@ def _header(several: bool, scores: bool, accuracy: bool = True) -> list[str]:
         "test loss",
         "vs best",
         "rank 95%",
-        "epochs to target",
+        "steps to target (s)",
         "plateau",
         *(["profile score"] if scores else []),
     ]
@@ -442,6 +516,7 @@ def _problem_json(outcome: Outcome, problem: str, table: list[Row]) -> dict[str,
         },
         "studies": [benchmark.study(s).to_dict() for s in range(len(finals))],
         "target": _finite(target(outcome, problem)),
+        "target_source": target_source(outcome, problem),
         "trials": [
             {
                 "optimizer": t.optimizer,
@@ -525,7 +600,7 @@ def write(out: Path, outcome: Outcome) -> list[Row]:
             plot_final_curves(final, figure, folder / name, rows_of, labels=labels)
     if len(benchmark.problems) > 1:
         times = {
-            p: {r.method: r.epochs_to_target for r in table if r.problem == p}
+            p: {r.method: r.steps_to_target for r in table if r.problem == p}
             for p in benchmark.problems
         }
         plot_profile(selection.profile(times, TAUS), TAUS, out / "profile.png")
@@ -653,7 +728,9 @@ def _markdown(outcome: Outcome, table: list[Row]) -> str:
         f"sample std [the mean's 95% bootstrap interval, resampling studies then seeds, "
         f"{statistics.RESAMPLES} resamples]; a diverged seed is left out of the mean and "
         "counted beside the optimizer.",
-        f"- **Target** for the epochs column: {goals}.",
+        f"- **Target** of the time to target (the median over the final runs of the "
+        f"optimizer steps, and training seconds, to the first validation evaluation that "
+        f"reaches it; the profile compares the steps): {goals}.",
         f"- **Training time:** {seconds:.0f} s summed over passes; optimlab "
         f"{env.versions.get('optimlab', '?')}, revision {env.git_revision or 'unknown'}, "
         f"{env.device_name}, {env.date}.",
@@ -678,10 +755,10 @@ def _markdown(outcome: Outcome, table: list[Row]) -> str:
 
 
 def _goal(outcome: Outcome, problem: str) -> str:
-    goal = target(outcome, problem)
+    goal, source = target(outcome, problem), target_source(outcome, problem)
     if has_accuracy(problem):
-        return f"{problem}: {100 * goal:.2f}%"
-    return f"{problem}: validation loss at most {goal:.4g}"
+        return f"{problem}: {100 * goal:.2f}% validation accuracy, {source}"
+    return f"{problem}: validation loss at most {goal:.4g}, {source}"
 
 
 def _described(problem: str, results: Any, validation: int) -> str:
@@ -715,8 +792,7 @@ def _legend(problems: tuple[str, ...]) -> str:
         text.append(
             f"{which}he plateau: the share of an optimizer's tuning trials whose final "
             "validation loss is within 10% (of its absolute value) of its best one's. Rank: "
-            "by mean test loss; a setting with a diverged seed ranks last. Target: the best "
-            "optimizer's mean final validation loss plus 10% of its absolute value."
+            "by mean test loss; a setting with a diverged seed ranks last."
         )
     text.append(
         "Vs best: Welch's t-test of the final test figures (every study's runs) against the "

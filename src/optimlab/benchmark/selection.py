@@ -26,12 +26,14 @@ __all__ = [
     "TOLERANCE",
     "check_loss_only",
     "epochs_to_target",
+    "first_reach",
     "loss_plateau",
     "loss_target",
     "plateau",
     "profile",
     "profile_score",
     "select",
+    "time_to_target",
 ]
 
 #: The selection criteria (``--select``), read at the last epoch.
@@ -61,14 +63,35 @@ def check_loss_only(problems: Sequence[str], select: str, target: float | None) 
             raise ConfigError(f"{problem} has no accuracy: select by val_loss, without --target")
 
 
-def epochs_to_target(epochs: Sequence[EpochRecord], target: float, *, loss: bool = False) -> float:
-    """The first epoch whose validation accuracy reaches ``target`` (a fraction), or
-    with ``loss`` whose validation loss is at most ``target``; ``inf`` if none does."""
-    for record in epochs:
+def first_reach(epochs: Sequence[EpochRecord], target: float, *, loss: bool = False) -> int | None:
+    """The index in ``epochs`` of the first evaluation whose validation accuracy reaches
+    ``target`` (a fraction), or with ``loss`` whose validation loss is at most
+    ``target``; None if none does."""
+    for i, record in enumerate(epochs):
         reached = record.validation_loss <= target if loss else record.validation_accuracy >= target
         if reached:  # nan compares False
-            return float(record.epoch)
-    return math.inf
+            return i
+    return None
+
+
+def epochs_to_target(epochs: Sequence[EpochRecord], target: float, *, loss: bool = False) -> float:
+    """The first epoch whose validation figure reaches ``target`` (:func:`first_reach`);
+    ``inf`` if none does."""
+    i = first_reach(epochs, target, loss=loss)
+    return math.inf if i is None else float(epochs[i].epoch)
+
+
+def time_to_target(
+    epochs: Sequence[EpochRecord], target: float, steps_per_epoch: int, *, loss: bool = False
+) -> tuple[float, float]:
+    """``(steps, seconds)`` to the first evaluation that reaches ``target``
+    (:func:`first_reach`): the optimizer steps taken by then (epochs × ``steps_per_epoch``)
+    and the training seconds summed over the epochs up to it (evaluations not counted);
+    ``(inf, inf)`` if none does."""
+    i = first_reach(epochs, target, loss=loss)
+    if i is None:
+        return math.inf, math.inf
+    return float(epochs[i].epoch * steps_per_epoch), float(sum(e.seconds for e in epochs[: i + 1]))
 
 
 def loss_target(best: float) -> float:

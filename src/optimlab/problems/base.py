@@ -52,6 +52,13 @@ class Problem(abc.ABC):
     #: optimizers that scale the gradient and ``"adaptive"`` every other one without an
     #: entry (see :func:`default_rate`). Empty: every optimizer keeps its own default.
     learning_rates: Mapping[str, float] = field(default_factory=dict, repr=False)
+    #: The validation figure ``optimlab benchmark`` times optimizers to (time to target,
+    #: the performance profile): a validation accuracy (a fraction) for a classifier, a
+    #: validation loss (reached at or below it) for a loss-only problem. None: relative
+    #: to the best optimizer's final figure (:func:`optimlab.benchmark.report.target`).
+    target: float | None = None
+    #: Where :attr:`target` comes from (a reference run, a measured table).
+    target_source: str = field(default="", repr=False)
 
     #: Whether it trains a network (its layers, activation and output can be changed).
     trains_network = True
