@@ -399,7 +399,8 @@ def _add_benchmark(commands: Any) -> None:
         "--target",
         type=_accuracy,
         metavar="ACC",
-        help="select by the fewest epochs to this validation accuracy (0.97 or 97%%)",
+        help="select by the fewest epochs to this validation accuracy (0.97 or 97%%), and "
+        "time every optimizer to it instead of each problem's own target",
     )
     _add_schedules(parser)
     parser.add_argument(
