@@ -106,3 +106,43 @@ def test_flushing_subnormals_leaves_every_updated_weight_as_it_was():
     assert np.count_nonzero(flushed[:, :300]) == 0 < np.count_nonzero(reference[:, :300])
     np.testing.assert_array_equal(flushed[:, 300:] != 0, reference[:, 300:] != 0)
     np.testing.assert_array_equal(stepped, W - np.float32(0.02) * reference)
+
+
+def test_the_biases_step_as_optimlabs_adamw_at_adamw_lr_bit_for_bit():
+    """Muon's two parts: the vectors take AdamW's rule (torch's betas and eps) at
+    ``adamw_lr``, whatever the matrices' ``lr``; the matrices another rule."""
+    rng = np.random.default_rng(3)
+    params = [rng.normal(size=s).astype(np.float32) for s in SHAPES]
+    steps = [[rng.normal(size=s).astype(np.float32) for s in SHAPES] for _ in range(4)]
+    muon = optimizers.get("muon", lr=0.02, adamw_lr=3e-3, weight_decay=0.05)
+    adamw = optimizers.get("adamw", lr=3e-3, weight_decay=0.05)
+    ours, state = params, muon.init(params)
+    theirs, adam_state = params, adamw.init(params)
+    for grads in steps:
+        ours, state = muon.step(ours, grads, state)
+        theirs, adam_state = adamw.step(theirs, grads, adam_state)
+    for i in (1, 3):
+        np.testing.assert_array_equal(ours[i], theirs[i])
+        np.testing.assert_array_equal(state.mean_square[i], adam_state.mean_square[i])
+    for i in (0, 2):
+        assert np.max(np.abs(ours[i] - theirs[i])) > 1e-3
+
+
+@pytest.mark.parametrize("members", [False, True])
+def test_a_matrix_keeps_one_momentum_and_a_placeholder_for_the_second(members):
+    """A matrix's ``mean_square`` is one zero per member, through the steps (the layout
+    checkpoints written before the parts hold); a bias keeps both moments."""
+    rng = np.random.default_rng(4)
+    lead = (2,) if members else ()
+    params = [rng.normal(size=(*lead, *s)) for s in SHAPES]
+    opt = optimizers.get("muon", lr=0.02)
+    state = opt.init(params, members=members)
+    for _ in range(3):
+        grads = [rng.normal(size=p.shape) for p in params]
+        params, state = opt.step(params, grads, state)
+    for i in (0, 2):
+        assert state.mean[i].shape == params[i].shape
+        np.testing.assert_array_equal(state.mean_square[i], np.zeros((*lead, 1)))
+    for i in (1, 3):
+        assert state.mean_square[i].shape == params[i].shape
+        assert np.all(state.mean_square[i] > 0)

@@ -27,9 +27,10 @@ hyper-parameters by name.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
 
 import array_api_compat
@@ -58,15 +59,18 @@ __all__ = [
     "describe",
     "parameter_names",
     "Optimizer",
+    "Part",
     "State",
     "epsilon",
     "flag",
     "fraction",
     "integer",
+    "matrices",
     "member_hyperparameters",
     "number",
     "positive",
     "rate",
+    "the_rest",
 ]
 
 
@@ -92,6 +96,44 @@ class State(NamedTuple):
         if name in slots:
             return slots[name]
         raise AttributeError(f"the state has no slot {name!r}; its slots are {list(slots)}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Part:
+    """One of the rules an optimizer composes, each for its kind of array (Muon: its
+    orthogonalized momentum for the matrices, AdamW for the rest).
+
+    Parameters
+    ----------
+    takes
+        ``shape -> bool``: whether the part updates an array of this shape (without the
+        member axes); an array goes to the first part of :attr:`Optimizer.parts` that
+        takes it.
+    update
+        The part's rule for one array, as :meth:`Optimizer.update` with ``lead=``:
+        ``(xp, w, g, *accumulators, t, lead, **hyperparameters) -> (w, accumulators)``,
+        its accumulators those named by ``slots``, in their order. It receives every
+        hyper-parameter of the optimizer by name (``**_`` takes the other parts').
+    slots
+        The accumulators the part keeps: names among the optimizer's :attr:`~Optimizer.slots`.
+        Its arrays hold a placeholder in each of the others, one zero per member (shape
+        ``(K, 1)``, or ``(1,)`` alone), left as it is: a state holds every slot for every
+        array (checkpoints, flushes and captured graphs rely on it).
+    """
+
+    takes: Callable[[tuple[int, ...]], bool]
+    update: Callable[..., Any]
+    slots: tuple[str, ...] = ()
+
+
+def matrices(shape: tuple[int, ...]) -> bool:
+    """Whether an array of ``shape`` (without the member axes) is a matrix: two axes."""
+    return len(shape) == 2
+
+
+def the_rest(shape: tuple[int, ...]) -> bool:
+    """Every shape: as the last of :attr:`Optimizer.parts`, the arrays no other part takes."""
+    return True
 
 
 class Optimizer(Declared):
@@ -141,6 +183,9 @@ class Optimizer(Declared):
     scalars: ClassVar[Mapping[str, float]] = {}
     #: The rates a schedule multiplies.
     scheduled: ClassVar[tuple[str, ...]] = ("lr",)
+    #: The rules this one composes, each for its kind of array (see :class:`Part`: a rule
+    #: with parts is not elementwise, and writes no :meth:`update`); empty: :meth:`update`.
+    parts: ClassVar[tuple[Part, ...]] = ()
     def __init__(
         self,
         *,
@@ -187,8 +232,10 @@ class Optimizer(Declared):
         return State(0, slots, hyper, scalars, bool(members))
 
     def init_slot(self, name: str, p: Any, lead: int) -> Any:
-        """The accumulator ``name`` of ``p`` (with ``lead`` member axes): an array like ``p``
-        filled with ``initial.get(name, 0)``, or of another shape (factored moments)."""
+        """The accumulator ``name`` of ``p`` (with ``lead`` member axes): like ``p``, filled with
+        ``initial.get(name, 0)``; or of another shape (factored moments, :class:`Part`)."""
+        if self.parts and name not in _part(self, p, lead).slots:
+            return _placeholder(p, lead)
         return _full_like(p, self.initial.get(name, 0.0))
 
     def eval_params(self, params: Sequence[Any], state: State) -> list[Any]:
@@ -262,21 +309,22 @@ class Optimizer(Declared):
         **hyperparameters: Any,
     ) -> tuple[list[Any], dict[str, list[Any]], dict[str, Any]]:
         """The update of every parameter array: :meth:`update` on each (or the library's
-        native implementation of it), with the hyper-parameters fitted to the array.
+        native implementation of it, or its :class:`Part`'s), with the hyper-parameters
+        fitted to the array.
 
         A rule that couples the arrays (sums over all parameters, running scalars)
         overrides this, returning the new parameters, slots and scalars.
         """
-        names = self.slots
         lead = {} if self.elementwise else {"lead": int(members)}
-        new_params, new_slots = [], {k: [] for k in names}
+        # a slot an array's part does not keep holds its placeholder, as it was
+        new_params, new_slots = [], {k: list(v) for k, v in slots.items()}
         for i, (w, g) in enumerate(zip(params, grads)):
-            update = implementations.rule(type(self), xp, w.shape[-1] if w.ndim else 0)
+            update, names = _rule(self, xp, w, members)
             hyper = for_array(hyperparameters, i, w, members)
             w, accumulators = update(xp, w, g, *[slots[k][i] for k in names], t=t, **lead, **hyper)
             new_params.append(w)
             for k, a in zip(names, accumulators):
-                new_slots[k].append(a)
+                new_slots[k][i] = a
         return new_params, new_slots, scalars
 
     @staticmethod
@@ -440,6 +488,24 @@ def _check(self: Optimizer, params: Sequence[Any], grads: Sequence[Any], state: 
         )
 
 
+def _rule(opt: Optimizer, xp: Any, w: Any, members: bool) -> tuple[Any, tuple[str, ...]]:
+    """The update of array ``w`` and the slots it takes: its part's (see :attr:`Optimizer.parts`),
+    or the rule's own :meth:`~Optimizer.update` (or the library's native implementation)."""
+    if opt.parts:
+        part = _part(opt, w, int(members))
+        return part.update, part.slots
+    return implementations.rule(type(opt), xp, w.shape[-1] if w.ndim else 0), opt.slots
+
+
+def _part(opt: Optimizer, p: Any, lead: int) -> Part:
+    """The first of ``opt``'s parts that takes ``p`` (with ``lead`` member axes)."""
+    shape = tuple(p.shape[lead:])
+    for part in opt.parts:
+        if part.takes(shape):
+            return part
+    raise ConfigError(f"{opt.name} has no rule for an array of shape {shape}")
+
+
 def _schedule(cls: type, schedule: Any) -> Any:
     # a Schedule, or None for a constant rate (which the step then skips)
     if schedule is None:
@@ -457,6 +523,13 @@ def _scalar(like: Any, value: float, members: bool) -> Any:
     xp = array_api_compat.array_namespace(like)
     shape = (like.shape[0], 1) if members else ()
     return xp.full(shape, value, dtype=like.dtype, device=array_api_compat.device(like))
+
+
+def _placeholder(p: Any, lead: int) -> Any:
+    # one zero per member (shape (K, 1), or (1,) alone): a slot p's part does not keep
+    xp = array_api_compat.array_namespace(p)
+    shape = (*p.shape[:lead], 1)
+    return xp.zeros(shape, dtype=p.dtype, device=array_api_compat.device(p))
 
 
 def _full_like(p: Any, value: float) -> Any:

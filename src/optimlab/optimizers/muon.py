@@ -9,11 +9,76 @@ import array_api_compat
 
 from ..errors import ConfigError
 from .adafactor import in_dtype
-from .base import Optimizer, State, assign, decoupled_decay
+from .adaptive import AdamW
+from .base import Optimizer, Part, State, assign, decoupled_decay, matrices, the_rest
 from .hyperparameters import Hyperparameter, epsilon, flag, integer, number, rate
-from .rules import MOMENTUM, moments
+from .rules import MOMENTUM, adam_corrections
 
-__all__ = ["Muon"]
+__all__ = ["Muon", "adamw_step", "orthogonalized_step"]
+
+#: torch.optim.AdamW's defaults, which Muon's AdamW part keeps
+_BETA1, _BETA2, _EPS = 0.9, 0.999, 1e-8
+
+
+def orthogonalized_step(
+    xp,
+    w,
+    g,
+    M,
+    *,
+    t,
+    lead,
+    lr,
+    weight_decay,
+    momentum,
+    nesterov,
+    ns_a,
+    ns_b,
+    ns_c,
+    eps,
+    ns_steps,
+    **_,
+):
+    """Muon's step of a matrix ``w`` (``([K,] A, B)``) with momentum ``M`` (the formula of
+    :class:`Muon`); ``adamw_lr`` is the other part's."""
+    if not isinstance(ns_steps, int):
+        raise ConfigError(_SHARED_STEPS)
+    M = assign(M, lerp(xp, M, g, 1.0 - momentum))  # in place: a captured graph's slot
+    U = lerp(xp, g, M, momentum)
+    if not isinstance(nesterov, bool):  # members that differ: chosen on the device
+        U = xp.where(nesterov != 0, U, M)
+    elif not nesterov:
+        U = M
+    ortho = newton_schulz(xp, U, (ns_a, ns_b, ns_c), ns_steps, eps)
+    rows, columns = w.shape[-2], w.shape[-1]
+    w = decoupled_decay(w, lr, weight_decay)
+    w -= (lr * max(1.0, rows / columns) ** 0.5) * ortho
+    return w, (M,)
+
+
+def adamw_step(xp, w, g, M, N, *, t, adamw_lr, weight_decay, **_):
+    """AdamW's step (:meth:`AdamW.update <optimlab.optimizers.AdamW.update>`) at rate
+    ``adamw_lr`` with torch's betas 0.9 and 0.999 and eps 1e-8, for the arrays that are not
+    matrices; Muon's other hyper-parameters are the matrices' part's."""
+    # Adam's bias corrections computed in the count's dtype (a graph's float64 device
+    # count) and then taken to the arrays'
+    corrections, _ = adam_corrections(t, {}, lr=adamw_lr, beta1=_BETA1, beta2=_BETA2)
+    step, root = (in_dtype(xp, corrections[k], w) for k in ("step", "root"))
+    return AdamW.update(
+        xp,
+        w,
+        g,
+        M,
+        N,
+        t=t,
+        lr=adamw_lr,
+        beta1=_BETA1,
+        beta2=_BETA2,
+        eps=_EPS,
+        weight_decay=weight_decay,
+        step=step,
+        root=root,
+    )
 
 
 class Muon(Optimizer):
@@ -39,11 +104,20 @@ class Muon(Optimizer):
     hyper-parameters are numbers. In a member stack every hyper-parameter may differ
     per member (``nesterov`` is then chosen on the device) but ``ns_steps``, which
     ``init`` refuses to vary.
+
+    The two rules are two parts (:class:`~optimlab.optimizers.base.Part`): the matrices take
+    :func:`orthogonalized_step` and keep the slot ``mean``; the other arrays take
+    :func:`adamw_step` and keep ``mean`` and ``mean_square`` (a matrix's ``mean_square``
+    is the placeholder of a slot its part does not keep: one zero per member).
     """
 
     name = "muon"
     slots = ("mean", "mean_square")
     elementwise = False
+    parts: ClassVar[tuple[Part, ...]] = (
+        Part(matrices, orthogonalized_step, slots=("mean",)),
+        Part(the_rest, adamw_step, slots=("mean", "mean_square")),
+    )
     scheduled: ClassVar[tuple[str, ...]] = ("lr", "adamw_lr")
     lr = Hyperparameter(1e-3, rate, "the matrices' rate", search=(1e-4, 1e0))
     weight_decay = Hyperparameter(
@@ -79,56 +153,12 @@ class Muon(Optimizer):
         return state
 
     def init_slot(self, name: str, p: Any, lead: int) -> Any:
-        # a matrix keeps one momentum; a vector AdamW's two moments
-        if name == "mean_square" and p.ndim - lead == 2:
-            xp = array_api_compat.array_namespace(p)
-            return xp.zeros((*p.shape[:lead], 1), dtype=p.dtype, device=array_api_compat.device(p))
+        """The accumulator ``name`` of ``p`` (see :meth:`Optimizer.init_slot`): a matrix's
+        ``mean_square`` is a placeholder, one zero per member (:attr:`Optimizer.parts`)."""
+        # Optimizer's own: declared so that optimlab.testing's conformance kit, which
+        # expects slots shaped like their parameters unless init_slot is overridden, does
+        # not expect a matrix's placeholder to be a matrix
         return super().init_slot(name, p, lead)
-
-    @staticmethod
-    def update(
-        xp,
-        w,
-        g,
-        M,
-        N,
-        *,
-        t,
-        lead,
-        lr,
-        weight_decay,
-        momentum,
-        nesterov,
-        ns_a,
-        ns_b,
-        ns_c,
-        eps,
-        ns_steps,
-        adamw_lr,
-    ):
-        if w.ndim - lead != 2:  # a bias vector: AdamW
-            w = decoupled_decay(w, adamw_lr, weight_decay)
-            M, N = moments(g, M, N, 0.9, 0.999)
-            # adam_step's arithmetic, its bias corrections computed in the count's dtype
-            # (a graph's float64 device count) and then taken to the arrays'
-            denominator = xp.sqrt(N)
-            denominator *= in_dtype(xp, 1.0 / (1.0 - 0.999**t) ** 0.5, w)
-            denominator += 1e-8
-            w -= in_dtype(xp, adamw_lr / (1.0 - 0.9**t), w) * M / denominator
-            return w, (M, N)
-        if not isinstance(ns_steps, int):
-            raise ConfigError(_SHARED_STEPS)
-        M = assign(M, lerp(xp, M, g, 1.0 - momentum))  # in place: a captured graph's slot
-        U = lerp(xp, g, M, momentum)
-        if not isinstance(nesterov, bool):  # members that differ: chosen on the device
-            U = xp.where(nesterov != 0, U, M)
-        elif not nesterov:
-            U = M
-        ortho = newton_schulz(xp, U, (ns_a, ns_b, ns_c), ns_steps, eps)
-        rows, columns = w.shape[-2], w.shape[-1]
-        w = decoupled_decay(w, lr, weight_decay)
-        w -= (lr * max(1.0, rows / columns) ** 0.5) * ortho
-        return w, (M, N)
 
 
 _SHARED_STEPS = "the members of a muon stack must share one ns_steps (an integer)"
