@@ -152,14 +152,6 @@ class Muon(Optimizer):
             raise ConfigError(_SHARED_STEPS)
         return state
 
-    def init_slot(self, name: str, p: Any, lead: int) -> Any:
-        """The accumulator ``name`` of ``p`` (see :meth:`Optimizer.init_slot`): a matrix's
-        ``mean_square`` is a placeholder, one zero per member (:attr:`Optimizer.parts`)."""
-        # Optimizer's own: declared so that optimlab.testing's conformance kit, which
-        # expects slots shaped like their parameters unless init_slot is overridden, does
-        # not expect a matrix's placeholder to be a matrix
-        return super().init_slot(name, p, lead)
-
 
 _SHARED_STEPS = "the members of a muon stack must share one ns_steps (an integer)"
 

@@ -386,7 +386,8 @@ def _protocol(kit: _Kit, opt: Optimizer) -> None:
 
 def _init(kit: _Kit, opt: Optimizer) -> None:
     backend, cls = kit.backend, kit.cls
-    own_slots = type(opt).init_slot is not Optimizer.init_slot
+    # a rule's own init_slot, or parts (a slot a part does not keep is a placeholder)
+    own_slots = type(opt).init_slot is not Optimizer.init_slot or bool(type(opt).parts)
     for shapes in kit.shapes:
         for dtype in kit.dtypes:
             want = backend.dtype(dtype)
