@@ -302,7 +302,7 @@ def test_the_report_files(finished):
     assert {r["study"] for r in rows} == {"0", "1"}
     import matplotlib.image
 
-    for name in ("sensitivity.png", "accuracy.png", "loss.png"):
+    for name in ("sensitivity.png", "tuning.png", "accuracy.png", "loss.png"):
         pixels = matplotlib.image.imread(out / name)
         assert (
             pixels.shape[0] > 300
@@ -321,10 +321,31 @@ def test_the_report_files(finished):
             if t.optimizer == row.optimizer
         ]
         assert len(accs) == 4 and row.accuracy_mean == pytest.approx(np.mean(accs))
-    assert "![sensitivity](sensitivity.png)" in text
+    assert "![sensitivity](sensitivity.png)" in text and "(tuning.png)" in text
     for row in table:  # the edge flag: a study's selected lr is the grid's first or last
         lrs = [g["lr"] for g in spaces.grid(row.optimizer, 3)]
         assert row.edge == any(chosen["lr"] in (lrs[0], lrs[-1]) for chosen in row.selected)
+
+
+def test_tuning_png_draws_the_expected_best_of_k_trials(monkeypatch, tmp_path):
+    """Issue 24, item 3: each method's curve is its expected best validation figure for
+    k = 1 .. budget (accuracy in percent; a loss on a log scale); a method without one
+    (every trial of a study diverged) is left out."""
+    from optimlab.figures import benchmark as drawn
+
+    kept = {}
+    monkeypatch.setattr(drawn, "save_png", lambda fig, path, dpi: kept.setdefault("fig", fig))
+    curves = {"sgd": [0.90, 0.935, 0.95], "adam": [0.92, 0.94, 0.9475], "lion": []}
+    drawn.plot_expected_best(curves, True, tmp_path / "tuning.png", studies=3)
+    (ax,) = kept["fig"].axes
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == {"sgd", "adam"}
+    np.testing.assert_allclose(lines["sgd"].get_ydata(), [90.0, 93.5, 95.0])
+    np.testing.assert_array_equal(lines["adam"].get_xdata(), [1, 2, 3])
+    assert "3 studies" in ax.get_title() and ax.get_yscale() == "linear"
+    kept.clear()
+    drawn.plot_expected_best({"sgd": [2.0, 1.0]}, False, tmp_path / "t.png")
+    assert kept["fig"].axes[0].get_yscale() == "log"
 
 
 def test_the_table_statistics_in_results_json_are_scipy_s_of_its_runs(finished):

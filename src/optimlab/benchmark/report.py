@@ -44,7 +44,12 @@ from .._files import atomic_write
 from ..experiment.results import PassResult, Results
 from ..experiment.settings import hyperparameters_json
 from ..experiment.summary import has_accuracy
-from ..figures import plot_final_curves, plot_profile, plot_tuning_sensitivity
+from ..figures import (
+    plot_expected_best,
+    plot_final_curves,
+    plot_profile,
+    plot_tuning_sensitivity,
+)
 from . import selection, spaces, statistics
 from .plan import Outcome
 
@@ -66,6 +71,7 @@ FILES = (
     "results.csv",
     "report.md",
     "sensitivity.png",
+    "tuning.png",
     "accuracy.png",
     "loss.png",
     "profile.png",
@@ -595,6 +601,12 @@ def write(out: Path, outcome: Outcome) -> list[Row]:
             labels=labels,
         )
         rows_of = [r for r in table if r.problem == problem]
+        plot_expected_best(
+            {r.method: r.expected_best_validation for r in rows_of},
+            has_accuracy(problem),
+            folder / "tuning.png",
+            studies=len(outcome.tuning[problem]),
+        )
         final = _pooled(outcome.final[problem])[0]
         for figure, name in _curves(problem):
             plot_final_curves(final, figure, folder / name, rows_of, labels=labels)
@@ -745,6 +757,8 @@ def _markdown(outcome: Outcome, table: list[Row]) -> str:
         lines += [
             *([f"## {problem}", ""] if at else []),
             f"![sensitivity]({at}sensitivity.png)",
+            "",
+            f"![expected best validation figure after k tuning trials]({at}tuning.png)",
             "",
         ]
         for figure, name in _curves(problem):

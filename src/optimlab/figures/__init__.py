@@ -21,7 +21,12 @@ One module per kind of figure:
   performance profile.
 """
 
-from .benchmark import plot_final_curves, plot_profile, plot_tuning_sensitivity
+from .benchmark import (
+    plot_expected_best,
+    plot_final_curves,
+    plot_profile,
+    plot_tuning_sensitivity,
+)
 from .curves import plot_curves, plot_results, plot_sensitivity
 from .experiment import draw_experiment
 from .misclassified import draw_misclassified, plot_misclassified
@@ -30,6 +35,7 @@ __all__ = [
     "draw_experiment",
     "draw_misclassified",
     "plot_curves",
+    "plot_expected_best",
     "plot_final_curves",
     "plot_misclassified",
     "plot_profile",

@@ -15,7 +15,7 @@ from ..experiment.results import Results
 from ..experiment.summary import has_accuracy
 from ._png import save_png
 
-__all__ = ["plot_final_curves", "plot_profile", "plot_tuning_sensitivity"]
+__all__ = ["plot_expected_best", "plot_final_curves", "plot_profile", "plot_tuning_sensitivity"]
 
 
 def _figure(width: float = 9.0, height: float = 5.0) -> Any:
@@ -171,4 +171,34 @@ def plot_profile(rho: dict[str, list[float]], taus: Sequence[float], path: Path)
     ax.grid(True, alpha=0.3)
     ax.set_title("Performance profile", fontsize=10)
     _legend(ax, len(rho))
+    return save_png(fig, path, dpi=110)
+
+
+def plot_expected_best(
+    curves: dict[str, Sequence[float]], accuracy: bool, path: Path, *, studies: int = 1
+) -> Path:
+    """Per method, the expected best final validation figure of k tuning trials drawn
+    without replacement, for k = 1 … the budget, averaged over ``studies`` (Sivaprasad et
+    al. 2020's tuneability): accuracy in percent, or the lowest loss (log scale)."""
+    fig = _figure(8.0, 4.5)
+    ax = fig.add_subplot()
+    for color, (label, values) in zip(_colors(len(curves)), curves.items()):
+        if not values:  # a method whose every trial diverged in a study
+            continue
+        k = np.arange(1, len(values) + 1)
+        y = 100.0 * np.asarray(values) if accuracy else np.asarray(values)
+        ax.plot(k, y, marker="o", markersize=3, color=color, label=label, linewidth=1.2)
+    if not accuracy:
+        ax.set_yscale("log")
+    ax.set_xlabel("k: tuning trials drawn")
+    ax.set_ylabel(
+        "expected best validation accuracy (%)" if accuracy else "expected lowest validation loss"
+    )
+    ax.grid(True, alpha=0.3)
+    ax.set_title(
+        f"What k trials of tuning find, on average over {studies} stud"
+        f"{'y' if studies == 1 else 'ies'}",
+        fontsize=10,
+    )
+    _legend(ax, len(curves))
     return save_png(fig, path, dpi=110)
