@@ -369,7 +369,14 @@ def test_a_loss_only_benchmark_report_has_no_accuracy(loss_only, tmp_path):
     outcome = _benchmark_outcome((loss_only,))
     table = report.write(tmp_path, outcome)
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["loss.png", "report.md", "results.csv", "results.json", "sensitivity.png"]
+    assert names == [
+        "loss.png",
+        "report.md",
+        "results.csv",
+        "results.json",
+        "sensitivity.png",
+        "tuning.png",
+    ]
     text = (tmp_path / "report.md").read_text()
     assert "accuracy.png" not in text and "test accuracy" not in text
     columns = (
