@@ -38,6 +38,14 @@ def _legend(ax: Any, n: int) -> None:
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), ncols=1 if n <= 20 else 2)
 
 
+def _finish(fig: Any, ax: Any, title: str, entries: int, path: Path) -> Path:
+    """The grid, the title and the legend of a benchmark figure; then the PNG."""
+    ax.grid(True, alpha=0.3)
+    ax.set_title(title, fontsize=10)
+    _legend(ax, entries)
+    return save_png(fig, path, dpi=110)
+
+
 def _labels(results: Results, labels: Sequence[str] | None) -> list[str]:
     """Each pass's name: ``labels`` (a benchmark's methods), else its optimizer's."""
     if labels is not None:
@@ -91,15 +99,12 @@ def plot_tuning_sensitivity(
         ax.set_ylabel(f"validation loss after {tuning.setting.epochs} epochs")
         if drawn and min(drawn) > 0:
             ax.set_yscale("log")
-    ax.grid(True, alpha=0.3)
     pooled = f"{studies} studies pooled" if studies > 1 else "1 study"
-    ax.set_title(
+    title = (
         f"Sensitivity: {budget} trials per optimizer and study ({search}), {pooled}, "
-        f"{validation} validation samples",
-        fontsize=10,
+        f"{validation} validation samples"
     )
-    _legend(ax, len(names))
-    return save_png(fig, path, dpi=110)
+    return _finish(fig, ax, title, len(names), path)
 
 
 _AXES = {
@@ -146,20 +151,17 @@ def plot_final_curves(
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
-    ax.grid(True, alpha=0.3)
     seeds = max((len(v) for v in by_name.values()), default=0)
-    ax.set_title(
+    title = (
         f"Final runs of the selected settings: {seeds} seeds, mean ± std "
-        f"({final.data.test_samples} test {'images' if has_accuracy(final) else 'samples'})",
-        fontsize=10,
+        f"({final.data.test_samples} test {'images' if has_accuracy(final) else 'samples'})"
     )
-    _legend(ax, len(ranked))
-    return save_png(fig, path, dpi=110)
+    return _finish(fig, ax, title, len(ranked), path)
 
 
 def plot_profile(rho: dict[str, list[float]], taus: Sequence[float], path: Path) -> Path:
     """ρ(τ) per optimizer: the share of problems it reaches the target on within τ
-    times the best optimizer's epochs."""
+    times the best optimizer's steps."""
     fig = _figure(8.0, 4.5)
     ax = fig.add_subplot()
     for color, (name, values) in zip(_colors(len(rho)), sorted(rho.items())):
@@ -168,10 +170,7 @@ def plot_profile(rho: dict[str, list[float]], taus: Sequence[float], path: Path)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("τ (steps to target over the best optimizer's)")
     ax.set_ylabel("ρ(τ): share of problems")
-    ax.grid(True, alpha=0.3)
-    ax.set_title("Performance profile", fontsize=10)
-    _legend(ax, len(rho))
-    return save_png(fig, path, dpi=110)
+    return _finish(fig, ax, "Performance profile", len(rho), path)
 
 
 def plot_expected_best(
@@ -194,11 +193,7 @@ def plot_expected_best(
     ax.set_ylabel(
         "expected best validation accuracy (%)" if accuracy else "expected lowest validation loss"
     )
-    ax.grid(True, alpha=0.3)
-    ax.set_title(
-        f"What k trials of tuning find, on average over {studies} stud"
-        f"{'y' if studies == 1 else 'ies'}",
-        fontsize=10,
+    title = f"What k trials of tuning find, on average over {studies} stud" + (
+        "y" if studies == 1 else "ies"
     )
-    _legend(ax, len(curves))
-    return save_png(fig, path, dpi=110)
+    return _finish(fig, ax, title, len(curves), path)

@@ -25,6 +25,7 @@ import numpy as np
 from .. import datasets
 from ..backend import Backend
 from ..datasets import Dataset
+from ..datasets.checksums import file_digest
 from ..errors import ConfigError, DataError
 from ..nn import MLP
 from ..train import divergence
@@ -181,11 +182,8 @@ def file_digests(directory: str | Path) -> dict[str, str]:
     found = {}
     for name in datasets.IDX_NAMES:
         for candidate in (Path(directory) / name, Path(directory) / f"{name}.gz"):
-            if candidate.is_file():
-                digest = hashlib.sha256()
-                with open(candidate, "rb") as f:
-                    for block in iter(lambda: f.read(1 << 20), b""):
-                        digest.update(block)
-                found[candidate.name] = digest.hexdigest()
+            digest = file_digest(candidate) if candidate.is_file() else None
+            if digest is not None:
+                found[candidate.name] = digest
                 break
     return found
